@@ -1,0 +1,56 @@
+"""satseg info IMAGE"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..core.geo import bounds_to_wgs84
+from ..core.sources import open_image
+
+NAME = "info"
+HELP = "print bands, size, CRS, bounds and nodata share of an image"
+DESCRIPTION = (
+    "Describe a GeoTIFF/COG, a folder of Sentinel-2 band files or a .SAFE product: bands, size, "
+    "pixel size, CRS, bounds (native and WGS84) and the share of nodata pixels (from a decimated read)."
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("image", metavar="IMAGE", help="GeoTIFF/COG file, Sentinel-2 band folder or .SAFE folder")
+    p.add_argument("--mask-clouds", action="store_true", help="count SCL clouds/shadows as nodata (Sentinel-2 folders)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args) -> int:
+    with open_image(args.image, mask_clouds=args.mask_clouds, check_valid=False) as src:
+        preview = src.preview(1024)
+        nodata_share = float(preview.nodata_mask.mean())
+        info = {
+            "path": src.path, "kind": src.kind, "bands": src.band_names,
+            "width": src.width, "height": src.height, "pixel_size": list(src.res),
+            "crs": src.crs.to_string(), "bounds": list(src.bounds),
+            "bounds_wgs84": list(bounds_to_wgs84(src.bounds, src.crs)),
+            "nodata_share": round(nodata_share, 6),
+            "metadata": {k: v for k, v in src.metadata.items() if v is not None and k not in ("path", "bands")},
+        }
+        if not preview.nodata_mask.all():
+            info["mean_reflectance"] = {
+                b: round(float(v), 4) for b, v in zip(src.band_names, preview.data[:, ~preview.nodata_mask].mean(axis=1))
+            }
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    w, s, e, n = info["bounds_wgs84"]
+    print(f"{info['path']} ({info['kind']})")
+    print(f"  size:    {info['width']} x {info['height']} px, pixel {info['pixel_size'][0]:g} x {info['pixel_size'][1]:g}")
+    print(f"  CRS:     {info['crs']}")
+    print(f"  bounds:  {', '.join(f'{v:.2f}' for v in info['bounds'])}")
+    print(f"  WGS84:   W {w:.5f}  S {s:.5f}  E {e:.5f}  N {n:.5f}")
+    print(f"  bands:   {' '.join(info['bands'])} ({len(info['bands'])})")
+    print(f"  nodata:  {100 * nodata_share:.2f} %")
+    for k, v in info["metadata"].items():
+        print(f"  {k}: {v}")
+    if nodata_share >= 1.0:
+        print("  warning: the image has no valid pixels")
+    return 0

@@ -1,0 +1,84 @@
+"""Coordinate helpers: the raster CRS, WGS84 (lon/lat) and Web Mercator.
+
+All transformers use always_xy so coordinates are (x, y) = (lon, lat)
+everywhere, as GeoJSON and Leaflet expect.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Optional
+
+import numpy as np
+import shapely
+from pyproj import CRS as ProjCRS
+from pyproj import Transformer
+from rasterio.crs import CRS
+from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+
+from .raster import Raster
+
+WGS84 = CRS.from_epsg(4326)
+WEB_MERCATOR = CRS.from_epsg(3857)
+
+
+def as_crs(crs) -> CRS:
+    return crs if isinstance(crs, CRS) else CRS.from_user_input(crs)
+
+
+@lru_cache(maxsize=64)
+def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
+    return Transformer.from_crs(ProjCRS.from_wkt(src_wkt), ProjCRS.from_wkt(dst_wkt), always_xy=True)
+
+
+def transformer(src, dst) -> Transformer:
+    return _transformer(as_crs(src).to_wkt(), as_crs(dst).to_wkt())
+
+
+def transform_points(xs, ys, src, dst) -> tuple[np.ndarray, np.ndarray]:
+    x, y = transformer(src, dst).transform(np.asarray(xs, float), np.asarray(ys, float))
+    return np.asarray(x), np.asarray(y)
+
+
+def transform_geometry(geom: shapely.Geometry, src, dst) -> shapely.Geometry:
+    """Reproject a shapely geometry (vectorised over all its coordinates)."""
+    if as_crs(src) == as_crs(dst):
+        return geom
+    t = transformer(src, dst)
+    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+def bounds_to_wgs84(bounds, crs) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a box in ``crs``, densified so curved edges are covered."""
+    return transform_bounds(as_crs(crs), WGS84, *bounds, densify_pts=21)
+
+
+def utm_crs_for(lon: float, lat: float) -> CRS:
+    """The WGS84 / UTM zone CRS containing a point (EPSG:326xx north, 327xx south)."""
+    zone = int((lon + 180) // 6) % 60 + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def reproject_raster(raster: Raster, dst_crs=WEB_MERCATOR, resampling: Resampling = Resampling.bilinear,
+                     max_size: Optional[int] = None) -> Raster:
+    """Warp a Raster to another CRS (by default Web Mercator, for the map).
+
+    Nodata stays nodata: the mask is warped with nearest neighbour and
+    anything outside the source footprint is nodata too.
+    """
+    dst_crs = as_crs(dst_crs)
+    transform, width, height = calculate_default_transform(
+        raster.crs, dst_crs, raster.width, raster.height, *raster.bounds
+    )
+    if max_size and max(width, height) > max_size:
+        f = max(width, height) / max_size
+        width, height = max(1, round(width / f)), max(1, round(height / f))
+        transform, width, height = calculate_default_transform(
+            raster.crs, dst_crs, raster.width, raster.height, *raster.bounds, dst_width=width, dst_height=height
+        )
+    data = np.zeros((raster.count, height, width), dtype=np.float32)
+    src = np.where(raster.nodata_mask[None], np.nan, raster.data).astype(np.float32)
+    reproject(src, data, src_transform=raster.transform, src_crs=raster.crs, src_nodata=np.nan,
+              dst_transform=transform, dst_crs=dst_crs, dst_nodata=np.nan, resampling=resampling)
+    nodata = ~np.isfinite(data).all(axis=0)
+    data[:, nodata] = 0
+    return Raster(data, transform, dst_crs, list(raster.band_names), nodata, dict(raster.metadata))

@@ -1,0 +1,33 @@
+"""Local imagery sources: open any supported path as an ImageSource."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SatSegError
+from .base import ImageSource
+from .geotiff_source import GeoTiffSource
+from .sentinel2 import Sentinel2Source, find_band_files
+
+__all__ = ["ImageSource", "GeoTiffSource", "Sentinel2Source", "open_image", "find_band_files"]
+
+
+def open_image(path: str | Path, mask_clouds: bool = False, check_valid: bool = True) -> ImageSource:
+    """Open a GeoTIFF/COG file, a folder of Sentinel-2 band files or a .SAFE product."""
+    p = Path(path)
+    if not p.exists():
+        raise SatSegError(f"{p} does not exist")
+    if p.is_dir():
+        source: ImageSource = Sentinel2Source(p, mask_clouds=mask_clouds)
+    else:
+        if p.suffix.lower() == ".zip":
+            raise SatSegError(f"{p} is a zip archive; unzip the .SAFE product and open its folder")
+        if mask_clouds:
+            raise SatSegError("cloud masking (SCL) needs a Sentinel-2 band folder or .SAFE product, not a single file")
+        source = GeoTiffSource(p)
+    if check_valid:
+        try:
+            source.check_has_valid_pixels()
+        except Exception:
+            source.close()
+            raise
+    return source

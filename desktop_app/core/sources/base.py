@@ -1,0 +1,112 @@
+"""What every imagery source offers: a grid, band names and windowed reads."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Iterable, Iterator, Optional
+
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.transform import array_bounds
+from rasterio.windows import Window
+
+from ..raster import BandRef, Raster, iter_windows, resolve_bands
+
+
+class ImageSource(ABC):
+    """A georeferenced multi-band image read window by window as reflectance.
+
+    Subclasses set ``width``, ``height``, ``transform``, ``crs``, ``band_names``
+    and implement ``_read(window, indexes)`` returning ``(data, nodata_mask)``
+    with ``data`` float32 reflectance for the 0-based band ``indexes``.
+    """
+
+    width: int
+    height: int
+    transform: Affine
+    crs: CRS
+    band_names: list[str]
+    path: str
+    kind: str = "image"
+
+    def __init__(self) -> None:
+        self.metadata: dict = {}
+
+    # -- grid -------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return len(self.band_names)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return array_bounds(self.height, self.width, self.transform)
+
+    @property
+    def res(self) -> tuple[float, float]:
+        return abs(self.transform.a), abs(self.transform.e)
+
+    def windows(self, block: int = 1024) -> list[Window]:
+        return iter_windows(self.height, self.width, block)
+
+    # -- reading ----------------------------------------------------------
+    def read(self, window: Optional[Window] = None, bands: Optional[Iterable[BandRef]] = None) -> Raster:
+        """Read a window (default: everything) of the chosen bands (default: all)."""
+        from rasterio.windows import transform as window_transform
+
+        if window is None:
+            window = Window(0, 0, self.width, self.height)
+        idx = resolve_bands(self.band_names, bands) if bands is not None else list(range(self.count))
+        data, nodata = self._read(window, idx, None)
+        return Raster(
+            data, window_transform(window, self.transform), self.crs,
+            [self.band_names[i] for i in idx], nodata, dict(self.metadata),
+        )
+
+    def preview(self, max_size: int = 1024, bands: Optional[Iterable[BandRef]] = None) -> Raster:
+        """The whole image decimated so its longer side is at most ``max_size``.
+
+        Uses the files' overviews where they exist, so it is cheap even for a
+        full Sentinel-2 tile; the returned transform matches the coarser grid.
+        """
+        scale = max(self.width, self.height) / max_size
+        if scale <= 1:
+            return self.read(bands=bands)
+        out_h, out_w = max(1, round(self.height / scale)), max(1, round(self.width / scale))
+        idx = resolve_bands(self.band_names, bands) if bands is not None else list(range(self.count))
+        data, nodata = self._read(Window(0, 0, self.width, self.height), idx, (out_h, out_w))
+        transform = self.transform * Affine.scale(self.width / out_w, self.height / out_h)
+        return Raster(data, transform, self.crs, [self.band_names[i] for i in idx], nodata, dict(self.metadata))
+
+    def iter_blocks(self, block: int = 1024, bands: Optional[Iterable[BandRef]] = None) -> Iterator[tuple[Window, Raster]]:
+        for w in self.windows(block):
+            yield w, self.read(w, bands)
+
+    @abstractmethod
+    def _read(
+        self, window: Window, indexes: list[int], out_shape: Optional[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 reflectance of the bands, nodata mask) for a window,
+        resampled to ``out_shape`` (rows, cols) when given."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.path}"
+
+    def check_has_valid_pixels(self) -> None:
+        """Fail early, with a clear message, on an image that is all nodata."""
+        from ..errors import SatSegError
+
+        if self.preview(256).nodata_mask.all():
+            raise SatSegError(f"{self.path} has no valid pixels (every pixel is nodata)")

@@ -1,0 +1,125 @@
+"""A single GeoTIFF / COG (or any single raster file GDAL reads)."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import rasterio
+from rasterio.enums import MaskFlags, Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from ..errors import SatSegError
+from ..raster import normalize_band_name
+from .base import ImageSource
+
+DN_SCALE = 1e-4  # Sentinel-2 L2A: reflectance = DN / 10000
+
+
+def open_dataset(path: str | Path):
+    """rasterio.open with a one-line message for missing, corrupt or non-raster files."""
+    p = Path(path)
+    if not p.exists():
+        raise SatSegError(f"{p} does not exist")
+    try:
+        with warnings.catch_warnings():
+            # A file without georeferencing is reported below with our own message.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(p)
+    except RasterioError as exc:
+        raise SatSegError(f"{p} is not a raster GDAL can read (corrupt, truncated or another format): {exc}") from exc
+
+
+def _band_names(ds, path: Path) -> list[str]:
+    """Band descriptions when the file has them; for a single-band file named
+    like a Sentinel-2 band (``T29RKH_..._B8A_20m.tif``) that band; else band1..N."""
+    names = [d.strip() if d else "" for d in ds.descriptions]
+    if all(names) and len(set(names)) == len(names):
+        return [normalize_band_name(n) for n in names]
+    if ds.count == 1:
+        from .sentinel2 import band_name_in_filename
+
+        name = band_name_in_filename(path)
+        if name and name != "SCL":
+            return [name]
+    return [f"band{i}" for i in range(1, ds.count + 1)]
+
+
+class GeoTiffSource(ImageSource):
+    """Reflectance from one multi-band file.
+
+    Values are scaled to reflectance: the file's own scale/offset tags when it
+    has them; otherwise integer data is taken as Sentinel-2 style digital
+    numbers (x 1e-4), and float data whose values run far above 1 too.
+    """
+
+    kind = "GeoTIFF"
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = str(path)
+        self.ds = open_dataset(path)
+        ds = self.ds
+        self.width, self.height = ds.width, ds.height
+        self.transform, self.crs = ds.transform, ds.crs
+        if self.crs is None:
+            self.ds.close()
+            raise SatSegError(f"{path} has no coordinate reference system or geotransform "
+                              "(not a georeferenced image, or the file is truncated)")
+        self.band_names = _band_names(ds, Path(path))
+        self.nodatavals = ds.nodatavals
+        flags = ds.mask_flag_enums
+        self.dataset_mask = all(v is None for v in self.nodatavals) and any(
+            MaskFlags.per_dataset in f for f in flags
+        )
+        self.scales, self.offsets = self._scaling()
+        self.metadata.update({"source": "geotiff", "path": self.path, "dtype": ds.dtypes[0]})
+        self.metadata.update({k: v for k, v in ds.tags().items() if k.startswith("SATSEG_")})
+
+    def _scaling(self) -> tuple[np.ndarray, np.ndarray]:
+        ds = self.ds
+        scales = np.array(ds.scales, dtype=np.float64)
+        offsets = np.array(ds.offsets, dtype=np.float64)
+        if not (np.all(scales == 1) and np.all(offsets == 0)):
+            return scales, offsets
+        if np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
+            return np.full(ds.count, DN_SCALE), np.zeros(ds.count)
+        # Float data: reflectance already, unless it looks like digital numbers.
+        sample, nodata = self._raw(Window(0, 0, self.width, self.height), list(range(ds.count)), (64, 64))
+        valid = sample[:, ~nodata]
+        if valid.size and np.nanpercentile(valid, 99) > 50:
+            return np.full(ds.count, DN_SCALE), np.zeros(ds.count)
+        return np.ones(ds.count), np.zeros(ds.count)
+
+    def _raw(self, window: Window, indexes: list[int], out_shape: Optional[tuple[int, int]]):
+        shape = out_shape or (int(window.height), int(window.width))
+        try:
+            raw = self.ds.read(
+                [i + 1 for i in indexes], window=window, out_shape=(len(indexes), *shape),
+                resampling=Resampling.nearest if out_shape is None else Resampling.average,
+            )
+            nodata = np.zeros(shape, dtype=bool)
+            if self.dataset_mask:
+                nodata |= self.ds.dataset_mask(window=window, out_shape=shape) == 0
+        except RasterioError as exc:
+            raise SatSegError(f"cannot read {self.path}: the file is corrupt or truncated ({exc})") from exc
+        for k, i in enumerate(indexes):
+            nd = self.nodatavals[i]
+            if nd is not None:
+                nodata |= raw[k] == nd if not np.isnan(nd) else np.isnan(raw[k])
+        return raw, nodata
+
+    def _read(self, window, indexes, out_shape):
+        raw, nodata = self._raw(window, indexes, out_shape)
+        data = raw.astype(np.float32)
+        for k, i in enumerate(indexes):
+            if self.scales[i] != 1 or self.offsets[i] != 0:
+                data[k] = data[k] * np.float32(self.scales[i]) + np.float32(self.offsets[i])
+        nodata |= ~np.isfinite(data).all(axis=0)
+        data[:, nodata] = 0.0
+        return data, nodata
+
+    def close(self) -> None:
+        self.ds.close()
