@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import shapely
 from affine import Affine
 from rasterio.crs import CRS
 from scipy import ndimage
@@ -167,15 +168,12 @@ def _feature_collection(polys_by_class, transform: Affine, crs: CRS, role: str) 
     feats = []
     for cls, polys in polys_by_class:
         for p in polys:
-            xs, ys = transform * (p[:, 0], p[:, 1])
+            xs = transform.c + transform.a * p[:, 0] + transform.b * p[:, 1]
+            ys = transform.f + transform.d * p[:, 0] + transform.e * p[:, 1]
             lon, lat = transform_points(xs, ys, crs, WGS84)
-            ring = np.column_stack([lon, lat])
             # RFC 7946: exterior rings counter-clockwise.
-            if np.sum((ring[1:, 0] - ring[:-1, 0]) * (ring[1:, 1] + ring[:-1, 1])) + \
-                    (ring[0, 0] - ring[-1, 0]) * (ring[0, 1] + ring[-1, 1]) > 0:
-                ring = ring[::-1]
-            coords = [[round(float(a), 7), round(float(b), 7)] for a, b in ring]
-            coords.append(coords[0])
+            ring = shapely.geometry.polygon.orient(shapely.Polygon(np.column_stack([lon, lat])), 1.0)
+            coords = [[round(float(a), 7), round(float(b), 7)] for a, b in ring.exterior.coords]
             feats.append({"type": "Feature",
                           "properties": {"class": cls.name, "color": cls.color, "role": role},
                           "geometry": {"type": "Polygon", "coordinates": [coords]}})

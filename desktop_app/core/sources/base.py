@@ -78,7 +78,7 @@ class ImageSource(ABC):
         out_h, out_w = max(1, round(self.height / scale)), max(1, round(self.width / scale))
         idx = resolve_bands(self.band_names, bands) if bands is not None else list(range(self.count))
         data, nodata = self._read(Window(0, 0, self.width, self.height), idx, (out_h, out_w))
-        transform = self.transform * Affine.scale(self.width / out_w, self.height / out_h)
+        transform = self.transform @ Affine.scale(self.width / out_w, self.height / out_h)
         return Raster(data, transform, self.crs, [self.band_names[i] for i in idx], nodata, dict(self.metadata))
 
     def iter_blocks(self, block: int = 1024, bands: Optional[Iterable[BandRef]] = None) -> Iterator[tuple[Window, Raster]]:

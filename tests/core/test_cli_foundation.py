@@ -1,0 +1,42 @@
+"""`satseg demo-scene` and `satseg info`, and their one-line errors."""
+import json
+import subprocess
+import sys
+
+from desktop_app.cli import main
+
+SATSEG = [sys.executable, "-m", "desktop_app.cli"]
+
+
+def test_info_json_on_demo_scene(demo_dir, capsys):
+    assert main(["info", str(demo_dir / "scene.tif"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["crs"] == "EPSG:32643" and info["width"] == 1000 and len(info["bands"]) == 12
+    assert info["nodata_share"] == 0
+
+
+def test_info_human_output_real_scene(shared_scene, capsys):
+    assert main(["info", str(shared_scene)]) == 0
+    out = capsys.readouterr().out
+    assert "EPSG:32629" in out and "B8A" in out and "1098 x 1098" in out
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"II*\x00garbage")
+    for args in (["info", str(tmp_path / "missing.tif")], ["info", str(bad)], ["info", str(tmp_path)]):
+        p = subprocess.run(SATSEG + args, capture_output=True, text=True)
+        assert p.returncode == 2, p
+        lines = [l for l in p.stderr.splitlines() if l.strip()]
+        assert len(lines) == 1 and lines[0].startswith("satseg: error:"), p.stderr
+        assert "Traceback" not in p.stderr
+
+
+def test_every_command_has_help():
+    from desktop_app.cli import COMMAND_MODULES, build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) >= {"demo-scene", "info"}
+    for name in sub.choices:
+        p = subprocess.run(SATSEG + [name, "--help"], capture_output=True, text=True)
+        assert p.returncode == 0 and "usage:" in p.stdout
