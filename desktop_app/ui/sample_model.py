@@ -1,0 +1,578 @@
+"""Classes and sample polygons being edited, with undo/redo.
+
+Every edit goes through a ``QUndoCommand`` on :attr:`SampleModel.undo_stack`,
+so Ctrl+Z works for classes and polygons alike. Widgets and the map listen to
+the signals; nothing else changes the data. Class ids are stable for the
+session (deleting class 2 does not renumber class 3); the classifier numbers
+the classes 1..K in the order of :meth:`SampleModel.classes`.
+
+Geometries are stored as shapely geometries in WGS84 (lon/lat), the frame the
+map draws in and GeoJSON uses.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.validation import explain_validity, make_valid
+
+from ..core.classes import ClassInfo, normalize_color
+from ..core.errors import SatSegError
+
+ROLES = ("training", "validation")
+
+
+@dataclass
+class PolygonRecord:
+    """One sample polygon as the model keeps it: class by id, so renames are free."""
+
+    geometry: object  # shapely Polygon/MultiPolygon, WGS84
+    class_id: int
+    role: str = "training"
+    properties: dict = field(default_factory=dict)
+
+
+class _Command(QUndoCommand):
+    """An undo step made of two closures; the model builds them per edit."""
+
+    def __init__(self, text: str, do: Callable[[], None], undo: Callable[[], None]) -> None:
+        super().__init__(text)
+        self._do = do
+        self._undo = undo
+
+    def redo(self) -> None:
+        self._do()
+
+    def undo(self) -> None:
+        self._undo()
+
+
+def polygonal_part(geom):
+    """The polygon/multipolygon part of ``geom`` (make_valid may add lines/points), or None."""
+    if geom is None or geom.is_empty:
+        return None
+    if isinstance(geom, (Polygon, MultiPolygon)):
+        return geom
+    parts = []
+    for g in getattr(geom, "geoms", []):
+        p = polygonal_part(g)
+        if p is not None:
+            parts.extend(p.geoms if isinstance(p, MultiPolygon) else [p])
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
+
+
+def _json_geometry(geom) -> dict:
+    # mapping() returns tuples; a JSON round trip makes plain lists so saved and
+    # in-memory forms compare equal.
+    return json.loads(json.dumps(mapping(geom)))
+
+
+class SampleModel(QObject):
+    classes_changed = Signal()
+    polygon_added = Signal(str)
+    polygon_changed = Signal(str)
+    polygon_removed = Signal(str)
+    current_class_changed = Signal(int)
+    pixel_counts_changed = Signal()
+    message = Signal(str)
+    changed = Signal()
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self._classes: list[ClassInfo] = []
+        self._polygons: dict[str, PolygonRecord] = {}
+        self._current = -1
+        self._pixel_counts: dict[int, int] = {}
+
+    # ----------------------------------------------------------------- queries
+    def classes(self) -> list[ClassInfo]:
+        return list(self._classes)
+
+    def class_info(self, class_id: int) -> Optional[ClassInfo]:
+        for c in self._classes:
+            if c.id == class_id:
+                return c
+        return None
+
+    def class_by_name(self, name: str) -> Optional[ClassInfo]:
+        for c in self._classes:
+            if c.name == name:
+                return c
+        return None
+
+    @property
+    def polygons(self) -> dict[str, PolygonRecord]:
+        """pid -> PolygonRecord (a copy of the mapping; records must not be mutated)."""
+        return dict(self._polygons)
+
+    def polygon(self, pid: str) -> Optional[PolygonRecord]:
+        return self._polygons.get(pid)
+
+    def polygon_ids(self, class_id: Optional[int] = None, role: Optional[str] = None) -> list[str]:
+        return [pid for pid, r in self._polygons.items()
+                if (class_id is None or r.class_id == class_id) and (role is None or r.role == role)]
+
+    def polygon_count(self, class_id: int, role: Optional[str] = None) -> int:
+        return len(self.polygon_ids(class_id, role))
+
+    def pixel_count(self, class_id: int) -> Optional[int]:
+        return self._pixel_counts.get(class_id)
+
+    def set_pixel_counts(self, counts: dict) -> None:
+        """Training pixels per class id, computed by whoever rasterizes the samples."""
+        self._pixel_counts = {int(k): int(v) for k, v in counts.items()}
+        self.pixel_counts_changed.emit()
+
+    def current_class(self) -> int:
+        return self._current
+
+    def set_current_class(self, class_id: int) -> None:
+        if class_id != -1 and self.class_info(class_id) is None:
+            return
+        if class_id != self._current:
+            self._current = class_id
+            self.current_class_changed.emit(class_id)
+
+    def is_empty(self) -> bool:
+        return not self._classes and not self._polygons
+
+    def polygon_feature(self, pid: str) -> dict:
+        """GeoJSON Feature for one polygon (what the map bridge draws)."""
+        rec = self._polygons[pid]
+        cls = self.class_info(rec.class_id)
+        props = dict(rec.properties)
+        props.update({"class": cls.name if cls else "", "class_id": rec.class_id,
+                      "color": cls.color if cls else "#888888", "role": rec.role, "pid": pid})
+        return {"type": "Feature", "geometry": _json_geometry(rec.geometry), "properties": props}
+
+    # ------------------------------------------------------------ class edits
+    def _next_class_id(self) -> int:
+        return max([c.id for c in self._classes], default=0) + 1
+
+    def _check_name(self, name: str, exclude_id: Optional[int] = None) -> Optional[str]:
+        name = (name or "").strip()
+        if not name:
+            self.message.emit("A class needs a name.")
+            return None
+        other = self.class_by_name(name)
+        if other is not None and other.id != exclude_id:
+            self.message.emit(f"There is already a class called '{name}'.")
+            return None
+        return name
+
+    def add_class(self, name: str, color: Optional[str] = None) -> int:
+        """Append a class; returns its id, or -1 if the name is empty or taken."""
+        name = self._check_name(name)
+        if name is None:
+            return -1
+        cid = self._next_class_id()
+        info = ClassInfo(cid, name, normalize_color(color, len(self._classes)))
+
+        def do():
+            self._classes.append(info)
+            self._after_classes()
+            if self._current == -1:
+                self.set_current_class(cid)
+
+        def undo():
+            self._classes = [c for c in self._classes if c.id != cid]
+            self._after_classes()
+
+        self.undo_stack.push(_Command(f"add class {name}", do, undo))
+        return cid
+
+    def rename_class(self, class_id: int, name: str) -> bool:
+        old = self.class_info(class_id)
+        if old is None:
+            return False
+        if (name or "").strip() == old.name:
+            return True
+        name = self._check_name(name, exclude_id=class_id)
+        if name is None:
+            return False
+        self.undo_stack.push(_Command(f"rename class {old.name} to {name}",
+                                      lambda: self._replace_class(replace(old, name=name)),
+                                      lambda: self._replace_class(old)))
+        return True
+
+    def recolor_class(self, class_id: int, color: str) -> bool:
+        old = self.class_info(class_id)
+        if old is None:
+            return False
+        new = replace(old, color=normalize_color(color, self._classes.index(old)))
+        if new.color == old.color:
+            return True
+        self.undo_stack.push(_Command(f"recolour class {old.name}",
+                                      lambda: self._replace_class(new), lambda: self._replace_class(old)))
+        return True
+
+    def delete_class(self, class_id: int) -> bool:
+        """Remove a class and all its polygons in one undo step."""
+        info = self.class_info(class_id)
+        if info is None:
+            return False
+        index = self._classes.index(info)
+        before = dict(self._polygons)
+        pids = self.polygon_ids(class_id)
+
+        def do():
+            self._classes.remove(info)
+            for pid in pids:
+                del self._polygons[pid]
+                self.polygon_removed.emit(pid)
+            self._after_classes()
+            if self._current == class_id:
+                self.set_current_class(self._classes[0].id if self._classes else -1)
+
+        def undo():
+            self._classes.insert(index, info)
+            self._polygons = dict(before)  # restores the original order too
+            for pid in pids:
+                self.polygon_added.emit(pid)
+            self._after_classes()
+
+        self.undo_stack.push(_Command(f"delete class {info.name}", do, undo))
+        if pids:
+            self.message.emit(f"Deleted class '{info.name}' and its {len(pids)} polygon(s); "
+                              "Undo (Ctrl+Z) brings them back.")
+        return True
+
+    def _replace_class(self, info: ClassInfo) -> None:
+        self._classes = [info if c.id == info.id else c for c in self._classes]
+        self._after_classes()
+        # The map colours polygons by class, so every polygon of the class is redrawn.
+        for pid in self.polygon_ids(info.id):
+            self.polygon_changed.emit(pid)
+
+    def _after_classes(self) -> None:
+        self.classes_changed.emit()
+        self.changed.emit()
+
+    # ---------------------------------------------------------- polygon edits
+    def _clean_geometry(self, geometry_geojson: dict, what: str):
+        """Shapely polygon from GeoJSON, repaired if invalid; None (with a message) if unusable."""
+        try:
+            geo = geometry_geojson
+            if isinstance(geo, dict) and geo.get("type") == "Feature":
+                geo = geo.get("geometry")
+            geom = shape(geo)
+        except Exception as exc:  # malformed GeoJSON from a file or the page
+            self.message.emit(f"{what}: not a valid GeoJSON geometry ({exc}); nothing was changed.")
+            return None
+        if not isinstance(geom, (Polygon, MultiPolygon)):
+            self.message.emit(f"{what}: samples must be polygons, got a {geom.geom_type}; nothing was changed.")
+            return None
+        if geom.is_empty:
+            self.message.emit(f"{what}: the polygon is empty; nothing was changed.")
+            return None
+        if not geom.is_valid:
+            reason = explain_validity(geom)
+            fixed = polygonal_part(make_valid(geom))
+            if fixed is None or fixed.area == 0:
+                self.message.emit(f"{what}: the polygon is invalid ({reason}) and has no area once "
+                                  "repaired; nothing was changed.")
+                return None
+            self.message.emit(f"{what}: the polygon was invalid ({reason}, e.g. its edges cross) "
+                              f"and was repaired into {len(getattr(fixed, 'geoms', [fixed]))} part(s).")
+            geom = fixed
+        if geom.area == 0:
+            self.message.emit(f"{what}: the polygon has no area; nothing was changed.")
+            return None
+        return geom
+
+    def add_polygon(self, geometry_geojson: dict, class_id: Optional[int] = None, role: str = "training",
+                    pid: Optional[str] = None, properties: Optional[dict] = None) -> Optional[str]:
+        """Add a polygon (WGS84 GeoJSON geometry); returns its pid, or None if refused."""
+        if class_id is None:
+            class_id = self._current
+        cls = self.class_info(class_id)
+        if cls is None:
+            self.message.emit("Add a class first, then draw its sample polygons." if not self._classes
+                              else "Select the class this polygon belongs to first.")
+            return None
+        if role not in ROLES:
+            self.message.emit(f"Unknown polygon role '{role}' (use training or validation).")
+            return None
+        geom = self._clean_geometry(geometry_geojson, f"New {cls.name} polygon")
+        if geom is None:
+            return None
+        pid = str(pid) if pid else uuid.uuid4().hex[:12]
+        if pid in self._polygons:
+            pid = uuid.uuid4().hex[:12]
+        rec = PolygonRecord(geom, class_id, role, dict(properties or {}))
+        self.undo_stack.push(_Command(f"add {cls.name} polygon",
+                                      lambda: self._insert(pid, rec), lambda: self._remove(pid)))
+        return pid
+
+    def edit_polygon(self, pid: str, geometry_geojson: dict) -> bool:
+        old = self._polygons.get(pid)
+        if old is None:
+            return False
+        cls = self.class_info(old.class_id)
+        geom = self._clean_geometry(geometry_geojson, f"Edited {cls.name if cls else ''} polygon".replace("  ", " "))
+        if geom is None:
+            self.polygon_changed.emit(pid)  # the map still shows the refused shape: redraw the stored one
+            return False
+        new = replace(old, geometry=geom)
+        self.undo_stack.push(_Command("edit polygon", lambda: self._swap(pid, new), lambda: self._swap(pid, old)))
+        return True
+
+    def delete_polygon(self, pid: str) -> bool:
+        rec = self._polygons.get(pid)
+        if rec is None:
+            return False
+        position = list(self._polygons).index(pid)
+        self.undo_stack.push(_Command("delete polygon", lambda: self._remove(pid),
+                                      lambda: self._insert(pid, rec, position)))
+        return True
+
+    def set_role(self, pid: str, role: str) -> bool:
+        old = self._polygons.get(pid)
+        if old is None or role not in ROLES:
+            return False
+        if old.role == role:
+            return True
+        new = replace(old, role=role)
+        self.undo_stack.push(_Command(f"mark polygon as {role}", lambda: self._swap(pid, new),
+                                      lambda: self._swap(pid, old)))
+        return True
+
+    def set_polygon_class(self, pid: str, class_id: int) -> bool:
+        old = self._polygons.get(pid)
+        if old is None or self.class_info(class_id) is None or old.class_id == class_id:
+            return False
+        new = replace(old, class_id=class_id)
+        self.undo_stack.push(_Command("change polygon class", lambda: self._swap_class(pid, new),
+                                      lambda: self._swap_class(pid, old)))
+        return True
+
+    def _insert(self, pid: str, rec: PolygonRecord, position: Optional[int] = None) -> None:
+        if position is None or position >= len(self._polygons):
+            self._polygons[pid] = rec
+        else:
+            items = list(self._polygons.items())
+            items.insert(position, (pid, rec))
+            self._polygons = dict(items)
+        self.polygon_added.emit(pid)
+        self._after_polygons()
+
+    def _remove(self, pid: str) -> None:
+        del self._polygons[pid]
+        self.polygon_removed.emit(pid)
+        self._after_polygons()
+
+    def _swap(self, pid: str, rec: PolygonRecord) -> None:
+        self._polygons[pid] = rec
+        self.polygon_changed.emit(pid)
+        self._after_polygons()
+
+    def _swap_class(self, pid: str, rec: PolygonRecord) -> None:
+        self._swap(pid, rec)
+        self.classes_changed.emit()  # polygon counts moved between classes
+
+    def _after_polygons(self) -> None:
+        self.changed.emit()
+
+    # ------------------------------------------------------- whole-set loads
+    def clear(self) -> None:
+        """Forget everything, including undo history (a new project)."""
+        for pid in list(self._polygons):
+            self.polygon_removed.emit(pid)
+        self._classes, self._polygons, self._pixel_counts = [], {}, {}
+        self.undo_stack.clear()
+        self._current = -1
+        self.classes_changed.emit()
+        self.current_class_changed.emit(-1)
+        self.changed.emit()
+
+    def _load(self, classes: list[ClassInfo], records: list[tuple[str, PolygonRecord]]) -> None:
+        self.clear()
+        self._classes = list(classes)
+        self._polygons = dict(records)
+        self.classes_changed.emit()
+        for pid in self._polygons:
+            self.polygon_added.emit(pid)
+        if self._classes:
+            self.set_current_class(self._classes[0].id)
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+
+    def to_geojson(self, role: Optional[str] = None) -> dict:
+        """FeatureCollection (WGS84) with properties class, color, role, pid — and the class list.
+
+        The top-level ``classes`` member keeps classes that have no polygons yet
+        and the class order, so a project restores exactly.
+        """
+        feats = [self.polygon_feature(pid) for pid, r in self._polygons.items() if role is None or r.role == role]
+        return {"type": "FeatureCollection", "features": feats,
+                "classes": [c.to_dict() for c in self._classes]}
+
+    def from_geojson(self, fc: dict, class_field: str = "class") -> None:
+        """Replace everything with a FeatureCollection as written by :meth:`to_geojson`.
+
+        Clears the undo history: this is loading a project, not an edit.
+        Raises SatSegError naming the offending feature.
+        """
+        if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
+            raise SatSegError("the samples are not a GeoJSON FeatureCollection")
+        classes: list[ClassInfo] = []
+        by_name: dict[str, ClassInfo] = {}
+        for d in fc.get("classes") or []:
+            info = ClassInfo(int(d["id"]), str(d["name"]), normalize_color(d.get("color"), len(classes)))
+            classes.append(info)
+            by_name[info.name] = info
+        records = []
+        for i, feat in enumerate(fc.get("features") or [], start=1):
+            props = dict(feat.get("properties") or {})
+            name = str(props.get(class_field, "")).strip()
+            if not name:
+                raise SatSegError(f"sample feature {i} has no '{class_field}' property")
+            if name not in by_name:
+                info = ClassInfo(max([c.id for c in classes], default=0) + 1, name,
+                                 normalize_color(props.get("color"), len(classes)))
+                classes.append(info)
+                by_name[name] = info
+            try:
+                geom = shape(feat["geometry"])
+            except Exception as exc:
+                raise SatSegError(f"sample feature {i} ({name}) has a broken geometry: {exc}") from exc
+            if not geom.is_valid:
+                geom = polygonal_part(make_valid(geom))
+            if geom is None or geom.is_empty or not isinstance(geom, (Polygon, MultiPolygon)):
+                raise SatSegError(f"sample feature {i} ({name}) is not a polygon with an area")
+            role = props.get("role", "training")
+            role = role if role in ROLES else "training"
+            pid = str(props.get("pid") or uuid.uuid4().hex[:12])
+            extra = {k: v for k, v in props.items() if k not in (class_field, "class", "class_id", "color", "role", "pid")}
+            records.append((pid, PolygonRecord(geom, by_name[name].id, role, extra)))
+        self._load(classes, records)
+
+    def load_sample_set(self, sample_set) -> None:
+        """Replace everything with a core ``SampleSet`` (clears the undo history)."""
+        classes, records = self._from_sample_set(sample_set, [])
+        self._load(classes, records)
+
+    def _from_sample_set(self, sample_set, existing: list[ClassInfo]):
+        """(classes, records) for a SampleSet, reusing classes in ``existing`` by name."""
+        classes = list(existing)
+        by_name = {c.name: c for c in classes}
+
+        def ensure(name: str, color: Optional[str]) -> ClassInfo:
+            if name not in by_name:
+                info = ClassInfo(max([c.id for c in classes], default=0) + 1, name,
+                                 normalize_color(color, len(classes)))
+                classes.append(info)
+                by_name[name] = info
+            return by_name[name]
+
+        for c in getattr(sample_set, "classes", None) or []:
+            ensure(c.name if hasattr(c, "name") else str(c), getattr(c, "color", None))
+        records = []
+        for sp in sample_set.polygons:
+            info = ensure(sp.class_name, getattr(sp, "color", None))
+            role = sp.role if sp.role in ROLES else "training"
+            records.append((uuid.uuid4().hex[:12],
+                            PolygonRecord(sp.geometry, info.id, role, dict(getattr(sp, "properties", None) or {}))))
+        return classes, records
+
+    def to_sample_set(self, role: Optional[str] = None):
+        """The samples as a core ``SampleSet`` (all roles, or only ``role``), classes in model order."""
+        from ..core.samples import SamplePolygon, SampleSet
+
+        polys = []
+        for pid, r in self._polygons.items():
+            if role is not None and r.role != role:
+                continue
+            cls = self.class_info(r.class_id)
+            props = dict(r.properties)
+            props["pid"] = pid
+            polys.append(SamplePolygon(r.geometry, cls.name, cls.color, r.role, props))
+        return SampleSet(polys, list(self._classes))
+
+    # ------------------------------------------------------- files
+    def import_file(self, path: str | os.PathLike, class_field: str = "class") -> int:
+        """Add the polygons of a GeoJSON/KML/GeoPackage file as one undo step.
+
+        Classes are matched by name; new names become new classes. Returns the
+        number of polygons added. Raises SatSegError for an unreadable file.
+        """
+        from ..core.samples import read_samples
+
+        sample_set = read_samples(str(path), class_field=class_field)
+        old_classes = list(self._classes)
+        classes, records = self._from_sample_set(sample_set, old_classes)
+        if not records:
+            raise SatSegError(f"{path} holds no sample polygons")
+        old_current = self._current
+
+        def do():
+            self._classes = list(classes)
+            for pid, rec in records:
+                self._polygons[pid] = rec
+                self.polygon_added.emit(pid)
+            self._after_classes()
+            if self._current == -1 and self._classes:
+                self.set_current_class(self._classes[0].id)
+
+        def undo():
+            for pid, _ in records:
+                del self._polygons[pid]
+                self.polygon_removed.emit(pid)
+            self._classes = list(old_classes)
+            self._after_classes()
+            if self.class_info(self._current) is None:
+                self.set_current_class(old_current if self.class_info(old_current) else -1)
+
+        self.undo_stack.push(_Command(f"import {Path(path).name}", do, undo))
+        self.message.emit(f"Imported {len(records)} polygon(s) from {Path(path).name}.")
+        return len(records)
+
+    def export_file(self, path: str | os.PathLike, role: Optional[str] = None) -> None:
+        """Write the samples to GeoJSON (.geojson/.json), KML (.kml) or GeoPackage (.gpkg)."""
+        path = Path(path)
+        ext = path.suffix.lower()
+        if not self._polygons:
+            raise SatSegError("there are no sample polygons to export")
+        if ext in (".geojson", ".json", ".kml"):
+            from ..core import samples_export
+
+            if ext == ".kml":
+                samples_export.write_samples_kml(self.to_sample_set(role), path)
+            else:
+                samples_export.write_samples_geojson(self.to_sample_set(role), path)
+        elif ext == ".gpkg":
+            self._export_gpkg(path, role)
+        else:
+            raise SatSegError(f"cannot export samples to '{path.name}': use .geojson, .kml or .gpkg")
+
+    def _export_gpkg(self, path: Path, role: Optional[str]) -> None:
+        import numpy as np
+        import pyogrio
+        import shapely
+
+        from ..core.atomic import atomic_path
+
+        pids = [pid for pid, r in self._polygons.items() if role is None or r.role == role]
+        recs = [self._polygons[p] for p in pids]
+        # Promote to MultiPolygon so the layer has one geometry type.
+        geoms = [g if isinstance(g, MultiPolygon) else MultiPolygon([g]) for g in (r.geometry for r in recs)]
+        fields = {
+            "class": np.array([self.class_info(r.class_id).name for r in recs], dtype=object),
+            "color": np.array([self.class_info(r.class_id).color for r in recs], dtype=object),
+            "role": np.array([r.role for r in recs], dtype=object),
+            "pid": np.array(pids, dtype=object),
+        }
+        with atomic_path(path) as tmp:
+            pyogrio.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object), field_data=list(fields.values()),
+                          fields=list(fields), layer="samples", driver="GPKG", crs="EPSG:4326",
+                          geometry_type="MultiPolygon")
