@@ -1,0 +1,286 @@
+"""Dock panel: the land-cover classes, their sample counts, and sample files.
+
+The table shows one row per class: colour, name (double-click to rename),
+training and validation polygons, and training pixels. The selected row is
+the class new polygons are drawn for. Everything edits the shared
+:class:`SampleModel`, so Undo/Redo here and in the Edit menu are the same.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView, QButtonGroup, QColorDialog, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+    QMessageBox, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
+)
+
+from ..core.errors import SatSegError
+from .sample_model import SampleModel
+
+COL_COLOR, COL_NAME, COL_TRAIN, COL_VALID, COL_PIXELS = range(5)
+SAMPLE_FILTER = "Sample polygons (*.geojson *.json *.kml *.gpkg);;GeoJSON (*.geojson *.json);;KML (*.kml);;GeoPackage (*.gpkg)"
+EXPORT_FILTER = "GeoJSON (*.geojson);;KML (*.kml);;GeoPackage (*.gpkg)"
+
+
+def swatch(color: str, size: int = 14) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(QColor(color))
+    return QIcon(pix)
+
+
+class ClassesPanel(QWidget):
+    #: "training" or "validation": the role the next drawn polygon gets.
+    drawing_role_changed = Signal(str)
+
+    def __init__(self, model: SampleModel, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self._updating = False
+
+        self.undo_action = model.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.undo_action.setToolTip("Undo the last change to classes or sample polygons (Ctrl+Z)")
+        self.redo_action = model.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        self.redo_action.setToolTip("Redo the last undone change (Ctrl+Shift+Z)")
+
+        self.table = QTableWidget(0, 5, self)
+        self.table.setHorizontalHeaderLabels(["", "Class", "Training", "Validation", "Pixels"])
+        tips = ["Class colour (Colour… to change)", "Class name (double-click to rename)",
+                "Number of training polygons", "Number of validation polygons (used only for accuracy)",
+                "Image pixels inside the training polygons (known once an image is loaded)"]
+        for col, tip in enumerate(tips):
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
+        for col in (COL_COLOR, COL_TRAIN, COL_VALID, COL_PIXELS):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.setToolTip("Select the class you are drawing sample polygons for")
+
+        self.add_button = self._button("Add class", "Add a new class (you can rename it straight away)", self.add_class)
+        self.rename_button = self._button("Rename", "Rename the selected class", self.rename_selected)
+        self.color_button = self._button("Colour…", "Change the colour of the selected class", self.recolor_selected)
+        self.delete_button = self._button("Delete", "Delete the selected class and all its polygons (Undo restores them)",
+                                          self.delete_selected)
+        self.import_button = self._button("Import samples…", "Add sample polygons from a GeoJSON, KML or GeoPackage "
+                                          "file; the 'class' attribute names the class", self.import_dialog)
+        self.export_button = self._button("Export samples…", "Save all sample polygons (with class and role) as "
+                                          "GeoJSON, KML or GeoPackage", self.export_dialog)
+        undo_button, redo_button = QToolButton(self), QToolButton(self)
+        undo_button.setDefaultAction(self.undo_action)
+        redo_button.setDefaultAction(self.redo_action)
+
+        self.training_radio = QRadioButton("Training", self)
+        self.training_radio.setToolTip("New polygons teach the classifier what the class looks like")
+        self.validation_radio = QRadioButton("Validation", self)
+        self.validation_radio.setToolTip("New polygons are kept apart to measure accuracy; they are not used for training")
+        self.training_radio.setChecked(True)
+        self._role_group = QButtonGroup(self)
+        self._role_group.addButton(self.training_radio)
+        self._role_group.addButton(self.validation_radio)
+        self.training_radio.toggled.connect(lambda _: self.drawing_role_changed.emit(self.drawing_role()))
+
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        buttons = QGridLayout()
+        for i, b in enumerate([self.add_button, self.rename_button, self.color_button, self.delete_button]):
+            buttons.addWidget(b, 0, i)
+        buttons.addWidget(self.import_button, 1, 0, 1, 2)
+        buttons.addWidget(self.export_button, 1, 2, 1, 2)
+        role_row = QHBoxLayout()
+        role_row.addWidget(QLabel("New polygons are:", self))
+        role_row.addWidget(self.training_radio)
+        role_row.addWidget(self.validation_radio)
+        role_row.addStretch(1)
+        role_row.addWidget(undo_button)
+        role_row.addWidget(redo_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addLayout(role_row)
+        layout.addWidget(self.status)
+
+        model.classes_changed.connect(self.refresh)
+        model.polygon_added.connect(self._counts_changed)
+        model.polygon_removed.connect(self._counts_changed)
+        model.polygon_changed.connect(self._counts_changed)
+        model.pixel_counts_changed.connect(self.refresh)
+        model.current_class_changed.connect(self._select_current)
+        model.message.connect(self.status.setText)
+        self.refresh()
+
+    def _button(self, text: str, tip: str, slot) -> QPushButton:
+        b = QPushButton(text, self)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        return b
+
+    # ------------------------------------------------------------ role
+    def drawing_role(self) -> str:
+        return "validation" if self.validation_radio.isChecked() else "training"
+
+    def set_drawing_role(self, role: str) -> None:
+        (self.validation_radio if role == "validation" else self.training_radio).setChecked(True)
+
+    # ------------------------------------------------------------ table
+    def refresh(self) -> None:
+        self._updating = True
+        try:
+            classes = self.model.classes()
+            self.table.setRowCount(len(classes))
+            for row, c in enumerate(classes):
+                color = QTableWidgetItem(swatch(c.color), "")
+                color.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+                color.setToolTip(c.color)
+                color.setData(Qt.UserRole, c.id)
+                name = QTableWidgetItem(c.name)
+                name.setData(Qt.UserRole, c.id)
+                name.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsEditable)
+                self.table.setItem(row, COL_COLOR, color)
+                self.table.setItem(row, COL_NAME, name)
+                pixels = self.model.pixel_count(c.id)
+                values = {COL_TRAIN: f"{self.model.polygon_count(c.id, 'training'):,}",
+                          COL_VALID: f"{self.model.polygon_count(c.id, 'validation'):,}",
+                          COL_PIXELS: "–" if pixels is None else f"{pixels:,}"}
+                for col, text in values.items():
+                    item = QTableWidgetItem(text)
+                    item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    self.table.setItem(row, col, item)
+            self._select_current(self.model.current_class())
+        finally:
+            self._updating = False
+        has = bool(self.model.classes())
+        for b in (self.rename_button, self.color_button, self.delete_button):
+            b.setEnabled(has)
+
+    def _counts_changed(self, _pid: str = "") -> None:
+        self.refresh()
+
+    def row_of(self, class_id: int) -> int:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, COL_NAME)
+            if item is not None and item.data(Qt.UserRole) == class_id:
+                return row
+        return -1
+
+    def _select_current(self, class_id: int) -> None:
+        row = self.row_of(class_id)
+        was = self._updating
+        self._updating = True
+        try:
+            if row < 0:
+                self.table.clearSelection()
+            elif self.table.currentRow() != row or not self.table.selectedItems():
+                self.table.selectRow(row)
+        finally:
+            self._updating = was
+
+    def selected_class(self) -> int:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if not rows:
+            return -1
+        return self.table.item(min(rows), COL_NAME).data(Qt.UserRole)
+
+    def _selection_changed(self) -> None:
+        if not self._updating:
+            cid = self.selected_class()
+            if cid != -1:
+                self.model.set_current_class(cid)
+
+    def _item_changed(self, item: QTableWidgetItem) -> None:
+        if self._updating or item.column() != COL_NAME:
+            return
+        if not self.model.rename_class(item.data(Qt.UserRole), item.text()):
+            self.refresh()  # refused (empty or duplicate): show the old name again
+
+    # ------------------------------------------------------------ actions
+    def add_class(self) -> int:
+        names = {c.name for c in self.model.classes()}
+        n = len(names) + 1
+        while f"class {n}" in names:
+            n += 1
+        cid = self.model.add_class(f"class {n}")
+        if cid != -1:
+            self.model.set_current_class(cid)
+            row = self.row_of(cid)
+            if row >= 0 and self.isVisible():
+                self.table.editItem(self.table.item(row, COL_NAME))
+        return cid
+
+    def rename_selected(self) -> None:
+        row = self.row_of(self.selected_class())
+        if row >= 0:
+            self.table.editItem(self.table.item(row, COL_NAME))
+
+    def recolor_selected(self) -> None:
+        info = self.model.class_info(self.selected_class())
+        if info is None:
+            return
+        color = self._ask_color(info.color)
+        if color:
+            self.model.recolor_class(info.id, color)
+
+    def delete_selected(self) -> None:
+        cid = self.selected_class()
+        if cid != -1:
+            self.model.delete_class(cid)
+
+    def import_dialog(self) -> None:
+        path = self._ask_open_path()
+        if path:
+            self.import_from(path)
+
+    def export_dialog(self) -> None:
+        if not self.model.polygons:
+            self._show_error("There are no sample polygons to export yet.")
+            return
+        path = self._ask_save_path()
+        if path:
+            self.export_to(path)
+
+    def import_from(self, path: str) -> bool:
+        try:
+            self.model.import_file(path)
+        except SatSegError as exc:
+            self._show_error(f"Could not import samples: {exc}")
+            return False
+        return True
+
+    def export_to(self, path: str) -> bool:
+        try:
+            self.model.export_file(path)
+        except SatSegError as exc:
+            self._show_error(f"Could not export samples: {exc}")
+            return False
+        self.status.setText(f"Saved {len(self.model.polygons)} sample polygon(s) to {path}")
+        return True
+
+    # Dialog seams: tests replace these; the app uses the real dialogs.
+    def _ask_color(self, initial: str) -> Optional[str]:
+        c = QColorDialog.getColor(QColor(initial), self, "Class colour")
+        return c.name() if c.isValid() else None
+
+    def _ask_open_path(self) -> str:
+        return QFileDialog.getOpenFileName(self, "Import sample polygons", "", SAMPLE_FILTER)[0]
+
+    def _ask_save_path(self) -> str:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export sample polygons", "samples.geojson", EXPORT_FILTER)
+        if path and "." not in path.rsplit("/", 1)[-1]:
+            path += {"KML (*.kml)": ".kml", "GeoPackage (*.gpkg)": ".gpkg"}.get(chosen, ".geojson")
+        return path
+
+    def _show_error(self, text: str) -> None:
+        self.status.setText(text)
+        QMessageBox.warning(self, "Samples", text)
