@@ -1,0 +1,156 @@
+"""Pictures for the map: imagery and class masks as PNGs on a Web Mercator grid.
+
+Leaflet draws an image overlay by stretching it linearly between two lat/lon
+corners in Web Mercator screen space. So an overlay lines up with drawn
+polygons only if its pixels are on a Web Mercator grid; every picture here is
+reprojected to EPSG:3857 first and returned with the lat/lon of that grid's
+corners. Qt-free, so it runs on worker threads and in tests without a display.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+from affine import Affine
+from PIL import Image
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+from rasterio.transform import array_bounds
+
+from .classes import NODATA, UNCLASSIFIED, ClassInfo, hex_to_rgb
+from .geo import WEB_MERCATOR, WGS84, as_crs, reproject_raster, transform_points
+from .raster import BandRef, Raster
+
+# Unclassified pixels get their own overlay in a neutral magenta-grey that no
+# land-cover palette uses, so "the classifier said no" is never mistaken for a class.
+UNCLASSIFIED_COLOR = "#d01c8b"
+DEFAULT_MAX_SIZE = 2048
+
+
+@dataclass
+class Overlay:
+    """A PNG on a Web Mercator grid and its corners as Leaflet wants them."""
+
+    png: bytes
+    bounds: tuple[tuple[float, float], tuple[float, float]]  # ((south, west), (north, east))
+    width: int
+    height: int
+    pixel_count: int = 0  # pixels drawn (non-transparent), for masks
+
+
+def latlon_bounds(transform: Affine, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((south, west), (north, east)) of a Web Mercator grid."""
+    left, bottom, right, top = array_bounds(height, width, transform)
+    lon, lat = transform_points([left, right], [bottom, top], WEB_MERCATOR, WGS84)
+    return (float(lat[0]), float(lon[0])), (float(lat[1]), float(lon[1]))
+
+
+def percentile_limits(data: np.ndarray, valid: np.ndarray, low: float = 2, high: float = 98,
+                      max_samples: int = 400_000) -> np.ndarray:
+    """(bands, 2) array of the low/high percentiles of each band over valid pixels.
+
+    A regular subsample keeps this fast on big previews; percentiles of a few
+    hundred thousand pixels are indistinguishable from the full set.
+    """
+    bands = data.reshape(data.shape[0], -1)[:, valid.ravel()]
+    if bands.shape[1] == 0:
+        return np.tile(np.array([0.0, 1.0]), (data.shape[0], 1))
+    step = max(1, bands.shape[1] // max_samples)
+    lim = np.percentile(bands[:, ::step], [low, high], axis=1).T
+    lim[:, 1] = np.maximum(lim[:, 1], lim[:, 0] + 1e-6)
+    return lim
+
+
+def stretch_to_rgba(data: np.ndarray, valid: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """(3, rows, cols) reflectance -> (rows, cols, 4) uint8; nodata transparent."""
+    lo = limits[:, 0][:, None, None]
+    hi = limits[:, 1][:, None, None]
+    rgb = np.clip((data[:3] - lo) / (hi - lo), 0, 1)
+    out = np.empty((*data.shape[1:], 4), np.uint8)
+    out[..., :3] = np.moveaxis((rgb * 255 + 0.5).astype(np.uint8), 0, -1)
+    out[..., 3] = np.where(valid, 255, 0)
+    return out
+
+
+def encode_png(rgba: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    # compress_level 1: these PNGs live for a session; speed beats a few percent of size.
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def encode_mask_png(mask: np.ndarray, color: str) -> bytes:
+    """One-colour mask as a 1-bit palette PNG: colour where True, transparent elsewhere."""
+    img = Image.fromarray(mask.astype(np.uint8), "P")
+    r, g, b = hex_to_rgb(color)
+    img.putpalette([0, 0, 0, r, g, b])
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", transparency=0, compress_level=1, bits=1)
+    return buf.getvalue()
+
+
+def rgb_overlay(raster: Raster, bands: Optional[Sequence[BandRef]] = None, low: float = 2, high: float = 98,
+                max_size: int = DEFAULT_MAX_SIZE) -> Overlay:
+    """Percentile-stretched RGB of three bands, reprojected to Web Mercator.
+
+    Percentiles come from the source grid (not the warped one) so the look does
+    not depend on the map projection; ``bands`` defaults to the first three.
+    """
+    sel = raster.select(list(bands)) if bands is not None else raster.select(raster.band_names[:3])
+    if sel.count < 3:  # a one- or two-band image shows as grey
+        idx = [0, min(1, sel.count - 1), min(2, sel.count - 1)]
+        sel = Raster(sel.data[idx], sel.transform, sel.crs, [sel.band_names[i] for i in idx], sel.nodata_mask)
+    limits = percentile_limits(sel.data, sel.valid_mask, low, high)
+    merc = reproject_raster(sel, WEB_MERCATOR, Resampling.bilinear, max_size=max_size)
+    rgba = stretch_to_rgba(merc.data, merc.valid_mask, limits)
+    return Overlay(encode_png(rgba), latlon_bounds(merc.transform, merc.width, merc.height),
+                   merc.width, merc.height, int(merc.valid_mask.sum()))
+
+
+def classes_to_mercator(class_array: np.ndarray, transform: Affine, crs,
+                        max_size: int = DEFAULT_MAX_SIZE) -> tuple[np.ndarray, Affine]:
+    """Warp a class raster (uint8, 255 nodata) to Web Mercator with nearest neighbour."""
+    height, width = class_array.shape
+    bounds = array_bounds(height, width, transform)
+    dst_t, dst_w, dst_h = calculate_default_transform(as_crs(crs), WEB_MERCATOR, width, height, *bounds)
+    if max(dst_w, dst_h) > max_size:
+        f = max(dst_w, dst_h) / max_size
+        dst_t, dst_w, dst_h = calculate_default_transform(
+            as_crs(crs), WEB_MERCATOR, width, height, *bounds,
+            dst_width=max(1, round(dst_w / f)), dst_height=max(1, round(dst_h / f)))
+    out = np.full((dst_h, dst_w), NODATA, np.uint8)
+    reproject(np.ascontiguousarray(class_array, np.uint8), out, src_transform=transform, src_crs=as_crs(crs),
+              src_nodata=NODATA, dst_transform=dst_t, dst_crs=WEB_MERCATOR, dst_nodata=NODATA,
+              resampling=Resampling.nearest)
+    return out, dst_t
+
+
+def mask_overlays(class_array: np.ndarray, transform: Affine, crs, classes: Iterable[ClassInfo],
+                  include_unclassified: bool = True, max_size: int = DEFAULT_MAX_SIZE) -> dict[int, Overlay]:
+    """One transparent PNG per class (key = class id; 0 = unclassified), all on one grid.
+
+    Each mask is its own overlay so the map can change one class's opacity or
+    hide it without recomputing anything.
+    """
+    merc, t = classes_to_mercator(class_array, transform, crs, max_size)
+    bounds = latlon_bounds(t, merc.shape[1], merc.shape[0])
+    counts = np.bincount(merc.ravel(), minlength=256)
+    out: dict[int, Overlay] = {}
+    items = [(c.id, c.color) for c in classes]
+    if include_unclassified:
+        items.append((UNCLASSIFIED, UNCLASSIFIED_COLOR))
+    for cid, color in items:
+        mask = merc == cid
+        out[cid] = Overlay(encode_mask_png(mask, color), bounds, merc.shape[1], merc.shape[0], int(counts[cid]))
+    return out
+
+
+def pixel_at(transform: Affine, crs, width: int, height: int, lon: float, lat: float) -> Optional[tuple[int, int]]:
+    """(row, col) of the pixel under a WGS84 point, or None outside the grid."""
+    x, y = transform_points([lon], [lat], WGS84, crs)
+    col, row = ~transform * (float(x[0]), float(y[0]))
+    r, c = int(np.floor(row)), int(np.floor(col))
+    if 0 <= r < height and 0 <= c < width:
+        return r, c
+    return None

@@ -1,0 +1,176 @@
+"""Run core jobs off the UI thread, with progress, Cancel and stale-run cancelling.
+
+A task is a plain function ``fn(job) -> result`` from ``core`` that calls
+``job.step(...)``. :class:`TaskRunner` runs it on a worker thread from Qt's
+pool and reports back on the UI thread through queued signals. Tasks have a
+*kind* ("classify", "predict", "open", ...): starting a task cancels the
+running one of the same kind and its late result is dropped, so dragging a
+threshold slider never queues up work (Orange3's cancel-on-restart pattern).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from ..core.errors import SatSegError
+from ..core.jobs import Cancelled, CancelToken, Job
+
+log = logging.getLogger(__name__)
+
+
+class _Relay(QObject):
+    """Lives on the UI thread; signals emitted from the worker arrive queued."""
+
+    progress = Signal(int, float, str)
+    done = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+
+@dataclass
+class Task:
+    id: int
+    kind: str
+    label: str
+    job: Job
+    on_done: Optional[Callable[[Any], None]] = None
+    on_error: Optional[Callable[[str], None]] = None
+    fraction: float = 0.0
+    message: str = ""
+    finished: bool = field(default=False)
+
+    def cancel(self) -> None:
+        self.job.cancel()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: Task, fn: Callable[[Job], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self.task, self.fn, self.relay = task, fn, relay
+
+    def run(self) -> None:
+        tid = self.task.id
+        try:
+            result = self.fn(self.task.job)
+            if self.task.job.cancelled:
+                self.relay.cancelled.emit(tid)
+            else:
+                self.relay.done.emit(tid, result)
+        except Cancelled:
+            self.relay.cancelled.emit(tid)
+        except SatSegError as exc:
+            self.relay.failed.emit(tid, str(exc))
+        except MemoryError:
+            self.relay.failed.emit(tid, f"{self.task.label}: not enough memory")
+        except Exception as exc:  # a bug: keep the app alive, say what happened, log the trace
+            log.error("task %s failed:\n%s", self.task.label, traceback.format_exc())
+            self.relay.failed.emit(tid, f"{self.task.label} failed: {type(exc).__name__}: {exc}")
+
+
+class TaskRunner(QObject):
+    """Starts tasks and tells the UI about them. All signals fire on the UI thread."""
+
+    task_started = Signal(object)            # Task
+    task_progress = Signal(object)           # Task (fraction/message updated)
+    task_finished = Signal(object, str)      # Task, "done" | "failed" | "cancelled" | "superseded"
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._relay = _Relay(self)
+        self._relay.progress.connect(self._on_progress)
+        self._relay.done.connect(self._on_done)
+        self._relay.failed.connect(self._on_failed)
+        self._relay.cancelled.connect(self._on_cancelled)
+        self._ids = itertools.count(1)
+        self._tasks: dict[int, Task] = {}      # every task not yet reported back
+        self._current: dict[str, int] = {}     # kind -> id of the newest task of that kind
+
+    # ---------------------------------------------------------------- API
+    def start(self, kind: str, fn: Callable[[Job], Any], *, label: str = "",
+              on_done: Optional[Callable[[Any], None]] = None,
+              on_error: Optional[Callable[[str], None]] = None) -> Task:
+        """Run ``fn(job)`` on a worker; cancels the running task of the same kind."""
+        old = self._current.get(kind)
+        if old in self._tasks:
+            self._tasks[old].cancel()
+        tid = next(self._ids)
+        token = CancelToken()
+        relay = self._relay
+        job = Job(lambda f, m: relay.progress.emit(tid, f, m), token)
+        task = Task(tid, kind, label or kind, job, on_done, on_error)
+        was_busy = self.busy()
+        self._tasks[tid] = task
+        self._current[kind] = tid
+        self.pool.start(_Runnable(task, fn, relay))
+        self.task_started.emit(task)
+        if not was_busy:
+            self.busy_changed.emit(True)
+        return task
+
+    def cancel(self, kind: Optional[str] = None) -> None:
+        """Cancel the running task of ``kind`` (or every task)."""
+        for task in list(self._tasks.values()):
+            if kind is None or task.kind == kind:
+                task.cancel()
+
+    def busy(self, kind: Optional[str] = None) -> bool:
+        return any(kind is None or t.kind == kind for t in self._tasks.values())
+
+    def current(self) -> Optional[Task]:
+        """The newest running task (what the status bar shows)."""
+        return self._tasks[max(self._tasks)] if self._tasks else None
+
+    def wait(self, msecs: int = 10000) -> bool:
+        """Block until every worker has returned (used when closing)."""
+        return self.pool.waitForDone(msecs)
+
+    # ---------------------------------------------------------- callbacks
+    def _is_stale(self, task: Task) -> bool:
+        return self._current.get(task.kind) != task.id
+
+    def _on_progress(self, tid: int, fraction: float, message: str) -> None:
+        task = self._tasks.get(tid)
+        if task is None or self._is_stale(task):
+            return
+        task.fraction, task.message = fraction, message
+        self.task_progress.emit(task)
+
+    def _finish(self, tid: int, outcome: str) -> Optional[Task]:
+        task = self._tasks.pop(tid, None)
+        if task is None:
+            return None
+        task.finished = True
+        if self._is_stale(task) and outcome != "failed":
+            outcome = "superseded"
+        if self._current.get(task.kind) == tid:
+            del self._current[task.kind]
+        self.task_finished.emit(task, outcome)
+        if not self._tasks:
+            self.busy_changed.emit(False)
+        return task
+
+    def _on_done(self, tid: int, result: object) -> None:
+        stale = tid in self._tasks and self._is_stale(self._tasks[tid])
+        task = self._finish(tid, "done")
+        if task is None or stale:
+            return  # a newer run of the same kind owns the screen now
+        if task.on_done:
+            task.on_done(result)
+
+    def _on_failed(self, tid: int, message: str) -> None:
+        stale = tid in self._tasks and self._is_stale(self._tasks[tid])
+        task = self._finish(tid, "failed")
+        if task is not None and not stale and task.on_error:
+            task.on_error(message)
+
+    def _on_cancelled(self, tid: int) -> None:
+        self._finish(tid, "cancelled")

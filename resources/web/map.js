@@ -1,0 +1,281 @@
+/* SatSeg map page: Leaflet + Leaflet-Geoman driven from Python over one QWebChannel.
+ *
+ * Events go to Python as JSON strings through bridge.receive(json); Python sends
+ * commands as JSON strings through the bridge's `command` signal into dispatch().
+ * The page announces {type: "ready"} once the channel and the map exist; Python
+ * queues its commands until then.
+ *
+ * The map never decides anything about samples: a drawn polygon is reported with a
+ * temporary id, Python validates it, stores it in its sample model and sends it back
+ * with its real id and class colour. So undo/redo in Python simply re-sends layers.
+ */
+(function () {
+  "use strict";
+
+  var bridge = null;
+  var map = null;
+  var imageLayer = null;
+  var masks = {};          // id -> {layer, visible}
+  var polygons = {};       // id -> Leaflet layer
+  var roiLayer = null;
+  var basemap = null;
+  var drawKind = "sample";  // "sample" or "roi"
+  var drawColor = "#e31a1c";
+  var nextTemp = 1;
+  var lastMove = 0;
+
+  function send(type, payload) {
+    var msg = Object.assign({ type: type }, payload || {});
+    if (bridge) { bridge.receive(JSON.stringify(msg)); }
+  }
+
+  function hint(text) {
+    var el = document.getElementById("draw-hint");
+    el.textContent = text || "";
+    el.className = text ? "hint" : "hint hidden";
+  }
+
+  function toBounds(b) { return L.latLngBounds([b[0][0], b[0][1]], [b[1][0], b[1][1]]); }
+
+  function polygonStyle(color, role) {
+    return {
+      color: color, fillColor: color, weight: 2, opacity: 1, fillOpacity: 0.25,
+      dashArray: role === "validation" ? "6 4" : null
+    };
+  }
+
+  function layerFromGeometry(geometry, style) {
+    var layer = L.GeoJSON.geometryToLayer({ type: "Feature", properties: {}, geometry: geometry });
+    if (layer.setStyle) { layer.setStyle(style); }
+    return layer;
+  }
+
+  function geometryOf(layer) { return layer.toGeoJSON().geometry; }
+
+  function watchEdits(layer, kind) {
+    layer.on("pm:edit", function () {
+      send("draw_edited", { kind: kind, id: layer.satsegId, geometry: geometryOf(layer) });
+    });
+  }
+
+  // ---- commands from Python ------------------------------------------------
+  var commands = {
+    ping: function (c) { send("pong", { token: c.token }); },
+
+    set_image: function (c) {
+      if (imageLayer) { map.removeLayer(imageLayer); }
+      imageLayer = L.imageOverlay(c.url, toBounds(c.bounds),
+        { pane: "imagery", opacity: c.opacity === undefined ? 1 : c.opacity, interactive: false });
+      imageLayer.satsegVisible = c.visible !== false;
+      if (imageLayer.satsegVisible) { imageLayer.addTo(map); }
+      if (c.fit) { map.fitBounds(toBounds(c.bounds)); }
+    },
+    clear_image: function () { if (imageLayer) { map.removeLayer(imageLayer); imageLayer = null; } },
+
+    set_mask: function (c) {
+      commands.remove_mask(c);
+      var layer = L.imageOverlay(c.url, toBounds(c.bounds),
+        { pane: "masks", opacity: c.opacity === undefined ? 0.7 : c.opacity, interactive: false });
+      masks[c.id] = { layer: layer, visible: c.visible !== false };
+      if (masks[c.id].visible) { layer.addTo(map); }
+    },
+    remove_mask: function (c) {
+      var m = masks[c.id];
+      if (m) { map.removeLayer(m.layer); delete masks[c.id]; }
+    },
+    clear_masks: function () {
+      Object.keys(masks).forEach(function (id) { commands.remove_mask({ id: id }); });
+    },
+
+    set_layer_opacity: function (c) {
+      var layer = c.id === "image" ? imageLayer : (masks[c.id] && masks[c.id].layer);
+      if (layer) { layer.setOpacity(c.opacity); }
+    },
+    set_layer_visible: function (c) {
+      var layer, holder;
+      if (c.id === "image") { layer = imageLayer; holder = imageLayer; }
+      else if (c.id === "samples") {
+        Object.keys(polygons).forEach(function (id) {
+          if (c.visible) { polygons[id].addTo(map); } else { map.removeLayer(polygons[id]); }
+        });
+        return;
+      } else if (masks[c.id]) { layer = masks[c.id].layer; holder = masks[c.id]; }
+      if (!layer) { return; }
+      if (c.id === "image") { holder.satsegVisible = c.visible; } else { holder.visible = c.visible; }
+      if (c.visible) { layer.addTo(map); } else { map.removeLayer(layer); }
+    },
+
+    add_polygon: function (c) {
+      commands.remove_polygon(c);
+      var layer = layerFromGeometry(c.geometry, polygonStyle(c.color, c.role));
+      layer.satsegId = c.id;
+      layer.satsegColor = c.color;
+      if (c.label) { layer.bindTooltip(c.label, { sticky: true, className: "satseg-label" }); }
+      watchEdits(layer, "sample");
+      polygons[c.id] = layer;
+      layer.addTo(map);
+    },
+    update_polygon: function (c) {
+      var old = polygons[c.id];
+      if (!old) { commands.add_polygon(c); return; }
+      commands.add_polygon(c);
+    },
+    remove_polygon: function (c) {
+      var layer = polygons[c.id];
+      if (layer) { map.removeLayer(layer); delete polygons[c.id]; }
+    },
+    clear_polygons: function () {
+      Object.keys(polygons).forEach(function (id) { commands.remove_polygon({ id: id }); });
+    },
+
+    set_roi: function (c) {
+      if (roiLayer) { map.removeLayer(roiLayer); roiLayer = null; }
+      if (!c.geometry) { return; }
+      roiLayer = layerFromGeometry(c.geometry,
+        { color: "#ffd400", weight: 2, fill: false, dashArray: "8 6" });
+      roiLayer.satsegId = "roi";
+      watchEdits(roiLayer, "roi");
+      roiLayer.addTo(map);
+    },
+
+    set_draw_style: function (c) {
+      if (c.kind) { drawKind = c.kind; }
+      if (c.color) { drawColor = c.color; }
+      var opts = drawKind === "roi"
+        ? { color: "#ffd400", fillOpacity: 0, dashArray: "8 6" }
+        : polygonStyle(drawColor, "training");
+      map.pm.setPathOptions(opts);
+      map.pm.setGlobalOptions({ pathOptions: opts, templineStyle: { color: opts.color },
+        hintlineStyle: { color: opts.color, dashArray: [5, 5] } });
+      hint(c.hint || "");
+    },
+    start_draw: function (c) {
+      if (c.kind) { commands.set_draw_style({ kind: c.kind, color: c.color, hint: c.hint }); }
+      map.pm.enableDraw(c.shape || "Polygon");
+    },
+    stop_draw: function () { map.pm.disableDraw(); hint(""); },
+
+    fit_bounds: function (c) { map.fitBounds(toBounds(c.bounds)); },
+
+    set_basemap: function (c) {
+      // The only network access the page ever makes, and only when the user asks.
+      if (c.online && !basemap) {
+        basemap = L.tileLayer(c.url || "https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+          maxZoom: 19, attribution: "&copy; OpenStreetMap contributors"
+        }).addTo(map);
+      } else if (!c.online && basemap) {
+        map.removeLayer(basemap);
+        basemap = null;
+      }
+    }
+  };
+
+  function dispatch(json) {
+    var c;
+    try {
+      c = JSON.parse(json);
+      if (!commands[c.type]) { throw new Error("unknown command " + c.type); }
+      commands[c.type](c);
+    } catch (err) {
+      send("js_error", { message: String(err), command: c ? c.type : json.slice(0, 80) });
+    }
+  }
+
+  // A read-only summary of what the map shows, for tests and diagnostics.
+  function snapshot() {
+    var out = { polygons: {}, masks: {}, image: null, roi: null, basemap: !!basemap, zoom: map.getZoom() };
+    Object.keys(polygons).forEach(function (id) {
+      var l = polygons[id];
+      out.polygons[id] = { color: l.options.color, geometry: geometryOf(l) };
+    });
+    Object.keys(masks).forEach(function (id) {
+      var m = masks[id];
+      out.masks[id] = { opacity: m.layer.options.opacity, visible: m.visible && map.hasLayer(m.layer),
+                        url: m.layer._url };
+    });
+    if (imageLayer) {
+      out.image = { opacity: imageLayer.options.opacity, visible: map.hasLayer(imageLayer),
+                    bounds: imageLayer.getBounds().toBBoxString() };
+    }
+    if (roiLayer) { out.roi = geometryOf(roiLayer); }
+    return JSON.stringify(out);
+  }
+
+  // Tests simulate a user drawing: the layer goes through the same pm:create path.
+  function simulateDraw(geometry, shape) {
+    var layer = layerFromGeometry(geometry, polygonStyle(drawColor, "training"));
+    layer.addTo(map);
+    map.fire("pm:create", { layer: layer, shape: shape || "Polygon" });
+  }
+
+  // ---- map -----------------------------------------------------------------
+  function buildMap() {
+    map = L.map("map", { zoomControl: true, preferCanvas: false, attributionControl: true })
+      .setView([20, 78], 4);
+    map.createPane("imagery").style.zIndex = 250;
+    map.createPane("masks").style.zIndex = 350;
+    L.control.scale({ imperial: false }).addTo(map);
+
+    map.pm.addControls({
+      position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false,
+      drawCircle: false, drawText: false, cutPolygon: false, rotateMode: false,
+      drawPolygon: true, drawRectangle: true, editMode: true, dragMode: true, removalMode: true
+    });
+    // Python checks geometry too and explains; this just stops most mistakes while drawing.
+    map.pm.setGlobalOptions({ allowSelfIntersection: false, snappable: true });
+
+    map.on("pm:create", function (e) {
+      var layer = e.layer;
+      var geometry = geometryOf(layer);
+      if (drawKind === "roi") {
+        map.removeLayer(layer);
+        commands.set_roi({ geometry: geometry });
+        send("draw_created", { kind: "roi", id: "roi", shape: e.shape, geometry: geometry });
+        return;
+      }
+      var id = "tmp-" + (nextTemp++);
+      layer.satsegId = id;
+      polygons[id] = layer;
+      send("draw_created", { kind: "sample", id: id, shape: e.shape, geometry: geometry });
+    });
+    map.on("pm:remove", function (e) {
+      var id = e.layer && e.layer.satsegId;
+      if (!id) { return; }
+      if (id === "roi") { roiLayer = null; send("draw_removed", { kind: "roi", id: id }); return; }
+      delete polygons[id];
+      send("draw_removed", { kind: "sample", id: id });
+    });
+    map.on("pm:drawend", function () { hint(""); });
+    map.on("mousemove", function (e) {
+      var now = Date.now();
+      if (now - lastMove < 40) { return; }
+      lastMove = now;
+      send("cursor", { lat: e.latlng.lat, lon: e.latlng.lng });
+    });
+    map.on("mouseout", function () { send("cursor", {}); });
+  }
+
+  window.satseg = { dispatch: dispatch, snapshot: snapshot, simulateDraw: simulateDraw };
+
+  function connect() {
+    buildMap();
+    if (typeof QWebChannel === "undefined" || typeof qt === "undefined") {
+      // Opened in a plain browser: the map works, there is just nobody to talk to.
+      return;
+    }
+    new QWebChannel(qt.webChannelTransport, function (channel) {
+      bridge = channel.objects.bridge;
+      bridge.command.connect(dispatch);
+      send("ready", { leaflet: L.version });
+    });
+  }
+
+  window.addEventListener("error", function (e) {
+    send("js_error", { message: String(e.message), source: e.filename, line: e.lineno });
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", connect);
+  } else {
+    connect();
+  }
+})();
