@@ -1,0 +1,126 @@
+"""What the Model panel shows for each classifier: label, options, threshold spin box.
+
+The classifier classes in ``core.classifiers`` are the authority for the
+label, the threshold rule text, unit and range; this table adds only what a
+form needs (option widgets, sensible spin-box steps) and the rule wording of
+DESIGN.md §3 for a method whose class does not describe itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+UNCLASSIFIED_NOTE = "A pixel rejected by every class is left unclassified (0)."
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: str
+    kind: str                      # "int", "float", "choice", "bool"
+    default: object
+    tip: str
+    minimum: float = 0
+    maximum: float = 1e9
+    step: float = 1
+    decimals: int = 2
+    choices: tuple = ()            # (value, label) pairs for "choice"
+    enabled_when: Optional[tuple] = None   # (other option key, value) that enables this one
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    key: str
+    label: str
+    threshold_help: str
+    threshold_unit: str
+    threshold_min: float
+    threshold_max: float
+    threshold_default: float
+    threshold_step: float
+    threshold_decimals: int
+    options: tuple = field(default_factory=tuple)
+
+
+_FALLBACK = {
+    "mahalanobis": MethodSpec(
+        "mahalanobis", "Mahalanobis distance",
+        "Mahalanobis distance: class k is rejected for a pixel when its distance D_k > T_k "
+        "(a distance, not squared). Larger T accepts more pixels.",
+        "Mahalanobis distance, in standard deviations", 0.0, 1000.0, 5.0, 0.1, 2),
+    "max_likelihood": MethodSpec(
+        "max_likelihood", "Maximum likelihood",
+        "Maximum likelihood: class k is rejected when D_k² > χ²_bands(p_k), p_k being the confidence "
+        "level. Larger p accepts more pixels.",
+        "confidence level p, 0 < p < 1", 0.5, 0.999999, 0.99, 0.005, 6),
+    "parallelepiped": MethodSpec(
+        "parallelepiped", "Parallelepiped",
+        "Parallelepiped: a pixel belongs to a class when it lies inside the class's box on every band; "
+        "the box is [min, max] of the samples or mean ± k·σ. Overlaps go to the class with the smallest "
+        "standardized distance.",
+        "k, in standard deviations", 0.0, 100.0, 2.0, 0.1, 2),
+    "random_forest": MethodSpec(
+        "random_forest", "Random forest",
+        "Random forest: a pixel is left unclassified when its highest class probability is below t.",
+        "probability t, 0..1", 0.0, 1.0, 0.5, 0.05, 2),
+    "min_distance": MethodSpec(
+        "min_distance", "Minimum distance",
+        "Minimum distance: class k is rejected when the Euclidean distance to its mean exceeds the maximum distance.",
+        "distance in reflectance units", 0.0, 10.0, 0.1, 0.01, 3),
+    "spectral_angle": MethodSpec(
+        "spectral_angle", "Spectral angle",
+        "Spectral angle: class k is rejected when the angle between the pixel and the class mean exceeds "
+        "the maximum angle.",
+        "angle in degrees", 0.0, 90.0, 10.0, 0.5, 1),
+}
+
+# Option forms per method, keyed by the option names the classifiers read.
+OPTIONS = {
+    "max_likelihood": (
+        Option("priors", "Class priors", "choice", "equal",
+               "Equal: every class equally likely. Samples: in proportion to the training pixels of each class.",
+               choices=(("equal", "equal"), ("samples", "from sample sizes"))),
+    ),
+    "parallelepiped": (
+        Option("box", "Box", "choice", "minmax",
+               "Min–max: the box spans the lowest to highest sample value on each band. "
+               "Mean ± k·σ: the box spans k standard deviations either side of the class mean.",
+               choices=(("minmax", "min–max of samples"), ("sigma", "mean ± k·σ"))),
+        Option("k", "k (standard deviations)", "float", 2.0,
+               "Half-width of the mean ± k·σ box, in standard deviations of each band",
+               minimum=0.1, maximum=10, step=0.1, decimals=1, enabled_when=("box", "sigma")),
+    ),
+    "random_forest": (
+        Option("n_estimators", "Trees", "int", 100, "Number of trees; more is steadier but slower",
+               minimum=10, maximum=1000, step=10),
+        Option("max_depth", "Maximum depth", "int", 0,
+               "Deepest a tree may grow; 0 = no limit", minimum=0, maximum=100),
+        Option("class_weight", "Balance classes", "bool", True,
+               "Weight classes inversely to their pixel counts, so a class with few samples is not swamped"),
+    ),
+}
+
+
+def method_specs() -> dict[str, MethodSpec]:
+    """Specs in the order of ``core.classifiers.METHODS``; texts taken from the classifier classes."""
+    try:
+        from ..core.classifiers import METHODS
+    except ImportError:
+        return dict(_FALLBACK)
+    specs = {}
+    for key, cls in METHODS.items():
+        base = _FALLBACK.get(key) or MethodSpec(key, key.replace("_", " "), "", "", 0.0, 1e6, 1.0, 0.1, 3)
+        lo, hi = getattr(cls, "threshold_range", (base.threshold_min, base.threshold_max))
+        lo = max(float(lo), base.threshold_min) if key in _FALLBACK else float(lo)
+        hi = min(float(hi), base.threshold_max)
+        specs[key] = MethodSpec(
+            key, getattr(cls, "label", "") or base.label,
+            getattr(cls, "threshold_help", "") or base.threshold_help,
+            getattr(cls, "threshold_unit", "") or base.threshold_unit,
+            lo, hi, min(max(base.threshold_default, lo), hi), base.threshold_step, base.threshold_decimals,
+        )
+    return specs
+
+
+def options_for(key: str) -> tuple:
+    return OPTIONS.get(key, ())

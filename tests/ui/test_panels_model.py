@@ -1,0 +1,101 @@
+"""ModelPanel: method choice, options, per-class thresholds (debounced), run state."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from desktop_app.core.classes import ClassInfo
+from desktop_app.ui.model_panel import DEBOUNCE_MS, ModelPanel
+
+CLASSES = [ClassInfo(1, "water", "#1f78b4"), ClassInfo(2, "urban", "#e31a1c"), ClassInfo(4, "forest", "#1b7837")]
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = ModelPanel()
+    qtbot.addWidget(p)
+    return p
+
+
+def test_default_is_mahalanobis_with_rule_tooltip(panel):
+    assert panel.method() == "mahalanobis"
+    panel.set_classes(CLASSES)
+    check, spin = panel._rows["water"]
+    assert "D_k > T_k" in spin.toolTip() or "D_k > T" in spin.toolTip()
+    assert "not squared" in spin.toolTip()
+    assert "unclassified" in spin.toolTip()
+    assert panel.thresholds() is None
+
+
+def test_threshold_per_class_and_debounce(panel, qtbot):
+    panel.set_classes(CLASSES)
+    hits = []
+    panel.thresholds_changed.connect(lambda: hits.append(1))
+    check, spin = panel._rows["urban"]
+    check.setChecked(True)
+    for v in (3.0, 3.5, 4.0, 4.5):   # a slider drag: many changes in a burst
+        spin.setValue(v)
+    qtbot.wait(DEBOUNCE_MS * 3)
+    assert hits == [1]
+    assert panel.thresholds() == {"urban": 4.5}
+
+
+def test_one_value_for_all(panel, qtbot):
+    panel.set_classes(CLASSES)
+    panel.all_check.setChecked(True)
+    panel.all_spin.setValue(7.25)
+    assert panel.thresholds() == {"water": 7.25, "urban": 7.25, "forest": 7.25}
+    panel.all_check.setChecked(False)
+    # rows keep the value but become editable again
+    check, spin = panel._rows["water"]
+    assert check.isEnabled() and spin.isEnabled()
+
+
+def test_method_switch_keeps_each_methods_thresholds(panel):
+    panel.set_classes(CLASSES)
+    panel.set_thresholds({"water": 4.0})
+    panel.set_method("max_likelihood")
+    assert panel.thresholds() is None
+    _, spin = panel._rows["water"]
+    assert spin.maximum() < 1.0           # a confidence level, not a distance
+    assert "χ²" in spin.toolTip()
+    panel.set_method("mahalanobis")
+    assert panel.thresholds() == {"water": 4.0}
+
+
+def test_set_classes_keeps_settings_of_remaining_classes(panel):
+    panel.set_classes(CLASSES)
+    panel.set_thresholds({"forest": 2.5})
+    panel.set_classes(CLASSES[1:] + [ClassInfo(5, "barren", "#bf812d")])
+    assert panel.thresholds() == {"forest": 2.5}
+    assert set(panel._rows) == {"urban", "forest", "barren"}
+
+
+def test_run_needs_two_classes_and_running_state(panel, qtbot):
+    panel.set_classes(CLASSES[:1])
+    assert not panel.run_button.isEnabled() and "at least two" in panel.hint.text()
+    panel.set_classes(CLASSES)
+    assert panel.run_button.isEnabled()
+    with qtbot.waitSignal(panel.run_requested):
+        panel.run_button.click()
+    panel.set_running(True)
+    assert not panel.run_button.isEnabled() and not panel.method_combo.isEnabled()
+    panel.set_running(False)
+    assert panel.run_button.isEnabled()
+
+
+def test_options_and_state_round_trip(panel):
+    panel.set_classes(CLASSES)
+    panel.set_method("parallelepiped")
+    assert "k" not in panel.options()          # k only applies to the mean ± k·σ box
+    panel.set_options({"box": "sigma", "k": 3.0})
+    assert panel.options() == {"box": "sigma", "k": 3.0}
+    panel.set_method("random_forest")
+    panel.set_options({"n_estimators": 50, "max_depth": 8, "class_weight": False})
+    panel.set_thresholds({"urban": 0.6})
+    state = panel.state()
+    other = ModelPanel()
+    other.set_classes(CLASSES)
+    other.set_state(state)
+    assert other.state() == state
