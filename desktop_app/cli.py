@@ -18,6 +18,7 @@ from .core.jobs import Cancelled
 COMMAND_MODULES = [
     "demo_scene",
     "info",
+    "export",
 ]
 
 

@@ -1,0 +1,43 @@
+"""satseg export CLASSES.tif [--vector OUT.geojson] [--kml OUT.kml] [--report OUT.csv] ..."""
+from __future__ import annotations
+
+from ..core.classes import read_class_raster
+from ..core.export_raster import export_class_geotiff
+from ..core.report import format_area_table
+from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
+from .progress import terminal_job
+
+NAME = "export"
+HELP = "export a class raster: polygons (GeoJSON, KML), area report (CSV, JSON), class GeoTIFF"
+DESCRIPTION = (
+    "Export an existing SatSeg class raster. Areas are true ground areas on the ellipsoid, in m², ha "
+    "and km², with each class's share of the classified area; polygons are written in WGS84 with their "
+    "geodesic areas. Without any output option the area table is printed."
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("classes", metavar="CLASSES.tif", help="class raster (uint8, 0 unclassified, 255 nodata)")
+    add_export_arguments(p)
+    p.add_argument("--geotiff", metavar="OUT.tif",
+                   help="rewrite the class map as a tiled, compressed GeoTIFF with colour table and class names")
+
+
+def run(args) -> int:
+    job = terminal_job()
+    if not wants_exports(args) and not args.geotiff:
+        array, transform, crs, classes = read_class_raster(args.classes)
+        from ..core.areas import class_areas
+
+        print(format_area_table(class_areas(array, transform, crs, classes)))
+        return 0
+    if args.geotiff:
+        array, transform, crs, classes = read_class_raster(args.classes)
+        export_class_geotiff(args.geotiff, array, transform, crs, classes)
+        print(args.geotiff)
+    if wants_exports(args):
+        result = run_exports(args, args.classes, job=job)
+        print_exports(result)
+        for warning in result["areas"].warnings:
+            print(f"warning: {warning}")
+    return 0

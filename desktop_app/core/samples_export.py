@@ -1,0 +1,117 @@
+"""Write a user's sample polygons as GeoJSON or KML so they travel between machines.
+
+Accepts a ``core.samples.SampleSet`` or any iterable of sample polygons
+(duck-typed: ``.geometry`` in WGS84, ``.class_name``, ``.color``, ``.role``,
+optional ``.properties``). Both files carry class, colour and role per polygon
+so ``core.samples.read_samples`` recovers them: GeoJSON as properties, KML as
+ExtendedData ``class``/``color``/``role`` plus a style in the class colour,
+one folder per class.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+import shapely
+
+from .atomic import write_text_atomic
+from .classes import normalize_color
+from .errors import SatSegError
+from .export_vector import _kml_rings, kml_color
+
+_RESERVED = ("class", "color", "role")
+
+
+@dataclass
+class _Sample:
+    geometry: shapely.Geometry
+    class_name: str
+    color: str
+    role: str
+    properties: dict
+
+
+def _samples(samples) -> list[_Sample]:
+    items: Iterable = getattr(samples, "polygons", samples)
+    out = []
+    for i, s in enumerate(items):
+        geom = getattr(s, "geometry", None)
+        name = getattr(s, "class_name", None)
+        if not isinstance(geom, shapely.Geometry) or not name:
+            raise SatSegError(f"sample polygon {i + 1} has no geometry or no class name")
+        if not isinstance(geom, (shapely.Polygon, shapely.MultiPolygon)) or geom.is_empty:
+            raise SatSegError(f"sample polygon {i + 1} ({name}) is not a polygon")
+        props = dict(getattr(s, "properties", None) or {})
+        out.append(_Sample(geom, str(name), normalize_color(getattr(s, "color", None), 0),
+                           str(getattr(s, "role", "training") or "training"), props))
+    return out
+
+
+def _clean_props(props: dict) -> dict:
+    """Extra properties that are JSON-safe and do not shadow class/color/role."""
+    out = {}
+    for k, v in props.items():
+        if k in _RESERVED:
+            continue
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            out[str(k)] = v
+        else:
+            out[str(k)] = str(v)
+    return out
+
+
+def samples_geojson_dict(samples) -> dict:
+    feats = []
+    for s in _samples(samples):
+        geom = shapely.orient_polygons(s.geometry, exterior_cw=False)
+        props = {"class": s.class_name, "color": s.color, "role": s.role, **_clean_props(s.properties)}
+        feats.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def write_samples_geojson(samples, path: str | os.PathLike) -> str:
+    """Write sample polygons as an RFC 7946 FeatureCollection (properties class, color, role, ...)."""
+    write_text_atomic(path, json.dumps(samples_geojson_dict(samples), indent=1) + "\n")
+    return str(path)
+
+
+def write_samples_kml(samples, path: str | os.PathLike, opacity: float = 0.5) -> str:
+    """Write sample polygons as KML 2.2: a folder per class, class colour style, ExtendedData class/color/role."""
+    import simplekml
+
+    if not 0.0 <= opacity <= 1.0:
+        raise SatSegError(f"KML opacity must be between 0 and 1, not {opacity}")
+    kml = simplekml.Kml()
+    folders: dict[str, object] = {}
+    styles: dict[str, object] = {}
+    for n, s in enumerate(_samples(samples), start=1):
+        if s.class_name not in folders:
+            folders[s.class_name] = kml.newfolder(name=s.class_name)
+        if s.color not in styles:
+            style = simplekml.Style()
+            style.polystyle.color = kml_color(s.color, opacity)
+            style.linestyle.color = kml_color(s.color, 1.0)
+            style.linestyle.width = 2
+            kml.document._addstyle(style)   # shared styles live in the Document (see export_vector)
+            styles[s.color] = style
+        folder = folders[s.class_name]
+        polys = list(shapely.get_parts(shapely.orient_polygons(s.geometry, exterior_cw=False)))
+        label = str(s.properties.get("name") or f"{s.class_name} {n}")
+        if len(polys) == 1:
+            outer, inner = _kml_rings(polys[0])
+            pm = folder.newpolygon(name=label, outerboundaryis=outer, innerboundaryis=inner)
+        else:
+            pm = folder.newmultigeometry(name=label)
+            for p in polys:
+                outer, inner = _kml_rings(p)
+                pm.newpolygon(outerboundaryis=outer, innerboundaryis=inner)
+        pm.style = styles[s.color]
+        pm.description = f"{s.class_name} ({s.role} sample)"
+        for key, value in (("class", s.class_name), ("color", s.color), ("role", s.role),
+                           *_clean_props(s.properties).items()):
+            pm.extendeddata.newdata(name=key, value="" if value is None else str(value))
+    write_text_atomic(path, kml.kml(format=True))
+    return str(path)
+
