@@ -26,6 +26,7 @@ class Option:
     decimals: int = 2
     choices: tuple = ()            # (value, label) pairs for "choice"
     enabled_when: Optional[tuple] = None   # (other option key, value) that enables this one
+    zero_means_none: bool = False          # an int option whose 0 means "no limit" (sent as None)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ _FALLBACK = {
         "Parallelepiped: a pixel belongs to a class when it lies inside the class's box on every band; "
         "the box is [min, max] of the samples or mean ± k·σ. Overlaps go to the class with the smallest "
         "standardized distance.",
-        "k, in standard deviations", 0.0, 100.0, 2.0, 0.1, 2),
+        "k, in standard deviations", 0.0, 100.0, 3.0, 0.1, 2),
     "random_forest": MethodSpec(
         "random_forest", "Random forest",
         "Random forest: a pixel is left unclassified when its highest class probability is below t.",
@@ -71,7 +72,11 @@ _FALLBACK = {
         "spectral_angle", "Spectral angle",
         "Spectral angle: class k is rejected when the angle between the pixel and the class mean exceeds "
         "the maximum angle.",
-        "angle in degrees", 0.0, 90.0, 10.0, 0.5, 1),
+        "angle in radians", 0.0, 3.14159, 0.1, 0.01, 3),
+    "svm": MethodSpec(
+        "svm", "SVM (RBF)",
+        "SVM: class k is rejected when its probability is below t_k.",
+        "probability t, 0..1", 0.0, 1.0, 0.5, 0.05, 2),
 }
 
 # Option forms per method, keyed by the option names the classifiers read.
@@ -91,12 +96,21 @@ OPTIONS = {
                minimum=0.1, maximum=10, step=0.1, decimals=1, enabled_when=("box", "sigma")),
     ),
     "random_forest": (
-        Option("n_estimators", "Trees", "int", 100, "Number of trees; more is steadier but slower",
-               minimum=10, maximum=1000, step=10),
+        Option("trees", "Trees", "int", 100, "Number of trees; more is steadier but slower",
+               minimum=1, maximum=2000, step=10),
         Option("max_depth", "Maximum depth", "int", 0,
-               "Deepest a tree may grow; 0 = no limit", minimum=0, maximum=100),
-        Option("class_weight", "Balance classes", "bool", True,
+               "Deepest a tree may grow (levels); no limit lets trees grow fully",
+               minimum=0, maximum=100, zero_means_none=True),
+        Option("balanced", "Balance classes", "bool", True,
                "Weight classes inversely to their pixel counts, so a class with few samples is not swamped"),
+    ),
+    "svm": (
+        Option("C", "C (regularization)", "float", 10.0,
+               "Penalty for misclassified training pixels: larger C follows the samples more closely",
+               minimum=0.01, maximum=10000, step=1, decimals=2),
+        Option("max_train_per_class", "Training pixels per class (max)", "int", 2000,
+               "SVM training time grows with the square of the pixel count, so at most this many random "
+               "training pixels per class are used", minimum=2, maximum=100000, step=500),
     ),
 }
 

@@ -38,7 +38,7 @@ class _OptionsForm(QWidget):
                 w.setRange(int(o.minimum), int(o.maximum))
                 w.setSingleStep(int(o.step))
                 w.setValue(int(o.default))
-                if o.minimum == 0 and "0 =" in o.tip:
+                if o.zero_means_none:
                     w.setSpecialValueText("no limit")
             elif o.kind == "float":
                 w = QDoubleSpinBox(self)
@@ -73,6 +73,8 @@ class _OptionsForm(QWidget):
                 out[key] = w.currentData()
             elif isinstance(w, QCheckBox):
                 out[key] = w.isChecked()
+            elif self.specs[key].zero_means_none and w.value() == 0:
+                out[key] = None
             else:
                 out[key] = w.value()
         return out
@@ -87,7 +89,7 @@ class _OptionsForm(QWidget):
             elif isinstance(w, QCheckBox):
                 w.setChecked(bool(value))
             elif isinstance(w, QSpinBox):
-                w.setValue(int(value))
+                w.setValue(0 if value is None else int(value))
             elif isinstance(w, QDoubleSpinBox):
                 w.setValue(float(value))
         self._update_enabled()

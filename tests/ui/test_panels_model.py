@@ -4,6 +4,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+import numpy as np
+from types import SimpleNamespace
 
 from desktop_app.core.classes import ClassInfo
 from desktop_app.ui.model_panel import DEBOUNCE_MS, ModelPanel
@@ -92,10 +94,28 @@ def test_options_and_state_round_trip(panel):
     panel.set_options({"box": "sigma", "k": 3.0})
     assert panel.options() == {"box": "sigma", "k": 3.0}
     panel.set_method("random_forest")
-    panel.set_options({"n_estimators": 50, "max_depth": 8, "class_weight": False})
+    assert panel.options() == {"trees": 100, "max_depth": None, "balanced": True}
+    panel.set_options({"trees": 50, "max_depth": 8, "balanced": False})
     panel.set_thresholds({"urban": 0.6})
     state = panel.state()
     other = ModelPanel()
     other.set_classes(CLASSES)
     other.set_state(state)
     assert other.state() == state
+
+
+def test_every_core_method_offered_with_its_own_help(panel):
+    from desktop_app.core.classifiers import METHODS, make_classifier
+
+    assert list(panel.specs) == list(METHODS)
+    for key, cls in METHODS.items():
+        assert panel.specs[key].threshold_help == cls.threshold_help
+        lo, hi = cls.threshold_range
+        assert lo <= panel.specs[key].threshold_default <= hi
+        panel.set_method(key)
+        # The panel's option values must be accepted by the classifier's own fit.
+        rng = np.random.default_rng(0)
+        X = np.concatenate([rng.normal(0.1, 0.01, (30, 3)), rng.normal(0.3, 0.01, (30, 3))]).astype(np.float32)
+        training = SimpleNamespace(X=X, y=np.repeat([1, 2], 30), classes=CLASSES[:2], band_names=["B2", "B3", "B4"])
+        clf = make_classifier(key, **panel.options()).fit(training)
+        assert list(clf.predict(X[[0, 59]])) == [1, 2]
