@@ -27,6 +27,8 @@ from ..core.classes import ClassInfo, normalize_color
 from ..core.errors import SatSegError
 
 ROLES = ("training", "validation")
+# Properties the model sets itself on export; never carried over as extra attributes.
+_RESERVED = ("class", "class_id", "color", "role", "pid")
 
 
 @dataclass
@@ -453,7 +455,7 @@ class SampleModel(QObject):
             role = props.get("role", "training")
             role = role if role in ROLES else "training"
             pid = str(props.get("pid") or uuid.uuid4().hex[:12])
-            extra = {k: v for k, v in props.items() if k not in (class_field, "class", "class_id", "color", "role", "pid")}
+            extra = {k: v for k, v in props.items() if k != class_field and k not in _RESERVED}
             records.append((pid, PolygonRecord(geom, by_name[name].id, role, extra)))
         self._load(classes, records)
 
@@ -481,8 +483,11 @@ class SampleModel(QObject):
         for sp in sample_set.polygons:
             info = ensure(sp.class_name, getattr(sp, "color", None))
             role = sp.role if sp.role in ROLES else "training"
-            records.append((uuid.uuid4().hex[:12],
-                            PolygonRecord(sp.geometry, info.id, role, dict(getattr(sp, "properties", None) or {}))))
+            geom = sp.geometry
+            if isinstance(geom, MultiPolygon) and len(geom.geoms) == 1:
+                geom = geom.geoms[0]   # GeoPackage layers are all-multi; the map edits plain polygons
+            props = {k: v for k, v in (getattr(sp, "properties", None) or {}).items() if k not in _RESERVED}
+            records.append((uuid.uuid4().hex[:12], PolygonRecord(geom, info.id, role, props)))
         return classes, records
 
     def to_sample_set(self, role: Optional[str] = None):
@@ -490,14 +495,17 @@ class SampleModel(QObject):
         from ..core.samples import SamplePolygon, SampleSet
 
         polys = []
-        for pid, r in self._polygons.items():
+        for n, (pid, r) in enumerate(self._polygons.items(), start=1):
             if role is not None and r.role != role:
                 continue
             cls = self.class_info(r.class_id)
             props = dict(r.properties)
             props["pid"] = pid
-            polys.append(SamplePolygon(r.geometry, cls.name, cls.color, r.role, props))
-        return SampleSet(polys, list(self._classes))
+            polys.append(SamplePolygon(r.geometry, cls.name, cls.color, r.role, props,
+                                       label=f"{r.role} polygon {n} (class '{cls.name}')"))
+        # Model ids are kept (not renumbered) so training pixel counts and class
+        # raster values map straight back to the classes in this model.
+        return SampleSet(polys, list(self._classes), source="the sample polygons")
 
     # ------------------------------------------------------- files
     def import_file(self, path: str | os.PathLike, class_field: str = "class") -> int:
@@ -557,7 +565,7 @@ class SampleModel(QObject):
 
     def _export_gpkg(self, path: Path, role: Optional[str]) -> None:
         import numpy as np
-        import pyogrio
+        import pyogrio.raw
         import shapely
 
         from ..core.atomic import atomic_path
@@ -573,6 +581,6 @@ class SampleModel(QObject):
             "pid": np.array(pids, dtype=object),
         }
         with atomic_path(path) as tmp:
-            pyogrio.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object), field_data=list(fields.values()),
+            pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object), field_data=list(fields.values()),
                           fields=list(fields), layer="samples", driver="GPKG", crs="EPSG:4326",
                           geometry_type="MultiPolygon")

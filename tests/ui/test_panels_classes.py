@@ -81,3 +81,10 @@ def test_drawing_role_toggle(panel, qtbot):
 def test_model_messages_shown(panel):
     panel.model.add_polygon(SQUARE)
     assert "Add a class first" in panel.status.text()
+def test_import_error_is_a_message_not_a_crash(panel, tmp_path):
+    bad = tmp_path / "broken.geojson"
+    bad.write_text("{ not json")
+    assert panel.import_from(str(bad)) is False
+    assert "Could not import samples" in panel.last_error
+
+

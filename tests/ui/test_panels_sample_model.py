@@ -160,3 +160,63 @@ def test_pixel_counts(model):
     c = model.add_class("water")
     model.set_pixel_counts({c: 1234})
     assert model.pixel_count(c) == 1234
+
+
+@pytest.mark.parametrize("ext", [".geojson", ".gpkg"])
+def test_export_import_round_trip(model, tmp_path, ext):
+    a = model.add_class("water", "#1f78b4")
+    b = model.add_class("urban", "#e31a1c")
+    model.add_polygon(SQUARE, a)
+    model.add_polygon(SQUARE2, b, role="validation")
+    path = tmp_path / f"samples{ext}"
+    model.export_file(path)
+    other = SampleModel()
+    other.add_class("urban", "#e31a1c")        # an existing class is matched by name
+    assert other.import_file(path) == 2
+    assert [c.name for c in other.classes()] == ["urban", "water"]
+    recs = sorted(other.polygons.values(), key=lambda r: other.class_info(r.class_id).name)
+    assert [r.role for r in recs] == ["validation", "training"]
+    assert recs[1].geometry.equals_exact(model.polygon(model.polygon_ids(a)[0]).geometry, 1e-9)
+    assert recs[1].properties == {}
+    assert other.class_info(other.class_by_name("water").id).color == "#1f78b4"
+    other.undo_stack.undo()                   # the import is one undo step
+    assert [c.name for c in other.classes()] == ["urban"] and other.polygons == {}
+
+
+def test_export_unknown_extension_refused(model, tmp_path):
+    from desktop_app.core.errors import SatSegError
+
+    c = model.add_class("water")
+    model.add_polygon(SQUARE, c)
+    with pytest.raises(SatSegError, match="use .geojson, .kml or .gpkg"):
+        model.export_file(tmp_path / "samples.shp")
+
+
+def test_to_sample_set_keeps_model_ids(model):
+    a = model.add_class("water")
+    b = model.add_class("urban")
+    c = model.add_class("forest")
+    model.delete_class(b)
+    model.add_polygon(SQUARE, c)
+    model.add_polygon(SQUARE2, a, role="validation")
+    ss = model.to_sample_set()
+    assert [(k.id, k.name) for k in ss.classes] == [(1, "water"), (3, "forest")]
+    assert ss.class_id("forest") == 3
+    assert [p.role for p in model.to_sample_set("validation").polygons] == ["validation"]
+    fresh = SampleModel()
+    fresh.load_sample_set(ss)
+    assert [k.name for k in fresh.classes()] == ["water", "forest"] and len(fresh.polygons) == 2
+
+
+def test_export_kml_holds_every_class(model, tmp_path):
+    import pyogrio
+
+    a = model.add_class("water")
+    b = model.add_class("urban")
+    model.add_polygon(SQUARE, a)
+    model.add_polygon(SQUARE2, b, role="validation")
+    path = tmp_path / "samples.kml"
+    model.export_file(path)
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    assert layers == {"water", "urban"}
+    assert "validation" in path.read_text()
