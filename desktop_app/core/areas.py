@@ -117,7 +117,8 @@ def pixel_areas(transform: Affine, crs, row_off: int, col_off: int, height: int,
     rows = _lattice(height, row_step)
     cols = _lattice(width, col_step)
     cc, rr = np.meshgrid(cols + col_off, rows + row_off)
-    xs, ys = transform * (cc.astype(float), rr.astype(float))
+    xs = transform.a * cc + transform.b * rr + transform.c
+    ys = transform.d * cc + transform.e * rr + transform.f
     lon, lat = g.transformer.transform(xs, ys)
     lon = np.asarray(lon, float)
     lat = np.asarray(lat, float)

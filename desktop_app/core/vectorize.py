@@ -44,7 +44,8 @@ def _metric_crs(transform: Affine, crs, shape) -> tuple[object, float]:
     crs = as_crs(crs)
     if crs.is_projected and crs.to_epsg() not in (3857, 3395, 900913):
         return crs, float(crs.linear_units_factor[1])
-    cx, cy = transform * (shape[1] / 2.0, shape[0] / 2.0)
+    col, row = shape[1] / 2.0, shape[0] / 2.0
+    cx, cy = transform.a * col + transform.b * row + transform.c, transform.d * col + transform.e * row + transform.f
     lon, lat = transform_geometry(shapely.Point(cx, cy), crs, WGS84).coords[0]
     return utm_crs_for(lon, lat), 1.0
 
