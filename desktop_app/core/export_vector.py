@@ -105,11 +105,13 @@ def kml_color(color: str, opacity: float) -> str:
     return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"
 
 
+def _kml_ring(ring) -> list[tuple[float, float]]:
+    # KML read back from other tools may carry heights; polygons here are 2D on the ground.
+    return [(round(c[0], GEOJSON_DECIMALS), round(c[1], GEOJSON_DECIMALS)) for c in ring.coords]
+
+
 def _kml_rings(poly: shapely.Polygon) -> tuple[list, list[list]]:
-    outer = [(round(x, GEOJSON_DECIMALS), round(y, GEOJSON_DECIMALS)) for x, y in poly.exterior.coords]
-    inner = [[(round(x, GEOJSON_DECIMALS), round(y, GEOJSON_DECIMALS)) for x, y in r.coords]
-             for r in poly.interiors]
-    return outer, inner
+    return _kml_ring(poly.exterior), [_kml_ring(r) for r in poly.interiors]
 
 
 def write_kml(features: Sequence[ClassFeature], crs, path: str | os.PathLike, opacity: float = 0.6,

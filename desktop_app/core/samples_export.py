@@ -5,7 +5,10 @@ Accepts a ``core.samples.SampleSet`` or any iterable of sample polygons
 optional ``.properties``). Both files carry class, colour and role per polygon
 so ``core.samples.read_samples`` recovers them: GeoJSON as properties, KML as
 ExtendedData ``class``/``color``/``role`` plus a style in the class colour,
-one folder per class.
+all placemarks directly in the Document. (GDAL's LIBKML driver reads every
+KML folder as a separate layer, so per-class folders would make other tools —
+and ``read_samples`` — see only the first class; the class colour styles keep
+the classes apart in Google Earth.)
 """
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ from .errors import SatSegError
 from .export_vector import _kml_rings, kml_color
 
 _RESERVED = ("class", "color", "role")
+# Fields GDAL's KML drivers add to every placemark; re-exporting them would only add noise.
+_KML_READER_FIELDS = {"id", "name", "description", "timestamp", "begin", "end", "altitudemode", "tessellate",
+                      "extrude", "visibility", "draworder", "icon", "snippet"}
 
 
 @dataclass
@@ -53,7 +59,9 @@ def _clean_props(props: dict) -> dict:
     """Extra properties that are JSON-safe and do not shadow class/color/role."""
     out = {}
     for k, v in props.items():
-        if k in _RESERVED:
+        if k in _RESERVED or str(k).lower() in _KML_READER_FIELDS:
+            continue
+        if isinstance(v, float) and v != v:   # NaN from a reader's empty numeric field
             continue
         if isinstance(v, (str, int, float, bool)) or v is None:
             out[str(k)] = v
@@ -65,7 +73,7 @@ def _clean_props(props: dict) -> dict:
 def samples_geojson_dict(samples) -> dict:
     feats = []
     for s in _samples(samples):
-        geom = shapely.orient_polygons(s.geometry, exterior_cw=False)
+        geom = shapely.orient_polygons(shapely.force_2d(s.geometry), exterior_cw=False)
         props = {"class": s.class_name, "color": s.color, "role": s.role, **_clean_props(s.properties)}
         feats.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))})
     return {"type": "FeatureCollection", "features": feats}
@@ -73,22 +81,20 @@ def samples_geojson_dict(samples) -> dict:
 
 def write_samples_geojson(samples, path: str | os.PathLike) -> str:
     """Write sample polygons as an RFC 7946 FeatureCollection (properties class, color, role, ...)."""
-    write_text_atomic(path, json.dumps(samples_geojson_dict(samples), indent=1) + "\n")
+    write_text_atomic(path, json.dumps(samples_geojson_dict(samples), separators=(",", ":")) + "\n")
     return str(path)
 
 
 def write_samples_kml(samples, path: str | os.PathLike, opacity: float = 0.5) -> str:
-    """Write sample polygons as KML 2.2: a folder per class, class colour style, ExtendedData class/color/role."""
+    """Write sample polygons as KML 2.2: placemarks styled in the class colour, ExtendedData class/color/role."""
     import simplekml
 
     if not 0.0 <= opacity <= 1.0:
         raise SatSegError(f"KML opacity must be between 0 and 1, not {opacity}")
     kml = simplekml.Kml()
-    folders: dict[str, object] = {}
+    doc = kml.document
     styles: dict[str, object] = {}
     for n, s in enumerate(_samples(samples), start=1):
-        if s.class_name not in folders:
-            folders[s.class_name] = kml.newfolder(name=s.class_name)
         if s.color not in styles:
             style = simplekml.Style()
             style.polystyle.color = kml_color(s.color, opacity)
@@ -96,14 +102,13 @@ def write_samples_kml(samples, path: str | os.PathLike, opacity: float = 0.5) ->
             style.linestyle.width = 2
             kml.document._addstyle(style)   # shared styles live in the Document (see export_vector)
             styles[s.color] = style
-        folder = folders[s.class_name]
         polys = list(shapely.get_parts(shapely.orient_polygons(s.geometry, exterior_cw=False)))
         label = str(s.properties.get("name") or f"{s.class_name} {n}")
         if len(polys) == 1:
             outer, inner = _kml_rings(polys[0])
-            pm = folder.newpolygon(name=label, outerboundaryis=outer, innerboundaryis=inner)
+            pm = doc.newpolygon(name=label, outerboundaryis=outer, innerboundaryis=inner)
         else:
-            pm = folder.newmultigeometry(name=label)
+            pm = doc.newmultigeometry(name=label)
             for p in polys:
                 outer, inner = _kml_rings(p)
                 pm.newpolygon(outerboundaryis=outer, innerboundaryis=inner)
