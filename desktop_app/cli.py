@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "demo_scene",
     "info",
     "export",
+    "classify",
+    "accuracy",
 ]
 
 

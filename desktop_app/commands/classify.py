@@ -1,0 +1,122 @@
+"""satseg classify IMAGE SAMPLES --method M --out CLASSES.tif"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..core.classifiers import DEFAULT_METHOD, METHODS, make_classifier
+from ..core.errors import SatSegError
+from ..core.raster import parse_band_list
+from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
+from .progress import terminal_job
+
+NAME = "classify"
+HELP = "classify an image from sample polygons into a uint8 class GeoTIFF"
+DESCRIPTION = (
+    "Train a pixel classifier on the sample polygons (GeoJSON/GeoPackage/Shapefile/KML; class name from a "
+    "property, colour from 'color') and classify IMAGE block by block into a uint8 GeoTIFF on the same grid: "
+    "0 = unclassified (rejected by a threshold), 1..K = classes in order of first appearance, 255 = nodata, "
+    "with a colour table and the class list in the SATSEG_CLASSES tag. Thresholds are off by default; "
+    "their meaning depends on the method (see README): mahalanobis = max distance, max_likelihood = "
+    "confidence level p, parallelepiped = box half-width in std devs, random_forest/svm = min probability, "
+    "min_distance = max reflectance distance, spectral_angle = max angle in radians."
+)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("image", metavar="IMAGE", help="GeoTIFF/COG, Sentinel-2 band folder or .SAFE folder")
+    p.add_argument("samples", metavar="SAMPLES", help="sample polygons (GeoJSON, GeoPackage, Shapefile, KML)")
+    p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD,
+                   help=f"classifier (default {DEFAULT_METHOD})")
+    p.add_argument("--out", required=True, metavar="CLASSES.tif", help="class raster to write")
+    p.add_argument("--bands", metavar="LIST", help="bands to use, e.g. B2,B3,B4,B8 or 2,3,4,8 (default: all)")
+    p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name (default class)")
+    p.add_argument("--threshold", action="append", metavar="VALUE|CLASS=VALUE",
+                   help="reject rule: one value for every class, or CLASS=VALUE (class name or id) per class; "
+                        "repeat for several classes; a bare VALUE plus CLASS=VALUE sets a default and overrides")
+    p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
+    p.add_argument("--seed", type=int, default=0, help="seed for the pixel cap and random methods (default 0)")
+    p.add_argument("--trees", type=int, default=100, help="random forest: number of trees (default 100)")
+    p.add_argument("--block", type=int, default=1024, help="block size in pixels for processing (default 1024)")
+    p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_export_arguments(p)
+
+
+def parse_thresholds(items, clf):
+    """CLI --threshold items -> value or {class: value}; errors name the bad item."""
+    if not items:
+        return None
+    default = None
+    per_class: dict = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            raise SatSegError(f"--threshold '{item}': '{value}' is not a number") from None
+        if not sep:
+            if default is not None:
+                raise SatSegError("--threshold VALUE given twice; use CLASS=VALUE for per-class values")
+            default = v
+        else:
+            per_class[key.strip()] = v
+    if not per_class:
+        return default
+    result = {c.id: default for c in clf.classes} if default is not None else {}
+    for key, v in per_class.items():
+        result[clf.classes[clf._class_index(key)].id] = v
+    return result
+
+
+def run(args) -> int:
+    from ..core.classify import classify_image
+    from ..core.samples import collect_training, read_samples
+    from ..core.sources import open_image
+
+    out = Path(args.out)
+    if out.resolve() == Path(args.image).resolve():
+        raise SatSegError("--out must not be the input image")
+    start = time.perf_counter()
+    job = terminal_job(None if not args.json else False)
+    samples = read_samples(args.samples, args.class_field)
+    options = {"seed": args.seed} if args.method in ("random_forest", "svm") else {}
+    if args.method == "random_forest":
+        options["trees"] = args.trees
+    with open_image(args.image, mask_clouds=args.mask_clouds) as src:
+        training = collect_training(src, samples, bands=parse_band_list(args.bands), max_per_class=args.max_per_class,
+                                    seed=args.seed, job=job.sub(0, 0.1))
+        clf = make_classifier(args.method, **options).fit(training)
+        thresholds = parse_thresholds(args.threshold, clf)
+        summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0))
+    result = summary.to_dict()
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    result["training_pixels"] = training.report()
+    result["bands"] = clf.band_names
+    result["thresholds"] = None if thresholds is None else (
+        thresholds if not isinstance(thresholds, dict) else {str(k): v for k, v in thresholds.items()})
+    result["warnings"] = list(dict.fromkeys(training.warnings + result["warnings"]))
+    exports = run_exports(args, out) if wants_exports(args) else None
+    if exports is not None:
+        result["exports"] = {"vector": _s(exports["vector"]), "kml": _s(exports["kml"]),
+                             "reports": [str(p) for p in exports["reports"]], "features": exports["features"]}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for w in result["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{out}: {METHODS[args.method].label}, bands {','.join(clf.band_names)}")
+    print(f"  {'id':>3} {'class':<16} {'train px':>9} {'pixels':>11} {'area km²':>10}")
+    train = {c['id']: c['pixels'] for c in result['training_pixels']}
+    for c in result["classes"]:
+        print(f"  {c['id']:>3} {c['name']:<16} {train.get(c['id'], 0):>9} {c['pixels']:>11} {c['area_m2'] / 1e6:>10.3f}")
+    print(f"  unclassified {result['unclassified']} px, nodata {result['nodata']} px, {result['seconds']:.2f} s")
+    if exports is not None:
+        print_exports(exports)
+    return 0
+
+
+def _s(path):
+    return None if path is None else str(path)

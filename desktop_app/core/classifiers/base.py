@@ -1,0 +1,278 @@
+"""What every pixel classifier offers, and the one place thresholds are applied.
+
+A classifier is fitted once on training pixels and then predicts blocks of
+pixels. Prediction is split in two so the desktop app can move a threshold
+slider without recomputing anything expensive:
+
+* ``evaluate(X)`` does the arithmetic (distances, likelihoods, probabilities)
+  and returns an :class:`Evaluation`;
+* ``decide(evaluation, thresholds)`` turns it into class ids: the best class
+  among those *not rejected* by their own threshold, 0 (unclassified) when
+  every class is rejected.
+
+Every method stores a *rank* per class (lower is better) and, where its
+threshold is not a plain bound on the rank, the statistic the threshold is
+compared with. Internally pixels are laid out as (bands, n) so that the
+per-class arrays are (K, n) with contiguous rows: the hot loops are then
+BLAS matrix products and whole-row numpy operations, never Python per pixel.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from ..classes import ClassInfo
+from ..errors import SatSegError
+
+ThresholdValue = Union[int, float]
+Thresholds = Union[None, ThresholdValue, Mapping[Union[int, str], ThresholdValue]]
+
+# Pixels per inner step: (K x bands, CHUNK) float32 work arrays stay within the CPU cache.
+CHUNK = 16384
+
+
+@dataclass
+class Evaluation:
+    """Per-class arrays for n pixels, each (K, n); ``extra`` holds method-specific ones."""
+
+    rank: np.ndarray
+    extra: dict = field(default_factory=dict)
+    invalid: Optional[np.ndarray] = None  # (n,) bool: pixels the method cannot label at all
+
+    @property
+    def n(self) -> int:
+        return self.rank.shape[1]
+
+
+class Classifier(ABC):
+    """Base class; subclasses implement ``_fit``, ``_evaluate`` and the threshold rule."""
+
+    name = "base"
+    label = "classifier"
+    #: What ``scores`` returns and whether higher means a better match.
+    score_name = "score"
+    higher_score_is_better = False
+    #: Tooltip / README text: the rule, the unit and the direction of the threshold.
+    threshold_help = ""
+    threshold_unit = ""
+    #: Inner chunk of pixels; sklearn-based methods prefer bigger ones.
+    chunk = CHUNK
+
+    def __init__(self, **options) -> None:
+        self.options = options
+        self.classes: list[ClassInfo] = []
+        self.class_ids = np.zeros(0, np.uint8)
+        self.band_names: list[str] = []
+        self.warnings: list[str] = []
+        self.fitted = False
+
+    # -- fitting ----------------------------------------------------------
+    def fit(self, training) -> "Classifier":
+        """Fit on a ``TrainingData`` (X (n, bands), y class ids, classes, band_names)."""
+        X = np.ascontiguousarray(training.X, dtype=np.float32)
+        y = np.asarray(training.y)
+        ids = sorted({int(i) for i in np.unique(y)})
+        if len(ids) < 2:
+            raise SatSegError("at least two classes with training pixels are needed to classify")
+        by_id = {c.id: c for c in training.classes}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise SatSegError(f"training labels {missing} have no class entry")
+        self.classes = [by_id[i] for i in ids]
+        self.class_ids = np.array(ids, dtype=np.uint8)
+        self.band_names = list(training.band_names)
+        self.warnings = []
+        index = np.searchsorted(self.class_ids, y)
+        self._fit(X, index)
+        self.fitted = True
+        return self
+
+    @abstractmethod
+    def _fit(self, X: np.ndarray, index: np.ndarray) -> None:
+        """X (n, bands) float32, index (n,) 0..K-1 into ``self.classes``."""
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.band_names)
+
+    def class_name(self, k: int) -> str:
+        return self.classes[k].name
+
+    # -- prediction -------------------------------------------------------
+    def _check_X(self, X: np.ndarray) -> np.ndarray:
+        if not self.fitted:
+            raise SatSegError(f"the {self.label} classifier has not been trained yet")
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_bands:
+            got = X.shape[1] if X.ndim == 2 else X.shape
+            raise SatSegError(
+                f"the classifier was trained on {self.n_bands} bands ({', '.join(self.band_names)}) "
+                f"but was given {got}"
+            )
+        return X
+
+    def evaluate(self, X: np.ndarray) -> Evaluation:
+        """The expensive part of prediction for pixels X (n, bands)."""
+        X = self._check_X(X)
+        return self._evaluate_cols(X.T)
+
+    def _evaluate_cols(self, Xt: np.ndarray) -> Evaluation:
+        """Xt is (bands, n) (any strides); evaluated chunk by chunk."""
+        n = Xt.shape[1]
+        if n <= self.chunk:
+            return self._evaluate(np.asarray(Xt, dtype=np.float32))
+        parts = [self._evaluate(np.asarray(Xt[:, i:i + self.chunk], dtype=np.float32))
+                 for i in range(0, n, self.chunk)]
+        return _concat(parts)
+
+    @abstractmethod
+    def _evaluate(self, Xt: np.ndarray, full: bool = True) -> Evaluation:
+        """Per-class arrays for a (bands, n) float32 chunk; ``full=False`` may skip what only thresholds need."""
+
+    def predict(self, X: np.ndarray, thresholds: Thresholds = None) -> np.ndarray:
+        """uint8 class ids for pixels X (n, bands); 0 where every class is rejected."""
+        X = self._check_X(X)
+        return self.predict_cols(X.T, thresholds)
+
+    def predict_cols(self, Xt: np.ndarray, thresholds: Thresholds = None) -> np.ndarray:
+        """Like ``predict`` for pixels laid out as (bands, n), e.g. a reshaped raster block.
+
+        Works chunk by chunk so only one chunk's per-class arrays exist at a time.
+        """
+        limits = self.threshold_array(thresholds)
+        n = Xt.shape[1]
+        out = np.empty(n, np.uint8)
+        for i in range(0, n, self.chunk):
+            # ``full=False``: without thresholds only the ranking is needed, which some
+            # methods get cheaper (e.g. minimum distance skips the |x|² term).
+            ev = self._evaluate(np.asarray(Xt[:, i:i + self.chunk], dtype=np.float32), full=limits is not None)
+            out[i:i + self.chunk] = self._decide(ev, limits)
+        return out
+
+    def decide(self, evaluation: Evaluation, thresholds: Thresholds = None) -> np.ndarray:
+        """Class ids from an earlier ``evaluate`` under (new) thresholds: cheap."""
+        return self._decide(evaluation, self.threshold_array(thresholds))
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """(n, K) float32 per-class score in the method's own unit (see ``score_name``)."""
+        return np.ascontiguousarray(self.scores_from(self.evaluate(X)).T)
+
+    def scores_from(self, ev: Evaluation) -> np.ndarray:
+        """(K, n) scores from an evaluation; subclasses convert their rank."""
+        return ev.rank
+
+    # -- thresholds -------------------------------------------------------
+    def threshold_array(self, thresholds: Thresholds) -> Optional[np.ndarray]:
+        """Thresholds as a (K,) float64 array, NaN = no threshold for that class; None if all off.
+
+        Accepts one number for every class or a mapping keyed by class id or
+        class name. Unknown classes and out-of-range values are errors, never
+        silently ignored.
+        """
+        if thresholds is None:
+            return None
+        K = self.n_classes
+        if isinstance(thresholds, Mapping):
+            if not thresholds:
+                return None
+            values = np.full(K, np.nan)
+            for key, value in thresholds.items():
+                k = self._class_index(key)
+                values[k] = self._check_threshold(float(value), self.classes[k].name)
+        else:
+            v = float(thresholds)
+            values = np.array([self._check_threshold(v, c.name) for c in self.classes], dtype=float)
+        return None if np.isnan(values).all() else values
+
+    def _class_index(self, key) -> int:
+        for k, c in enumerate(self.classes):
+            if (isinstance(key, (int, np.integer)) and int(key) == c.id) or \
+                    (isinstance(key, str) and (key == c.name or (key.strip().isdigit() and int(key) == c.id))):
+                return k
+        known = ", ".join(f"{c.id}={c.name}" for c in self.classes)
+        raise SatSegError(f"threshold given for unknown class '{key}'; classes are {known}")
+
+    def _check_threshold(self, value: float, class_name: str) -> float:
+        lo, hi = self.threshold_range
+        if not np.isfinite(value) or not lo <= value <= hi:
+            raise SatSegError(
+                f"threshold {value:g} for class '{class_name}' is out of range for {self.label}: "
+                f"expected {lo:g}..{hi:g} ({self.threshold_unit})"
+            )
+        return value
+
+    threshold_range: tuple[float, float] = (0.0, np.inf)
+
+    def default_threshold(self, class_id: int) -> Optional[float]:
+        """A sensible starting value for a class's threshold (a UI suggestion, never applied by default)."""
+        return None
+
+    @abstractmethod
+    def _rejected(self, ev: Evaluation, limits: np.ndarray) -> np.ndarray:
+        """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'."""
+
+    def _always_rejected(self, ev: Evaluation) -> Optional[np.ndarray]:
+        """(K, n) rejections that apply without any threshold (parallelepiped boxes)."""
+        return None
+
+    def _decide(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
+        rank = ev.rank
+        rejected = self._always_rejected(ev)
+        if limits is not None:
+            r = self._rejected(ev, limits)
+            rejected = r if rejected is None else (rejected | r)
+        if rejected is None:
+            best = argmin_rows(rank)
+            labels = self.class_ids[best]
+        else:
+            masked = np.where(rejected, np.float32(np.inf), rank)
+            best = argmin_rows(masked)
+            labels = self.class_ids[best]
+            labels[rejected.all(axis=0)] = 0
+        if ev.invalid is not None:
+            labels[ev.invalid] = 0
+        return labels
+
+    def describe(self) -> dict:
+        return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings)}
+
+
+def argmin_rows(a: np.ndarray) -> np.ndarray:
+    """Index of the smallest row per column of a (K, n) array.
+
+    K is small (classes), n large: K contiguous-row passes are far faster than
+    ``a.argmin(axis=0)``, which walks each column with a stride. Ties go to
+    the lower class index, as with ``argmin``.
+    """
+    K = a.shape[0]
+    if K == 1:
+        return np.zeros(a.shape[1], np.intp)
+    best = a[0].copy()
+    idx = np.zeros(a.shape[1], np.uint8)
+    for k in range(1, K):
+        better = a[k] < best
+        np.copyto(best, a[k], where=better)
+        idx[better] = k
+    return idx
+
+
+def _concat(parts: Sequence[Evaluation]) -> Evaluation:
+    rank = np.concatenate([p.rank for p in parts], axis=1)
+    extra = {key: np.concatenate([p.extra[key] for p in parts], axis=-1) for key in parts[0].extra}
+    invalid = None if parts[0].invalid is None else np.concatenate([p.invalid for p in parts])
+    return Evaluation(rank, extra, invalid)
+
+
+def group_sum_matrix(K: int, b: int) -> np.ndarray:
+    """(K, K*b) 0/1 matrix: G @ Y sums each class's b rows of Y (a BLAS call instead of a strided reduce)."""
+    G = np.zeros((K, K * b), np.float32)
+    for k in range(K):
+        G[k, k * b:(k + 1) * b] = 1
+    return G

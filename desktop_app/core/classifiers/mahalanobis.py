@@ -1,0 +1,41 @@
+"""Mahalanobis distance: the nearest class in its own covariance metric (the default method)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import chi2
+
+from .base import Classifier, Evaluation
+from .gaussian import gaussian_stats, squared_mahalanobis
+
+
+class MahalanobisClassifier(Classifier):
+    name = "mahalanobis"
+    label = "Mahalanobis distance"
+    score_name = "Mahalanobis distance (lower is closer)"
+    higher_score_is_better = False
+    threshold_range = (0.0, 1000.0)
+    threshold_unit = "Mahalanobis distance, in standard deviations"
+    threshold_help = (
+        "Mahalanobis distance: each pixel goes to the class with the smallest distance "
+        "D = sqrt((x−m)ᵀ Σ⁻¹ (x−m)). Threshold T (a distance, not squared): class k is rejected "
+        "for a pixel when D_k > T_k; the pixel takes the nearest class that is not rejected, and is "
+        "unclassified (0) when all are. Larger T accepts more pixels. Off by default."
+    )
+
+    def _fit(self, X, index):
+        self.stats = gaussian_stats(X, index, [c.name for c in self.classes], self.warnings)
+
+    def _evaluate(self, Xt, full=True):
+        return Evaluation(squared_mahalanobis(self.stats, Xt))
+
+    def scores_from(self, ev):
+        return np.sqrt(np.maximum(ev.rank, 0))
+
+    def _rejected(self, ev, limits):
+        # D > T  <=>  D² > T² for T >= 0; rows without a threshold are never rejected.
+        lim = np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)[:, None]
+        return ev.rank > lim
+
+    def default_threshold(self, class_id):
+        # Distance within which 99.9 % of a Gaussian class's own pixels fall.
+        return float(np.sqrt(chi2.ppf(0.999, self.n_bands)))

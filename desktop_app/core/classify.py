@@ -1,0 +1,158 @@
+"""Apply a fitted classifier to a raster: in memory, or block by block from disk.
+
+``classify_image`` reads a window, predicts it and writes it to the class
+raster before reading the next, so memory is bounded by the block size (a
+few tens of MB at 1024 x 1024 px), not by the image.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .classes import NODATA, UNCLASSIFIED, ClassInfo, class_raster_writer
+from .errors import SatSegError
+from .jobs import Job, ensure_job
+from .raster import Raster, resolve_bands
+
+# GDAL's block cache defaults to 5 % of RAM; a windowed pass over a big file
+# needs only a few blocks' worth, so cap it to keep memory bounded.
+GDAL_CACHE_MB = 128
+
+
+@dataclass
+class ClassifySummary:
+    classes: list[ClassInfo]
+    pixels: dict[int, int]            # class id -> pixel count
+    area_m2: dict[int, float]         # class id -> area in m²
+    unclassified: int
+    nodata: int
+    seconds: float
+    path: Optional[str] = None
+    method: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path, "method": self.method,
+            "classes": [{"id": c.id, "name": c.name, "color": c.color, "pixels": self.pixels.get(c.id, 0),
+                         "area_m2": round(self.area_m2.get(c.id, 0.0), 2)} for c in self.classes],
+            "unclassified": self.unclassified, "nodata": self.nodata,
+            "seconds": round(self.seconds, 3), "warnings": list(self.warnings),
+        }
+
+
+def _band_indexes(band_names: list[str], clf) -> Optional[list[int]]:
+    """Positions of the classifier's bands in an image; None when they are all bands in order."""
+    idx = resolve_bands(band_names, clf.band_names)
+    return None if idx == list(range(len(band_names))) else idx
+
+
+def classify_raster(raster: Raster, clf, thresholds=None) -> np.ndarray:
+    """uint8 (rows, cols) class ids for an in-memory Raster; 255 where nodata, 0 where rejected."""
+    idx = _band_indexes(raster.band_names, clf)
+    data = raster.data if idx is None else raster.data[idx]
+    out = np.full(raster.shape, NODATA, np.uint8)
+    valid = ~raster.nodata_mask
+    n_valid = int(valid.sum())
+    if n_valid == 0:
+        return out
+    if n_valid == valid.size:
+        # No nodata: classify the block as a (bands, n) view, no copy.
+        out[:] = clf.predict_cols(data.reshape(data.shape[0], -1), thresholds).reshape(raster.shape)
+    else:
+        out[valid] = clf.predict_cols(data[:, valid], thresholds)
+    return out
+
+
+def pixel_areas(transform, crs, row_off: int, rows: int) -> np.ndarray:
+    """Area in m² of one pixel on each of ``rows`` rows starting at ``row_off``.
+
+    Projected CRS: |det(transform)| in the CRS's linear unit, converted to m.
+    Geographic CRS: the spherical area of each row's cells (depends on latitude).
+    """
+    if crs is not None and crs.is_geographic:
+        R = 6371008.8
+        top = transform.f + transform.e * (row_off + np.arange(rows))
+        bottom = top + transform.e
+        dlon = math.radians(abs(transform.a))
+        return R * R * dlon * np.abs(np.sin(np.radians(top)) - np.sin(np.radians(bottom)))
+    factor = 1.0
+    if crs is not None:
+        try:
+            factor = float(crs.linear_units_factor[1])
+        except Exception:  # CRS without a linear unit: take it as metres
+            factor = 1.0
+    return np.full(rows, abs(transform.a * transform.e - transform.b * transform.d) * factor ** 2)
+
+
+class _Tally:
+    def __init__(self, transform, crs) -> None:
+        self.counts = np.zeros(256, np.int64)
+        self.area = np.zeros(256, np.float64)
+        self.transform, self.crs = transform, crs
+
+    def add(self, labels: np.ndarray, row_off: int) -> None:
+        self.counts += np.bincount(labels.ravel(), minlength=256)
+        areas = pixel_areas(self.transform, self.crs, row_off, labels.shape[0])
+        if np.all(areas == areas[0]):
+            self.area += np.bincount(labels.ravel(), minlength=256) * areas[0]
+        else:
+            w = np.repeat(areas, labels.shape[1])
+            self.area += np.bincount(labels.ravel(), weights=w, minlength=256)
+
+    def summary(self, classes, seconds, path, method, warnings) -> ClassifySummary:
+        return ClassifySummary(
+            list(classes), {c.id: int(self.counts[c.id]) for c in classes},
+            {c.id: float(self.area[c.id]) for c in classes}, int(self.counts[UNCLASSIFIED]),
+            int(self.counts[NODATA]), seconds, path, method, list(warnings),
+        )
+
+
+def summarize(labels: np.ndarray, classes, transform, crs, seconds: float = 0.0, method: str = "") -> ClassifySummary:
+    """Counts and areas of an in-memory class array."""
+    t = _Tally(transform, crs)
+    t.add(labels, 0)
+    return t.summary(classes, seconds, None, method, [])
+
+
+def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, job: Optional[Job] = None,
+                   extra_tags: Optional[dict] = None) -> ClassifySummary:
+    """Classify an ImageSource block by block into a class GeoTIFF at ``out_path``.
+
+    The file appears only when complete (atomic write); on cancel or error
+    nothing is left behind.
+    """
+    import rasterio
+
+    job = ensure_job(job)
+    if block < 64:
+        raise SatSegError("block size must be at least 64 pixels")
+    start = time.perf_counter()
+    names = [source.band_names[i] for i in resolve_bands(source.band_names, clf.band_names)]
+    clf.threshold_array(thresholds)  # validate before any work
+    tally = _Tally(source.transform, source.crs)
+    windows = source.windows(block)
+    tags = {"SATSEG_METHOD": clf.name}
+    tags.update(extra_tags or {})
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        with class_raster_writer(out_path, width=source.width, height=source.height, transform=source.transform,
+                                 crs=source.crs, classes=clf.classes, extra_tags=tags) as writer:
+            for i, w in enumerate(windows):
+                job.step(i / len(windows), f"classifying block {i + 1}/{len(windows)}")
+                block_raster = source.read(w, bands=names)
+                labels = classify_raster(block_raster, clf, thresholds)
+                writer.write(labels, window=w)
+                tally.add(labels, int(w.row_off))
+            job.step(1.0, "writing")
+    summary = tally.summary(clf.classes, time.perf_counter() - start, str(Path(out_path)), clf.name, clf.warnings)
+    if summary.nodata == source.width * source.height:
+        summary.warnings.append("every pixel of the image is nodata: nothing was classified")
+    elif sum(summary.pixels.values()) == 0:
+        summary.warnings.append("every valid pixel was rejected by the thresholds (all unclassified): "
+                                "loosen the thresholds")
+    return summary
