@@ -74,9 +74,24 @@ class ClassesPanel(QWidget):
                                           "file; the 'class' attribute names the class", self.import_dialog)
         self.export_button = self._button("Export samples…", "Save all sample polygons (with class and role) as "
                                           "GeoJSON, KML or GeoPackage", self.export_dialog)
-        undo_button, redo_button = QToolButton(self), QToolButton(self)
-        undo_button.setDefaultAction(self.undo_action)
-        redo_button.setDefaultAction(self.redo_action)
+        # Short fixed labels (the actions' own text grows to "Undo add water polygon");
+        # the tooltip says what would be undone.
+        stack = model.undo_stack
+        self.undo_button = QToolButton(self)
+        self.undo_button.setText("Undo")
+        self.undo_button.clicked.connect(stack.undo)
+        self.redo_button = QToolButton(self)
+        self.redo_button.setText("Redo")
+        self.redo_button.clicked.connect(stack.redo)
+        stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        # Bound methods, not lambdas: Qt drops them when the panel goes, the stack may live on.
+        stack.undoTextChanged.connect(self._undo_text)
+        stack.redoTextChanged.connect(self._redo_text)
+        self.undo_button.setEnabled(stack.canUndo())
+        self.redo_button.setEnabled(stack.canRedo())
+        self.undo_button.setToolTip("Nothing to undo")
+        self.redo_button.setToolTip("Nothing to redo")
 
         self.training_radio = QRadioButton("Training", self)
         self.training_radio.setToolTip("New polygons teach the classifier what the class looks like")
@@ -102,8 +117,8 @@ class ClassesPanel(QWidget):
         role_row.addWidget(self.training_radio)
         role_row.addWidget(self.validation_radio)
         role_row.addStretch(1)
-        role_row.addWidget(undo_button)
-        role_row.addWidget(redo_button)
+        role_row.addWidget(self.undo_button)
+        role_row.addWidget(self.redo_button)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
@@ -119,6 +134,12 @@ class ClassesPanel(QWidget):
         model.current_class_changed.connect(self._select_current)
         model.message.connect(self.status.setText)
         self.refresh()
+
+    def _undo_text(self, text: str) -> None:
+        self.undo_button.setToolTip(f"Undo {text} (Ctrl+Z)" if text else "Nothing to undo")
+
+    def _redo_text(self, text: str) -> None:
+        self.redo_button.setToolTip(f"Redo {text} (Ctrl+Shift+Z)" if text else "Nothing to redo")
 
     def _button(self, text: str, tip: str, slot) -> QPushButton:
         b = QPushButton(text, self)

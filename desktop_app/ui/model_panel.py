@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QScrollArea, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
+    QScrollArea, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from ..core.classes import ClassInfo
@@ -308,6 +308,11 @@ class ModelPanel(QWidget):
         self._current_method = key
         spec = self.spec()
         self.options_stack.setCurrentWidget(self.forms[key])
+        # A stacked widget is as tall as its tallest page; let only the shown page count.
+        for form in self.forms.values():
+            form.setSizePolicy(QSizePolicy.Preferred,
+                               QSizePolicy.Preferred if form is self.forms[key] else QSizePolicy.Ignored)
+        self.options_stack.adjustSize()
         self.rule_label.setText(f"{spec.threshold_help} {UNCLASSIFIED_NOTE}\nUnit: {spec.threshold_unit}.")
         self.rule_label.setToolTip(spec.threshold_help)
         self.thresholds_box.setToolTip(f"{spec.threshold_help}\n\n{UNCLASSIFIED_NOTE}")

@@ -29,6 +29,13 @@ from ..core.errors import SatSegError
 ROLES = ("training", "validation")
 # Properties the model sets itself on export; never carried over as extra attributes.
 _RESERVED = ("class", "class_id", "color", "role", "pid")
+# Fields GDAL's KML/LIBKML readers add to every placemark; they are file plumbing, not attributes.
+_READER_FIELDS = {"id", "Name", "Description", "description", "timestamp", "begin", "end", "altitudeMode",
+                  "tessellate", "extrude", "visibility", "drawOrder", "icon", "snippet"}
+
+
+def _blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and value != value)
 
 
 @dataclass
@@ -486,7 +493,8 @@ class SampleModel(QObject):
             geom = sp.geometry
             if isinstance(geom, MultiPolygon) and len(geom.geoms) == 1:
                 geom = geom.geoms[0]   # GeoPackage layers are all-multi; the map edits plain polygons
-            props = {k: v for k, v in (getattr(sp, "properties", None) or {}).items() if k not in _RESERVED}
+            props = {k: v for k, v in (getattr(sp, "properties", None) or {}).items()
+                     if k not in _RESERVED and k not in _READER_FIELDS and not _blank(v)}
             records.append((uuid.uuid4().hex[:12], PolygonRecord(geom, info.id, role, props)))
         return classes, records
 

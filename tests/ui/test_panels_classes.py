@@ -67,6 +67,10 @@ def test_recolor_delete_and_undo_action(panel):
     assert m.class_info(a).color != "#123456"
     panel.redo_action.trigger()
     assert m.class_info(a).color == "#123456"
+    panel.undo_button.click()
+    assert m.class_info(a).color != "#123456"
+    assert panel.redo_button.isEnabled() and "recolour" in panel.redo_button.toolTip()
+    panel.redo_button.click()
     assert panel.undo_action.shortcut().toString() == "Ctrl+Z"
     assert panel.redo_action.shortcut().toString() == "Ctrl+Shift+Z"
 

@@ -162,7 +162,7 @@ def test_pixel_counts(model):
     assert model.pixel_count(c) == 1234
 
 
-@pytest.mark.parametrize("ext", [".geojson", ".gpkg"])
+@pytest.mark.parametrize("ext", [".geojson", ".kml", ".gpkg"])
 def test_export_import_round_trip(model, tmp_path, ext):
     a = model.add_class("water", "#1f78b4")
     b = model.add_class("urban", "#e31a1c")
@@ -207,16 +207,3 @@ def test_to_sample_set_keeps_model_ids(model):
     fresh.load_sample_set(ss)
     assert [k.name for k in fresh.classes()] == ["water", "forest"] and len(fresh.polygons) == 2
 
-
-def test_export_kml_holds_every_class(model, tmp_path):
-    import pyogrio
-
-    a = model.add_class("water")
-    b = model.add_class("urban")
-    model.add_polygon(SQUARE, a)
-    model.add_polygon(SQUARE2, b, role="validation")
-    path = tmp_path / "samples.kml"
-    model.export_file(path)
-    layers = {name for name, _ in pyogrio.list_layers(path)}
-    assert layers == {"water", "urban"}
-    assert "validation" in path.read_text()
