@@ -17,8 +17,8 @@ areas are computed on the CRS's own ellipsoid:
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Optional, Sequence
 
 import numpy as np
@@ -52,8 +52,21 @@ class _Geodesy:
     name: str
 
 
-@lru_cache(maxsize=32)
+_local = threading.local()
+
+
 def _geodesy(wkt: str) -> _Geodesy:
+    # Cached per thread: a pyproj Transformer must not be shared between threads
+    # (the UI measures areas on worker threads and ROIs on the UI thread).
+    cache = getattr(_local, "cache", None)
+    if cache is None or len(cache) > 32:
+        cache = _local.cache = {}
+    if wkt not in cache:
+        cache[wkt] = _make_geodesy(wkt)
+    return cache[wkt]
+
+
+def _make_geodesy(wkt: str) -> _Geodesy:
     crs = ProjCRS.from_wkt(wkt)
     geodetic = crs.geodetic_crs
     if geodetic is None:

@@ -5,7 +5,7 @@ everywhere, as GeoJSON and Leaflet expect.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from typing import Optional
 
 import numpy as np
@@ -25,9 +25,20 @@ def as_crs(crs) -> CRS:
     return crs if isinstance(crs, CRS) else CRS.from_user_input(crs)
 
 
-@lru_cache(maxsize=64)
+_local = threading.local()
+
+
 def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
-    return Transformer.from_crs(ProjCRS.from_wkt(src_wkt), ProjCRS.from_wkt(dst_wkt), always_xy=True)
+    # One cache per thread: a pyproj Transformer must not be used from two threads
+    # at once (the UI runs core functions on worker threads; sharing one crashed).
+    cache = getattr(_local, "cache", None)
+    if cache is None or len(cache) > 64:
+        cache = _local.cache = {}
+    key = (src_wkt, dst_wkt)
+    t = cache.get(key)
+    if t is None:
+        t = cache[key] = Transformer.from_crs(ProjCRS.from_wkt(src_wkt), ProjCRS.from_wkt(dst_wkt), always_xy=True)
+    return t
 
 
 def transformer(src, dst) -> Transformer:
