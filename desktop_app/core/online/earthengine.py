@@ -1,0 +1,300 @@
+"""Sentinel-2 from Google Earth Engine: sign-in, the composite graph, computePixels per tile.
+
+Pixels come from ``ee.data.computePixels`` on an explicit UTM grid (the ROI's
+zone, aligned to the pixel size), as uint16 digital numbers of
+``COPERNICUS/S2_SR_HARMONIZED`` (0 = no data). The client's own retries are
+switched off (they wait ~44 s when offline and hide the HTTP status); this
+module retries 429/5xx and dropped connections itself with back-off, and
+fails at once on anything a retry cannot fix (400, 401, 403).
+
+``ee`` is imported inside functions only: importing this module stays light.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+from shapely.geometry import mapping
+
+from ..errors import SatSegError
+from ..jobs import Cancelled, Job, ensure_job
+from .connectivity import check_connectivity
+from .roi import Grid, Roi
+from .tiling import Tile
+
+EE_COLLECTION = "COPERNICUS/S2_SR_HARMONIZED"
+CS_PLUS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
+CS_BAND = "cs_cdf"
+CLOUD_PROPERTY = "CLOUDY_PIXEL_PERCENTAGE"
+DEFAULT_EE_URL = "https://earthengine.googleapis.com"
+# S2_SR_HARMONIZED has every MSI band except the cirrus band B10.
+EE_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
+MAX_SCENES = 5000
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+NOT_SIGNED_IN = ("not signed in to Earth Engine: sign in from the Imagery panel, run 'earthengine authenticate', "
+                 "or give a service-account key file")
+NO_PROJECT = ("no Google Cloud project set for Earth Engine: enter the project id (registered for Earth Engine) "
+              "in Settings or pass --ee-project")
+
+
+# --- authentication -------------------------------------------------------
+
+def has_stored_credentials() -> bool:
+    """True when 'earthengine authenticate' (or ee_sign_in) has stored credentials."""
+    from ee import oauth
+
+    return Path(oauth.get_credentials_path()).exists()
+
+
+def _service_account(key_file: str | os.PathLike):
+    """Credentials and project id from a service-account JSON key, with a clear error for bad keys."""
+    p = Path(key_file)
+    if not p.is_file():
+        raise SatSegError(f"service-account key file {p} does not exist")
+    try:
+        info = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SatSegError(f"service-account key file {p} is not JSON: {exc}") from exc
+    if not isinstance(info, dict) or info.get("type") != "service_account" or not info.get("client_email") \
+            or not info.get("private_key"):
+        raise SatSegError(f"{p} is not a Google service-account key (needs type=service_account, client_email, "
+                          "private_key)")
+    import ee
+
+    try:
+        creds = ee.ServiceAccountCredentials(info["client_email"], key_file=str(p))
+    except Exception as exc:  # google-auth/cryptography raise ValueError and friends for bad keys
+        raise SatSegError(f"service-account key file {p} is not usable: {exc}") from exc
+    return creds, info.get("project_id"), info["client_email"]
+
+
+def ee_initialize(project: Optional[str] = None, key_file: Optional[str | os.PathLike] = None,
+                  url: Optional[str] = None, *, check_network: bool = True, timeout: float = 3.0) -> str:
+    """Initialise Earth Engine; returns a one-line description of the session.
+
+    Credentials: the service-account ``key_file`` if given, else those stored
+    by a previous sign-in (or Application Default Credentials). ``project`` is
+    the Cloud project id (a key file's own project is the fallback). ``url``
+    is the advanced alternative endpoint passed to ``ee.Initialize``.
+    Connectivity is checked first so an offline machine fails in seconds.
+    """
+    if check_network:
+        check_connectivity(url or DEFAULT_EE_URL, "Earth Engine", timeout)
+    import ee
+
+    account = "stored credentials"
+    if key_file:
+        credentials, key_project, account = _service_account(key_file)
+        project = project or key_project
+    else:
+        try:
+            credentials = ee.data.get_persistent_credentials()
+        except ee.EEException as exc:
+            raise SatSegError(NOT_SIGNED_IN) from exc
+        except Exception as exc:  # refreshing the stored token failed on the network
+            raise translate_error(exc, "checking the stored Earth Engine credentials") from exc
+        project = project or getattr(credentials, "quota_project_id", None)
+    if not project:
+        raise SatSegError(NO_PROJECT)
+    try:
+        ee.Initialize(credentials, url=url, project=project)
+    except Exception as exc:  # EEException, transport errors, refresh errors
+        raise translate_error(exc, "signing in to Earth Engine", project=project) from exc
+    # Interactive use: our own retry loop reports status codes and honours Cancel.
+    ee.data.setMaxRetries(0)
+    return f"Earth Engine project {project} ({account})"
+
+
+def ee_sign_in(auth_mode: str = "localhost", *, check_network: bool = True) -> None:
+    """Browser sign-in (blocking: the UI runs it on a worker thread); stores credentials."""
+    if check_network:
+        check_connectivity("https://accounts.google.com", "Google sign-in")
+    import ee
+
+    try:
+        ok = ee.Authenticate(auth_mode=auth_mode, force=True)
+    except Exception as exc:
+        raise SatSegError(f"Earth Engine sign-in failed: {exc}") from exc
+    if ok is False:
+        raise SatSegError("Earth Engine sign-in did not complete")
+
+
+def ee_is_initialized() -> bool:
+    import ee
+
+    return bool(ee.data.is_initialized())
+
+
+# --- errors ---------------------------------------------------------------
+
+def _status(exc: BaseException) -> Optional[int]:
+    """HTTP status behind an error; EEException keeps the HttpError as its __context__."""
+    seen = set()
+    e: Optional[BaseException] = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        status = getattr(getattr(e, "resp", None), "status", None)
+        if status:
+            return int(status)
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httplib2
+    from google.auth.exceptions import TransportError
+
+    return isinstance(exc, (OSError, httplib2.HttpLib2Error, TransportError)) and _status(exc) is None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    status = _status(exc)
+    if status is not None:
+        return status in RETRY_STATUS
+    text = str(exc).lower()
+    return _is_connection_error(exc) or "too many concurrent" in text or "quota exceeded" in text
+
+
+def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project: Optional[str] = None) -> SatSegError:
+    """One line for the user: what failed, why, and what to do."""
+    if isinstance(exc, SatSegError):
+        return exc
+    status = _status(exc)
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    after = f" after {attempts} attempts" if attempts > 1 else ""
+    resume = "; finished tiles are cached, fetch again to resume"
+    low = msg.lower()
+    if status == 429 or "quota exceeded" in low or "too many concurrent" in low:
+        return SatSegError(f"Earth Engine quota exceeded{after} while {what} ({msg}){resume} later")
+    if status == 401 or "authorize access" in low or "invalid_grant" in low or "refresherror" in type(exc).__name__.lower():
+        return SatSegError(f"{NOT_SIGNED_IN} (credentials missing or expired: {msg})")
+    if status == 403 or "not registered" in low or "permission" in low:
+        return SatSegError(f"Earth Engine refused access for project {project or '(unset)'} while {what}: {msg}; "
+                           "check the project is registered for Earth Engine and the API is enabled")
+    if status is not None and status >= 500:
+        return SatSegError(f"Earth Engine server error {status}{after} while {what}: {msg}{resume}")
+    if status is None and _is_connection_error(exc):
+        return SatSegError(f"lost the connection to Earth Engine{after} while {what} ({msg}){resume} when online")
+    if status is not None:
+        return SatSegError(f"Earth Engine rejected the request ({status}) while {what}: {msg}")
+    return SatSegError(f"Earth Engine error while {what}: {msg}")
+
+
+def call_with_retries(fn: Callable[[], Any], what: str, backoff, job: Job, project: Optional[str] = None) -> Any:
+    """Run ``fn`` retrying 429/5xx/connection errors on the back-off schedule."""
+    for attempt in range(backoff.attempts):
+        job.check()
+        try:
+            return fn()
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if attempt + 1 < backoff.attempts and is_retryable(exc):
+                backoff.wait(attempt, job)
+                continue
+            raise translate_error(exc, what, attempts=attempt + 1, project=project) from exc
+    raise AssertionError("unreachable")
+
+
+# --- graph ----------------------------------------------------------------
+
+def ee_region(roi: Roi):
+    """The ROI as an ee.Geometry in its UTM zone (planar, so the antimeridian is a non-issue)."""
+    import ee
+
+    geojson = json.loads(json.dumps(mapping(roi.projected)))
+    return ee.Geometry(geojson, roi.crs.to_string(), False)
+
+
+def build_search(roi: Roi, start: dt.date, end: dt.date, composite: str, max_cloud: float):
+    """ee.List of the system:index of the scenes a composite uses (end date inclusive)."""
+    import ee
+
+    col = (ee.ImageCollection(EE_COLLECTION)
+           .filterBounds(ee_region(roi))
+           .filterDate(start.isoformat(), (end + dt.timedelta(days=1)).isoformat()))
+    if max_cloud < 100:
+        col = col.filter(ee.Filter.lt(CLOUD_PROPERTY, max_cloud))
+    col = col.sort(CLOUD_PROPERTY).limit(1) if composite == "least_cloudy" else col.limit(MAX_SCENES)
+    return col.aggregate_array("system:index")
+
+
+def build_composite(scene_ids: list[str], bands: list[str], composite: str, cs_threshold: float = 0.6):
+    """uint16 DN image: Cloud Score+ masked median, or the one least-cloudy scene; masked -> 0."""
+    import ee
+
+    if composite == "least_cloudy":
+        image = ee.Image(f"{EE_COLLECTION}/{scene_ids[0]}").select(bands)
+    else:
+        col = ee.ImageCollection(EE_COLLECTION).filter(ee.Filter.inList("system:index", scene_ids))
+        col = col.linkCollection(ee.ImageCollection(CS_PLUS_COLLECTION), [CS_BAND])
+        col = col.map(lambda img: img.updateMask(img.select(CS_BAND).gte(cs_threshold)))
+        image = col.select(bands).median()
+    return image.unmask(0).toUint16()
+
+
+def pixel_grid(grid: Grid, tile: Tile) -> dict:
+    """The computePixels ``grid`` of one tile (an explicit affine grid in the UTM CRS)."""
+    t = grid.window_transform(tile.x, tile.y)
+    return {
+        "dimensions": {"width": tile.width, "height": tile.height},
+        "affineTransform": {"scaleX": t.a, "shearX": t.b, "translateX": t.c,
+                            "shearY": t.d, "scaleY": t.e, "translateY": t.f},
+        "crsCode": grid.crs.to_string(),
+    }
+
+
+def npy_to_dn(arr: np.ndarray, bands: list[str], tile: Tile) -> np.ndarray:
+    """computePixels NPY answer (structured (h, w) array, one field per band) -> (bands, h, w) uint16."""
+    if arr.dtype.names:
+        missing = [b for b in bands if b not in arr.dtype.names]
+        if missing:
+            raise SatSegError(f"Earth Engine answer for tile {tile.key} lacks bands {', '.join(missing)}")
+        data = np.stack([arr[b] for b in bands])
+    else:
+        data = np.moveaxis(arr, -1, 0) if arr.ndim == 3 else arr[None]
+    if data.shape != (len(bands), tile.height, tile.width):
+        raise SatSegError(f"Earth Engine answer for tile {tile.key} has shape {data.shape[1:]}, "
+                          f"expected {(tile.height, tile.width)}")
+    return np.clip(data, 0, 65535).astype(np.uint16)
+
+
+# --- fetching ---------------------------------------------------------------
+
+def search_scenes(roi: Roi, start: dt.date, end: dt.date, composite: str, max_cloud: float, backoff,
+                  job: Optional[Job] = None, project: Optional[str] = None) -> list[str]:
+    import ee
+
+    job = ensure_job(job)
+    ee.data.setMaxRetries(0)  # the client's own retries hide status codes and ignore Cancel
+    ids = call_with_retries(lambda: build_search(roi, start, end, composite, max_cloud).getInfo(),
+                            "searching for scenes", backoff, job, project)
+    if not isinstance(ids, list):
+        raise SatSegError(f"Earth Engine returned an unexpected scene list: {ids!r}")
+    if not ids:
+        cloud = f" with scene cloud cover < {max_cloud:g} %" if max_cloud < 100 else ""
+        raise SatSegError(f"no Sentinel-2 images in {EE_COLLECTION} for this ROI between {start} and {end}{cloud}; "
+                          "widen the date range or raise the cloud limit")
+    return [str(i) for i in ids]
+
+
+def tile_fetcher(image, grid: Grid, bands: list[str], backoff, job: Job,
+                 project: Optional[str] = None) -> Callable[[Tile], np.ndarray]:
+    """A function fetching one tile with computePixels (retries included)."""
+    import ee
+
+    ee.data.setMaxRetries(0)  # the client's own retries hide status codes and ignore Cancel
+
+    def fetch(tile: Tile) -> np.ndarray:
+        params = {"expression": image, "fileFormat": "NUMPY_NDARRAY", "bandIds": list(bands),
+                  "grid": pixel_grid(grid, tile)}
+        arr = call_with_retries(lambda: ee.data.computePixels(params), f"fetching tile {tile.key}", backoff, job,
+                                project)
+        return npy_to_dn(arr, bands, tile)
+
+    return fetch

@@ -1,0 +1,330 @@
+"""Earth Engine source, offline: the earthengine-api test harness and recorded NPY answers.
+
+`FakeEarthEngine` is the HTTP transport handed to `apitestcase.UsingCloudApi`:
+every request goes through the real client (serialisation, discovery-built
+REST calls, NPY decoding); the transport answers computePixels by cutting the
+requested grid out of a known uint16 array (the demo scene as digital numbers)
+and can fail chosen tiles with 429/5xx/400 or a dropped connection.
+"""
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import httplib2
+import numpy as np
+import pytest
+from affine import Affine
+
+ee = pytest.importorskip("ee", reason="earthengine-api is a project dependency")
+from ee import apitestcase  # noqa: E402
+
+from desktop_app.core.demo_scene import make_demo_scene  # noqa: E402
+from desktop_app.core.errors import SatSegError  # noqa: E402
+from desktop_app.core.jobs import Cancelled, Job  # noqa: E402
+from desktop_app.core.online import earthengine as E  # noqa: E402
+from desktop_app.core.online.fetch import FetchRequest, fetch_imagery  # noqa: E402
+from desktop_app.core.online.roi import parse_roi  # noqa: E402
+from desktop_app.core.online.tile_runner import Backoff  # noqa: E402
+from desktop_app.core.online.tiling import MAX_GRID_SIDE, MAX_REQUEST_BYTES, request_bytes  # noqa: E402
+from desktop_app.core.sources import open_image  # noqa: E402
+
+BANDS = ["B4", "B3", "B2", "B8"]
+SCENES = ["20240105T054221_20240105T054219_T43QGU", "20240110T054139_20240110T054141_T43QGU"]
+
+
+def _ok(body: bytes, ctype: str):
+    return httplib2.Response({"status": 200, "content-type": ctype}), body
+
+
+def _error(status: int, message: str):
+    body = json.dumps({"error": {"code": status, "message": message, "status": "ERR"}}).encode()
+    return httplib2.Response({"status": status, "content-type": "application/json"}), body
+
+
+class FakeEarthEngine:
+    """httplib2.Http stand-in: answers value:compute and image:computePixels from a known array."""
+
+    def __init__(self, world: np.ndarray, transform: Affine, bands: list[str], scenes=SCENES) -> None:
+        self.world, self.transform, self.bands, self.scenes = world, transform, bands, scenes
+        self.lock = threading.Lock()
+        self.pixel_requests: list[dict] = []
+        self.value_requests: list[dict] = []
+        self.failures: dict[tuple[float, float], list] = {}  # (translateX, translateY) -> actions
+        self.offline = False
+        self.delay = 0.0
+
+    def fail(self, tile_origin, *actions) -> None:
+        self.failures[tile_origin] = list(actions)
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):
+        if self.offline:
+            raise ConnectionRefusedError(111, "Connection refused")
+        payload = json.loads(body) if body else {}
+        if uri.split("?")[0].endswith("value:compute"):
+            with self.lock:
+                self.value_requests.append(payload)
+            return _ok(json.dumps({"result": list(self.scenes)}).encode(), "application/json")
+        if not uri.split("?")[0].endswith("image:computePixels"):
+            return _error(404, f"unexpected {uri}")
+        grid = payload["grid"]
+        at = grid["affineTransform"]
+        key = (at["translateX"], at["translateY"])
+        with self.lock:
+            self.pixel_requests.append(payload)
+            actions = self.failures.get(key)
+            action = actions.pop(0) if actions else None
+        if self.delay:
+            time.sleep(self.delay)
+        if action == "drop":
+            raise ConnectionResetError(104, "Connection reset by peer")
+        if isinstance(action, tuple):
+            return _error(*action)
+        col, row = ~self.transform @ (at["translateX"], at["translateY"])
+        col, row = int(round(col)), int(round(row))
+        w, h = grid["dimensions"]["width"], grid["dimensions"]["height"]
+        if col < 0 or row < 0 or col + w > self.world.shape[2] or row + h > self.world.shape[1]:
+            return _error(400, "Requested grid lies outside the recorded scene.")
+        rec = np.zeros((h, w), dtype=[(b, "<u2") for b in payload["bandIds"]])
+        for b in payload["bandIds"]:
+            rec[b] = self.world[self.bands.index(b), row:row + h, col:col + w]
+        buf = io.BytesIO()
+        np.save(buf, rec)
+        return _ok(buf.getvalue(), "application/octet-stream")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    scene = make_demo_scene(size=256)
+    names = scene.image.band_names
+    dn = np.rint(scene.image.data[[names.index(b) for b in BANDS]] * 10000).clip(1, 65535).astype(np.uint16)
+    return scene, dn
+
+
+def _roi(scene):
+    """A polygon well inside the demo scene (its ROI shrunk), in lon/lat."""
+    from shapely.geometry import shape, mapping
+
+    from desktop_app.core.geo import WGS84, transform_geometry
+    from shapely.geometry import box
+
+    b = scene.image.bounds
+    inner = box(b[0] + 300, b[1] + 250, b[2] - 260, b[3] - 310).buffer(0)
+    tri = shape({"type": "Polygon", "coordinates": [[(inner.bounds[0], inner.bounds[1]), (inner.bounds[2], inner.bounds[1]),
+                                                     (inner.bounds[2], inner.bounds[3]), (inner.bounds[0], inner.bounds[3]),
+                                                     (inner.bounds[0], inner.bounds[1])]]})
+    return mapping(transform_geometry(tri, scene.image.crs, WGS84))
+
+
+class _Harness(apitestcase.ApiTestCase):
+    """ApiTestCase with computeValue going through the mocked HTTP transport too."""
+
+    def setUp(self):
+        super().setUp()
+        ee.data.computeValue = self.old_compute_value
+
+    @pytest.fixture(autouse=True)
+    def _inject(self, demo, tmp_path):
+        self.scene, self.dn = demo
+        self.tmp = tmp_path
+        self.sleeps = []
+
+    def fake(self):
+        return FakeEarthEngine(self.dn, self.scene.image.transform, BANDS)
+
+    def request(self, **kw):
+        args = dict(source="earthengine", roi=_roi(self.scene), start="2024-01-01", end="2024-01-31", bands=BANDS,
+                    scale=10, tile_size=64, workers=3)
+        args.update(kw)
+        return FetchRequest(**args)
+
+    def run_fetch(self, fake, request=None, job=None, attempts=4):
+        backoff = Backoff(attempts=attempts, base=0.01, sleep=self.sleeps.append)
+        with apitestcase.UsingCloudApi(mock_http=fake):
+            return fetch_imagery(request or self.request(), self.tmp / "cache", job, backoff=backoff, initialize=False)
+
+    def expected(self, result):
+        """Known pixels on the result grid, 0 outside the ROI."""
+        col, row = ~self.scene.image.transform @ (result.transform.c, result.transform.f)
+        col, row = int(round(col)), int(round(row))
+        return self.dn[:, row:row + result.height, col:col + result.width]
+
+
+class TestGraph(apitestcase.ApiTestCase):
+    """The composite graph, serialised by the real client against the bundled algorithm list."""
+
+    def test_median_composite_uses_cloud_score_plus(self):
+        img = E.build_composite(SCENES, BANDS, "median", cs_threshold=0.6)
+        graph = img.serialize()
+        for needle in ("COPERNICUS/S2_SR_HARMONIZED", "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED", '"cs_cdf"',
+                       "Image.linkCollection", "reduce.median", "Image.gte", "Image.updateMask", "Image.unmask",
+                       "Image.toUint16", "Filter.listContains", SCENES[0], SCENES[1]):
+            assert needle in graph, needle
+        assert "0.6" in graph
+        assert "Collection.limit" not in graph
+
+    def test_least_cloudy_is_one_scene_without_cloud_score(self):
+        graph = E.build_composite(SCENES[:1], ["B8", "B4"], "least_cloudy").serialize()
+        assert f"COPERNICUS/S2_SR_HARMONIZED/{SCENES[0]}" in graph
+        assert "CLOUD_SCORE_PLUS" not in graph and "reduce.median" not in graph
+
+    def test_search_filters_region_dates_and_clouds(self):
+        roi = parse_roi({"type": "Polygon", "coordinates": [[[76.9, 28.5], [77.1, 28.5], [77.1, 28.6], [76.9, 28.5]]]})
+        import datetime as dt
+
+        graph = E.build_search(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 31), "least_cloudy", 40).serialize()
+        assert "2024-02-01" in graph  # end date inclusive -> exclusive next day
+        assert "2024-01-01" in graph
+        assert "CLOUDY_PIXEL_PERCENTAGE" in graph and "Filter.lessThan" in graph
+        assert "EPSG:32643" in graph  # the ROI is sent as a planar UTM polygon
+        assert "Collection.limit" in graph and "AggregateFeatureCollection.array" in graph
+
+
+class TestComputePixels(_Harness):
+    def test_tiles_stitch_to_known_pixels(self):
+        fake = self.fake()
+        progress = []
+        result = self.run_fetch(fake, job=Job(lambda f, m: progress.append((f, m))))
+        assert result.tiles_fetched == result.tiles_total > 4 and result.tiles_cached == 0
+        assert str(result.crs) == "EPSG:32643" and result.transform.a == 10 and result.transform.c % 10 == 0
+        assert len(fake.value_requests) == 1 and len(fake.pixel_requests) == result.tiles_total
+        for req in fake.pixel_requests:
+            g = req["grid"]
+            assert g["crsCode"] == "EPSG:32643" and req["fileFormat"] == "NPY" and req["bandIds"] == BANDS
+            w, h = g["dimensions"]["width"], g["dimensions"]["height"]
+            assert max(w, h) <= 64 and request_bytes(w, h, len(BANDS)) <= MAX_REQUEST_BYTES
+            assert "COPERNICUS/S2_SR_HARMONIZED" in json.dumps(req["expression"])
+        tile_msgs = [m for _, m in progress if m.startswith("tile ")]
+        assert len(tile_msgs) == result.tiles_total
+        assert [f for f, _ in progress] == sorted(f for f, _ in progress)
+        with open_image(result.path) as src:
+            assert src.band_names == BANDS and src.transform == result.transform and src.crs == result.crs
+            r = src.read()
+            assert src.metadata["SATSEG_SCENES"] == json.dumps(SCENES)
+            assert src.metadata["SATSEG_COLLECTION"] == "COPERNICUS/S2_SR_HARMONIZED"
+            assert src.metadata["SATSEG_COMPOSITE"] == "median" and src.metadata["SATSEG_SCALE"] == "10"
+        expected = self.expected(result)
+        inside = ~parse_roi(_roi(self.scene)).mask(parse_roi(_roi(self.scene)).grid(10))
+        assert inside.mean() > 0.9 and (~inside).any()
+        np.testing.assert_allclose(r.data[:, inside], expected[:, inside] / 10000, rtol=0, atol=1e-7)
+        assert r.nodata_mask[~inside].all() and not r.nodata_mask[inside].any()
+
+    def test_retries_429_5xx_and_dropped_connection(self):
+        fake = self.fake()
+        grid = parse_roi(_roi(self.scene)).grid(10)
+        t = grid.transform
+        fake.fail((t.c, t.f), (429, "Too many concurrent aggregations."), (503, "Service unavailable"))
+        fake.fail((t.c + 640, t.f), "drop")
+        result = self.run_fetch(fake)
+        assert len(fake.pixel_requests) == result.tiles_total + 3
+        assert len(self.sleeps) >= 3  # back-off waited before each retry
+        with open_image(result.path) as src:
+            r = src.read()
+        exp = self.expected(result)
+        np.testing.assert_allclose(r.data[:, :64, :64][:, ~r.nodata_mask[:64, :64]],
+                                   exp[:, :64, :64][:, ~r.nodata_mask[:64, :64]] / 10000, atol=1e-7)
+
+    def test_400_fails_at_once_and_resume_fetches_only_the_rest(self):
+        fake = self.fake()
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake.fail((t.c + 640, t.f - 640), (400, "Image.select: Pattern 'B4' did not match any bands."))
+        with pytest.raises(SatSegError, match=r"rejected the request \(400\).*did not match"):
+            self.run_fetch(fake)
+        bad = [r for r in fake.pixel_requests if r["grid"]["affineTransform"]["translateX"] == t.c + 640
+               and r["grid"]["affineTransform"]["translateY"] == t.f - 640]
+        assert len(bad) == 1  # no retry on 400
+        cached = len(list((self.tmp / "cache" / "tiles").glob("*/*.npy")))
+        assert cached >= 1
+        fake2 = self.fake()
+        result = self.run_fetch(fake2)
+        assert result.tiles_cached == cached and result.tiles_fetched == result.tiles_total - cached
+        assert len(fake2.pixel_requests) == result.tiles_total - cached
+        assert len(fake2.value_requests) == 0  # scene list kept in the manifest
+
+    def test_quota_exhausted_is_named(self):
+        fake = self.fake()
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake.fail((t.c, t.f), *[(429, "Quota exceeded for quota metric 'Requests'.")] * 10)
+        with pytest.raises(SatSegError, match="quota exceeded after 3 attempts.*resume"):
+            self.run_fetch(fake, attempts=3)
+
+    def test_lost_connection_is_named(self):
+        fake = self.fake()
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake.fail((t.c, t.f), *["drop"] * 10)
+        with pytest.raises(SatSegError, match="lost the connection to Earth Engine after 2 attempts"):
+            self.run_fetch(fake, attempts=2)
+
+    def test_cancel_half_way_keeps_tiles_and_resumes(self):
+        fake = self.fake()
+        fake.delay = 0.01
+        job = Job()
+
+        def progress(f, msg):
+            if msg.startswith("tile ") and int(msg.split()[1].split("/")[0]) >= 4:
+                job.cancel()
+
+        job.progress = progress
+        with pytest.raises(Cancelled):
+            self.run_fetch(fake, job=job)
+        first = len(fake.pixel_requests)
+        cached = len(list((self.tmp / "cache" / "tiles").glob("*/*.npy")))
+        assert 4 <= cached == first
+        fake2 = self.fake()
+        result = self.run_fetch(fake2)
+        assert result.tiles_cached == cached
+        assert len(fake2.pixel_requests) == result.tiles_total - cached > 0
+        with open_image(result.path) as src:
+            r = src.read()
+        inside = ~r.nodata_mask
+        np.testing.assert_allclose(r.data[:, inside], self.expected(result)[:, inside] / 10000, atol=1e-7)
+
+    def test_second_fetch_is_offline_from_cache(self):
+        result = self.run_fetch(self.fake())
+        fake = self.fake()
+        fake.offline = True
+        again = self.run_fetch(fake)
+        assert again.from_cache and again.path == result.path and fake.pixel_requests == []
+        out = self.tmp / "copy.tif"
+        with apitestcase.UsingCloudApi(mock_http=fake):
+            third = fetch_imagery(self.request(), self.tmp / "cache", None, out_path=out, initialize=False)
+        assert third.path == out and out.exists()
+
+    def test_no_images_in_date_range(self):
+        fake = FakeEarthEngine(self.dn, self.scene.image.transform, BANDS, scenes=[])
+        with pytest.raises(SatSegError, match="no Sentinel-2 images .* between 2024-01-01 and 2024-01-31"):
+            self.run_fetch(fake)
+        assert fake.pixel_requests == []
+
+    def test_offline_during_search_is_a_connection_message(self):
+        fake = self.fake()
+        fake.offline = True
+        with pytest.raises(SatSegError, match="lost the connection to Earth Engine"):
+            self.run_fetch(fake, attempts=2)
+
+
+def test_tile_limits_for_every_band_count():
+    from desktop_app.core.online.tiling import max_tile_side, plan_tiles
+
+    for n in (1, 3, 4, 10, 12):
+        side = max_tile_side(n)
+        assert side <= MAX_GRID_SIDE and request_bytes(side, side, n) <= MAX_REQUEST_BYTES
+        assert request_bytes(side + 256, side + 256, n) > MAX_REQUEST_BYTES or side + 256 > MAX_GRID_SIDE
+    assert max_tile_side(1, bytes_per_sample=1, max_bytes=10 ** 12) == MAX_GRID_SIDE
+    tiles = plan_tiles(1000, 700, 256)
+    cover = np.zeros((700, 1000), int)
+    for t in tiles:
+        cover[t.y:t.y + t.height, t.x:t.x + t.width] += 1
+    assert (cover == 1).all() and len(tiles) == 4 * 3
+
+
+def test_npy_answer_with_wrong_shape_is_an_error():
+    from desktop_app.core.online.tiling import Tile
+
+    rec = np.zeros((3, 4), dtype=[("B4", "<u2")])
+    with pytest.raises(SatSegError, match="shape"):
+        E.npy_to_dn(rec, ["B4"], Tile(0, 0, 0, 0, 5, 3))
+    with pytest.raises(SatSegError, match="lacks bands B3"):
+        E.npy_to_dn(rec, ["B4", "B3"], Tile(0, 0, 0, 0, 4, 3))
