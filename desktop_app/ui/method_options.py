@@ -138,3 +138,17 @@ def method_specs() -> dict[str, MethodSpec]:
 
 def options_for(key: str) -> tuple:
     return OPTIONS.get(key, ())
+
+
+def default_threshold(spec: MethodSpec, n_bands: Optional[int]) -> float:
+    """Starting value for a threshold spin box.
+
+    For Mahalanobis distance it depends on the number of bands: the distance
+    within which 99.9 % of a Gaussian class's own pixels fall, sqrt(χ²_n(0.999))
+    (the same value ``MahalanobisClassifier.default_threshold`` suggests).
+    """
+    if spec.key == "mahalanobis" and n_bands:
+        from scipy.stats import chi2
+
+        return round(float(chi2.ppf(0.999, int(n_bands))) ** 0.5, spec.threshold_decimals)
+    return spec.threshold_default

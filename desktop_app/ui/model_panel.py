@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from ..core.classes import ClassInfo
 from .classes_panel import swatch
-from .method_options import UNCLASSIFIED_NOTE, MethodSpec, Option, method_specs, options_for
+from .method_options import UNCLASSIFIED_NOTE, MethodSpec, Option, default_threshold, method_specs, options_for
 
 DEFAULT_METHOD = "mahalanobis"
 DEBOUNCE_MS = 150
@@ -116,6 +116,7 @@ class ModelPanel(QWidget):
         self._saved: dict[str, dict] = {}
         self._suggested: dict[str, dict[str, float]] = {}
         self._building = False
+        self._n_bands: Optional[int] = None
 
         self.method_combo = QComboBox(self)
         for key, spec in self.specs.items():
@@ -226,6 +227,17 @@ class ModelPanel(QWidget):
             if not check.isChecked() and name in values:
                 spin.setValue(float(values[name]))
 
+    def set_band_count(self, n_bands: int) -> None:
+        """Number of classifier bands: Mahalanobis starting values depend on it (switched-off rows only)."""
+        self._n_bands = int(n_bands) if n_bands else None
+        start = default_threshold(self.spec(), self._n_bands)
+        suggested = self._suggested.get(self.method(), {})
+        for name, (check, spin) in self._rows.items():
+            if not check.isChecked():
+                spin.setValue(suggested.get(name, start))
+        if not self.all_check.isChecked():
+            self.all_spin.setValue(start)
+
     def set_classes(self, classes: Sequence[ClassInfo]) -> None:
         """One threshold row per class; settings of classes that remain are kept."""
         kept = self._settings()
@@ -271,13 +283,14 @@ class ModelPanel(QWidget):
                     w.deleteLater()
             self._rows = {}
             suggested = self._suggested.get(spec.key, {})
+            start = default_threshold(spec, self._n_bands)
             for row, c in enumerate(self._classes):
                 check = QCheckBox(c.name, self.grid_host)
                 check.setIcon(swatch(c.color))
                 check.setToolTip(f"Use a threshold for '{c.name}'. Off: every pixel may go to '{c.name}'.")
                 spin = QDoubleSpinBox(self.grid_host)
                 self._configure_spin(spin, spec)
-                on, value = kept.get("rows", {}).get(c.name, (False, suggested.get(c.name, spec.threshold_default)))
+                on, value = kept.get("rows", {}).get(c.name, (False, suggested.get(c.name, start)))
                 spin.setValue(value)
                 check.setChecked(on)
                 spin.setEnabled(on)
@@ -288,7 +301,7 @@ class ModelPanel(QWidget):
                 self.grid.addWidget(spin, row, 1)
                 self._rows[c.name] = (check, spin)
             self.grid.setRowStretch(len(self._classes), 1)
-            all_on, all_value = kept.get("all", (False, spec.threshold_default))
+            all_on, all_value = kept.get("all", (False, start))
             self._configure_spin(self.all_spin, spec)
             self.all_spin.setValue(all_value)
             self.all_check.setChecked(all_on)

@@ -155,6 +155,13 @@ class SampleModel(QObject):
     def is_empty(self) -> bool:
         return not self._classes and not self._polygons
 
+    def is_modified(self) -> bool:
+        """True when classes or polygons changed since the last :meth:`mark_saved` (or load)."""
+        return not self.undo_stack.isClean()
+
+    def mark_saved(self) -> None:
+        self.undo_stack.setClean()
+
     def polygon_feature(self, pid: str) -> dict:
         """GeoJSON Feature for one polygon (what the map bridge draws)."""
         rec = self._polygons[pid]
@@ -426,20 +433,29 @@ class SampleModel(QObject):
         return {"type": "FeatureCollection", "features": feats,
                 "classes": [c.to_dict() for c in self._classes]}
 
-    def from_geojson(self, fc: dict, class_field: str = "class") -> None:
+    def from_geojson(self, fc: dict, class_field: str = "class", classes=None) -> None:
         """Replace everything with a FeatureCollection as written by :meth:`to_geojson`.
 
-        Clears the undo history: this is loading a project, not an edit.
-        Raises SatSegError naming the offending feature.
+        The class list (order, ids, colours, classes without polygons) comes
+        from ``classes`` (ClassInfo or dicts, e.g. a project's), else from the
+        collection's ``classes`` member, else from the features. Clears the
+        undo history: this is loading a project, not an edit. Raises
+        SatSegError naming the offending feature.
         """
         if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
             raise SatSegError("the samples are not a GeoJSON FeatureCollection")
-        classes: list[ClassInfo] = []
+        listed: list[ClassInfo] = []
         by_name: dict[str, ClassInfo] = {}
-        for d in fc.get("classes") or []:
-            info = ClassInfo(int(d["id"]), str(d["name"]), normalize_color(d.get("color"), len(classes)))
-            classes.append(info)
-            by_name[info.name] = info
+        for d in (classes if classes is not None else fc.get("classes")) or []:
+            d = d.to_dict() if hasattr(d, "to_dict") else d
+            try:
+                info = ClassInfo(int(d["id"]), str(d["name"]), normalize_color(d.get("color"), len(listed)))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SatSegError(f"class entry {len(listed) + 1} of the samples is damaged ({exc})") from exc
+            if info.name not in by_name and info.id not in {c.id for c in listed}:
+                listed.append(info)
+                by_name[info.name] = info
+        classes = listed
         records = []
         for i, feat in enumerate(fc.get("features") or [], start=1):
             props = dict(feat.get("properties") or {})

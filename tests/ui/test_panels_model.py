@@ -119,3 +119,16 @@ def test_every_core_method_offered_with_its_own_help(panel):
         training = SimpleNamespace(X=X, y=np.repeat([1, 2], 30), classes=CLASSES[:2], band_names=["B2", "B3", "B4"])
         clf = make_classifier(key, **panel.options()).fit(training)
         assert list(clf.predict(X[[0, 59]])) == [1, 2]
+
+
+def test_mahalanobis_start_value_follows_band_count(panel):
+    from scipy.stats import chi2
+
+    panel.set_classes(CLASSES)
+    panel.set_thresholds({"water": 4.0})
+    panel.set_band_count(10)
+    expected = round(float(np.sqrt(chi2.ppf(0.999, 10))), 2)
+    assert panel._rows["urban"][1].value() == expected          # switched-off rows get the suggestion
+    assert panel.thresholds() == {"water": 4.0}                 # a value the user set is kept
+    panel.set_method("random_forest")
+    assert panel._rows["urban"][1].value() == 0.5

@@ -207,3 +207,28 @@ def test_to_sample_set_keeps_model_ids(model):
     fresh.load_sample_set(ss)
     assert [k.name for k in fresh.classes()] == ["water", "forest"] and len(fresh.polygons) == 2
 
+
+
+def test_from_geojson_with_project_class_list(model):
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": SQUARE, "properties": {"class": "forest", "role": "validation"}}]}
+    model.from_geojson(fc, classes=[{"id": 2, "name": "water", "color": "#1f78b4"},
+                                    {"id": 5, "name": "forest", "color": "#1b7837"}])
+    assert [(c.id, c.name) for c in model.classes()] == [(2, "water"), (5, "forest")]
+    rec = next(iter(model.polygons.values()))
+    assert rec.class_id == 5 and rec.role == "validation"
+    assert not model.is_modified()
+    model.add_class("urban")
+    assert model.is_modified()
+    model.mark_saved()
+    assert not model.is_modified()
+
+
+def test_from_geojson_bad_input_names_feature(model):
+    from desktop_app.core.errors import SatSegError
+
+    with pytest.raises(SatSegError, match="feature 1 has no 'class'"):
+        model.from_geojson({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": SQUARE,
+                                                                        "properties": {}}]})
+    with pytest.raises(SatSegError, match="not a GeoJSON FeatureCollection"):
+        model.from_geojson({"type": "Polygon"})
