@@ -1,0 +1,416 @@
+"""STAC source against a STAC API + COG server on 127.0.0.1 (no network).
+
+The server answers the landing page and item search the way Earth Search
+does and serves COG files with HTTP Range requests, so pystac-client and
+rasterio/GDAL (/vsicurl) run their real code paths. COGs are built in a tmp
+folder from the demo scene (always) and from the real 29RKH scene in
+../shared/data (skipped with a reason when absent).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import box, mapping, shape
+
+from desktop_app.core.demo_scene import make_demo_scene
+from desktop_app.core.errors import SatSegError
+from desktop_app.core.geo import WGS84, bounds_to_wgs84, transform_geometry
+from desktop_app.core.jobs import Cancelled, Job
+from desktop_app.core.online.fetch import FetchRequest, fetch_imagery
+from desktop_app.core.online.roi import parse_roi
+from desktop_app.core.online.stac import ASSET_KEYS
+from desktop_app.core.sources import open_image
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "s2-l2a-29RKH"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data/s2-l2a-29RKH")
+
+
+class StacServer:
+    """A tiny STAC API + static file server bound to 127.0.0.1 only."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.items: list[dict] = []
+        self.log: list[tuple[str, str, str]] = []  # (method, path, range)
+        self.bytes_served: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):  # keep pytest output clean
+                pass
+
+            def _json(self, obj, status=200):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                server.log.append(("GET", self.path, self.headers.get("Range", "")))
+                path = self.path.split("?")[0]
+                if path in ("/", ""):
+                    return self._json(server.landing())
+                if path == "/search":
+                    return self._json(server.search({}))
+                if path.startswith("/files/"):
+                    return self._file(path[len("/files/"):], head=False)
+                self._json({"code": "NotFound"}, 404)
+
+            def do_HEAD(self):
+                server.log.append(("HEAD", self.path, ""))
+                if self.path.startswith("/files/"):
+                    return self._file(self.path[len("/files/"):], head=True)
+                self.send_response(404)
+                self.end_headers()
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(n) or b"{}")
+                server.log.append(("POST", self.path, json.dumps(body)))
+                if self.path.split("?")[0] == "/search":
+                    return self._json(server.search(body))
+                self._json({"code": "NotFound"}, 404)
+
+            def _file(self, name, head):
+                p = server.root / name
+                if not p.is_file():
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                data = p.read_bytes()
+                rng = self.headers.get("Range")
+                m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
+                if m:
+                    start = int(m.group(1))
+                    end = min(int(m.group(2)) if m.group(2) else len(data) - 1, len(data) - 1)
+                    chunk = data[start:end + 1]
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+                else:
+                    chunk = data
+                    self.send_response(200)
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Type", "image/tiff")
+                self.send_header("Content-Length", str(len(chunk)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(chunk)
+                    server.bytes_served[name] = server.bytes_served.get(name, 0) + len(chunk)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def landing(self) -> dict:
+        return {
+            "type": "Catalog", "id": "test-earth-search", "stac_version": "1.0.0", "description": "local test",
+            "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search"],
+            "links": [{"rel": "self", "href": self.url + "/", "type": "application/json"},
+                      {"rel": "root", "href": self.url + "/", "type": "application/json"},
+                      {"rel": "search", "href": self.url + "/search", "type": "application/geo+json", "method": "POST"},
+                      {"rel": "search", "href": self.url + "/search", "type": "application/geo+json", "method": "GET"}],
+        }
+
+    def search(self, body: dict) -> dict:
+        feats = list(self.items)
+        if body.get("datetime"):
+            lo, hi = body["datetime"].split("/")
+            lo_d, hi_d = dt.datetime.fromisoformat(lo.replace("Z", "+00:00")), dt.datetime.fromisoformat(hi.replace("Z", "+00:00"))
+            feats = [f for f in feats
+                     if lo_d <= dt.datetime.fromisoformat(f["properties"]["datetime"].replace("Z", "+00:00")) <= hi_d]
+        if body.get("intersects"):
+            g = shape(body["intersects"])
+            feats = [f for f in feats if shape(f["geometry"]).intersects(g)]
+        if body.get("collections"):
+            feats = [f for f in feats if f.get("collection") in body["collections"]]
+        return {"type": "FeatureCollection", "features": feats, "links": []}
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def write_cog(path: Path, array: np.ndarray, transform: Affine, crs) -> None:
+    """A real Cloud-Optimized GeoTIFF (GDAL COG driver, 256 px blocks, overviews)."""
+    profile = dict(driver="COG", width=array.shape[1], height=array.shape[0], count=1, dtype=array.dtype.name,
+                   crs=crs, transform=transform, nodata=0, compress="DEFLATE", blocksize=256)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(array, 1)
+
+
+def stac_item(server: StacServer, item_id: str, when: str, cloud: float, files: dict, bounds, crs,
+              dn_offset: float = 0.0) -> dict:
+    """An Earth Search v1 style item: common-name asset keys, raster:bands scale/offset."""
+    w, s, e, n = bounds_to_wgs84(bounds, crs)
+    assets = {}
+    for band, fname in files.items():
+        key = ASSET_KEYS[band][0]
+        rb = {"nodata": 0, "data_type": "uint16"}
+        if band != "SCL":
+            rb.update(scale=0.0001, offset=round(dn_offset * 0.0001, 6))
+        assets[key] = {"href": f"{server.url}/files/{fname}", "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                       "roles": ["data"], "raster:bands": [rb]}
+    return {"type": "Feature", "stac_version": "1.0.0", "id": item_id, "collection": "sentinel-2-l2a",
+            "bbox": [w, s, e, n], "geometry": mapping(box(w, s, e, n)),
+            "properties": {"datetime": when, "eo:cloud_cover": cloud}, "assets": assets, "links": []}
+
+
+def roi_inside(bounds, crs, margins=(300, 250, 260, 310)) -> dict:
+    l, b, r, t = bounds
+    inner = box(l + margins[0], b + margins[1], r - margins[2], t - margins[3])
+    return mapping(transform_geometry(inner, crs, WGS84))
+
+
+def expected_on_grid(arr: np.ndarray, src_transform: Affine, grid_transform: Affine, h: int, w: int) -> np.ndarray:
+    col, row = ~src_transform @ (grid_transform.c, grid_transform.f)
+    col, row = int(round(col)), int(round(row))
+    return arr[..., row:row + h, col:col + w]
+
+
+# --- demo-scene COGs: always available -------------------------------------
+
+BANDS = ["B4", "B3", "B2", "B8"]
+
+
+@pytest.fixture()
+def demo_catalog(tmp_path):
+    scene = make_demo_scene(size=256)
+    img = scene.image
+    dn = np.rint(img.data * 10000).clip(1, 65535).astype(np.uint16)
+    files_dir = tmp_path / "files"
+    files_dir.mkdir()
+    h, w = img.shape
+    clouds = {"A": (slice(20, 90), slice(30, 120)), "B": (slice(150, 220), slice(100, 200)), "C": None}
+    shift = {"A": 0, "B": 200, "C": 400}
+    stored_offset = {"A": 0, "B": 0, "C": 1000}  # C mimics baseline >= 04.00 (+1000 DN, offset -0.1)
+    truth = {}
+    server = StacServer(files_dir)
+    for sid in "ABC":
+        files = {}
+        for band in BANDS:
+            k = img.band_names.index(band)
+            arr = (dn[k].astype(np.int32) + shift[sid] + stored_offset[sid]).clip(1, 65535).astype(np.uint16)
+            fname = f"{sid}_{band}.tif"
+            write_cog(files_dir / fname, arr, img.transform, img.crs)
+            files[band] = fname
+        scl = np.full((h, w), 4, np.uint8)
+        valid = np.ones((h, w), bool)
+        if clouds[sid] is not None:
+            scl[clouds[sid]] = 9
+            valid[clouds[sid]] = False
+        write_cog(files_dir / f"{sid}_SCL.tif", scl, img.transform, img.crs)
+        files["SCL"] = f"{sid}_SCL.tif"
+        truth[sid] = (np.stack([dn[img.band_names.index(b)].astype(np.float64) + shift[sid] for b in BANDS]), valid)
+        cloud_cover = {"A": 12.0, "B": 20.0, "C": 35.0}[sid]
+        server.items.append(stac_item(server, f"S2_DEMO_{sid}", f"2024-03-{5 + 5 * 'ABC'.index(sid):02d}T05:40:00Z",
+                                      cloud_cover, files, img.bounds, img.crs, dn_offset=-stored_offset[sid]))
+    with server:
+        yield server, scene, truth
+
+
+def _request(server, scene, **kw):
+    args = dict(source="stac", roi=roi_inside(scene.image.bounds, scene.image.crs), start="2024-03-01",
+                end="2024-03-31", bands=BANDS, scale=10, stac_url=server.url, tile_size=64, workers=3)
+    args.update(kw)
+    return FetchRequest(**args)
+
+
+def test_demo_median_equals_scl_masked_median_of_source_pixels(demo_catalog, tmp_path):
+    server, scene, truth = demo_catalog
+    progress = []
+    result = fetch_imagery(_request(server, scene), tmp_path / "cache", Job(lambda f, m: progress.append(m)))
+    assert sorted(result.scenes) == ["S2_DEMO_A", "S2_DEMO_B", "S2_DEMO_C"]
+    assert str(result.crs) == "EPSG:32643" and result.transform.a == 10
+    stack = np.stack([np.where(v, a, np.nan) for a, v in truth.values()])
+    exp_full = np.nanmedian(stack, axis=0)
+    exp = expected_on_grid(exp_full, scene.image.transform, result.transform, result.height, result.width)
+    with open_image(result.path) as src:
+        assert src.band_names == BANDS and src.crs == result.crs and src.transform == result.transform
+        r = src.read()
+        assert json.loads(src.metadata["SATSEG_SCENES"]) == result.scenes
+        assert src.metadata["SATSEG_COLLECTION"] == "sentinel-2-l2a" and src.metadata["SATSEG_CLOUD_MASK"] == "SCL"
+    roi = parse_roi(_request(server, scene).roi)
+    inside = ~roi.mask(roi.grid(10))
+    assert inside.mean() > 0.9 and (~inside).any()
+    assert r.nodata_mask[~inside].all() and not r.nodata_mask[inside].any()
+    np.testing.assert_allclose(r.data[:, inside], np.rint(exp[:, inside]) / 10000, atol=1e-7)
+    # Where scene A is clouded the median is of B and C only (not A's value).
+    assert any(m.startswith("tile ") for m in progress)
+    # The search went to our server with the ROI and the dates; COGs were read by HTTP range.
+    post = [json.loads(b) for m, p, b in server.log if m == "POST"]
+    assert post and post[0]["datetime"].startswith("2024-03-01") and post[0]["intersects"]["type"] == "Polygon"
+    assert any(rng.startswith("bytes=") for m, p, rng in server.log if m == "GET" and p.startswith("/files/"))
+
+
+def test_demo_least_cloudy_is_the_one_scene_unmasked(demo_catalog, tmp_path):
+    server, scene, truth = demo_catalog
+    result = fetch_imagery(_request(server, scene, composite="least_cloudy"), tmp_path / "cache")
+    assert result.scenes == ["S2_DEMO_A"]
+    a, _ = truth["A"]
+    exp = expected_on_grid(a, scene.image.transform, result.transform, result.height, result.width)
+    with open_image(result.path) as src:
+        r = src.read()
+    inside = ~r.nodata_mask
+    assert inside.mean() > 0.9
+    np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7)
+
+
+def test_demo_coarser_scale_averages(demo_catalog, tmp_path):
+    server, scene, truth = demo_catalog
+    result = fetch_imagery(_request(server, scene, composite="least_cloudy", scale=20), tmp_path / "cache")
+    a, _ = truth["A"]
+    col, row = ~scene.image.transform @ (result.transform.c, result.transform.f)
+    col, row = int(round(col)), int(round(row))
+    block = a[:, row:row + 2 * result.height, col:col + 2 * result.width]
+    exp = block.reshape(len(BANDS), result.height, 2, result.width, 2).mean(axis=(2, 4))
+    with open_image(result.path) as src:
+        r = src.read()
+    inside = ~r.nodata_mask
+    np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1.01e-4)
+
+
+def test_demo_cancel_then_resume(demo_catalog, tmp_path):
+    server, scene, truth = demo_catalog
+    job = Job()
+
+    def progress(f, msg):
+        if msg.startswith("tile ") and int(msg.split()[1].split("/")[0]) >= 3:
+            job.cancel()
+
+    job.progress = progress
+    with pytest.raises(Cancelled):
+        fetch_imagery(_request(server, scene, workers=1), tmp_path / "cache", job)
+    cached = len(list((tmp_path / "cache" / "tiles").glob("*/*.npy")))
+    assert cached >= 3
+    searches = sum(1 for m, p, _ in server.log if m == "POST")
+    result = fetch_imagery(_request(server, scene), tmp_path / "cache")
+    assert result.tiles_cached == cached and result.tiles_fetched == result.tiles_total - cached > 0
+    assert sum(1 for m, p, _ in server.log if m == "POST") == searches  # scene list reused from the cache
+    # Done: the same request again needs no server at all.
+    server.items.clear()
+    again = fetch_imagery(_request(server, scene), tmp_path / "cache")
+    assert again.from_cache and again.path == result.path
+
+
+def test_no_scenes_in_date_range(demo_catalog, tmp_path):
+    server, scene, _ = demo_catalog
+    with pytest.raises(SatSegError, match="no Sentinel-2 L2A scenes .* between 2023-01-01 and 2023-01-31"):
+        fetch_imagery(_request(server, scene, start="2023-01-01", end="2023-01-31"), tmp_path / "cache")
+
+
+def test_cloud_filter_removes_every_scene(demo_catalog, tmp_path):
+    server, scene, _ = demo_catalog
+    with pytest.raises(SatSegError, match=r"cloud cover <= 5 % \(3 found before filtering\)"):
+        fetch_imagery(_request(server, scene, max_cloud=5), tmp_path / "cache")
+
+
+def test_offline_stac_fails_fast(tmp_path):
+    import socket
+    import time
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    roi = {"type": "Polygon", "coordinates": [[[77.0, 28.5], [77.02, 28.5], [77.02, 28.52], [77.0, 28.5]]]}
+    req = FetchRequest(source="stac", roi=roi,
+                       start="2024-03-01", end="2024-03-31", bands=BANDS, stac_url=f"http://127.0.0.1:{port}")
+    t0 = time.monotonic()
+    with pytest.raises(SatSegError, match="offline: cannot reach 127.0.0.1"):
+        fetch_imagery(req, tmp_path / "cache")
+    assert time.monotonic() - t0 < 5
+
+
+# --- the real 29RKH scene (shared data) -------------------------------------
+
+@pytest.fixture()
+def rkh_catalog(tmp_path):
+    if not (SHARED / "B02.tif").exists():
+        pytest.skip(f"shared Sentinel-2 scene not present at {SHARED} (optional data)")
+    item = json.loads((SHARED / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    files_dir = tmp_path / "files"
+    files_dir.mkdir()
+    server = StacServer(files_dir)
+    arrays = {}
+    # The shared files are decimated x10; re-label their pixels at the native size
+    # (same origin, same UTM zone) so the fetch reads them on a true Sentinel-2 grid.
+    for band, fname in {"B4": "B04", "B3": "B03", "B2": "B02", "B8": "B08", "B11": "B11", "SCL": "SCL"}.items():
+        with rasterio.open(SHARED / f"{fname}.tif") as src:
+            arr = src.read(1)
+            t = src.transform
+            native = 20 if band in ("B11", "SCL") else 10
+            transform = Affine(native, 0, t.c, 0, -native, t.f)
+            crs = src.crs
+        write_cog(files_dir / f"{fname}.tif", arr, transform, crs)
+        arrays[band] = (arr, transform)
+    for key, asset in item["assets"].items():
+        asset["href"] = f"{server.url}/files/{Path(asset['href']).name}"
+    item["assets"] = {k: v for k, v in item["assets"].items() if k in ("red", "green", "blue", "nir", "swir16", "scl")}
+    server.items.append(item)
+    with server:
+        yield server, arrays, crs
+
+
+def test_real_scene_window_reads_equal_source_pixels(rkh_catalog, tmp_path):
+    server, arrays, crs = rkh_catalog
+    arr, t = arrays["B4"]
+    bounds = (t.c + 2000, t.f - 7000, t.c + 5000, t.f - 4000)  # 3 x 3 km inside the 10.98 km tile
+    roi = mapping(transform_geometry(box(*bounds), crs, WGS84))
+    req = FetchRequest(source="stac", roi=roi, start="2020-02-01", end="2020-02-29", bands=["B4", "B3", "B2", "B8"],
+                       scale=10, composite="least_cloudy", stac_url=server.url, tile_size=128)
+    result = fetch_imagery(req, tmp_path / "cache")
+    assert result.scenes == ["S2A_29RKH_20200219_0_L2A"] and str(result.crs) == "EPSG:32629"
+    with open_image(result.path) as src:
+        r = src.read()
+    inside = ~r.nodata_mask
+    assert inside.mean() > 0.9
+    for i, band in enumerate(["B4", "B3", "B2", "B8"]):
+        a, at = arrays[band]
+        exp = expected_on_grid(a, at, result.transform, result.height, result.width).astype(np.float64)
+        np.testing.assert_allclose(r.data[i][inside], exp[inside] / 10000, atol=1e-7)
+    # Only the ROI window was read, not whole files.
+    whole = (server.root / "B04.tif").stat().st_size
+    assert 0 < server.bytes_served.get("B04.tif", 0) < whole
+
+
+def test_real_scene_median_masks_scl_clouds(rkh_catalog, tmp_path):
+    server, arrays, crs = rkh_catalog
+    scl, st = arrays["SCL"]
+    b11, _ = arrays["B11"]
+    # An ROI over the cloudiest 3 x 3 km of the scene so the SCL mask has work to do.
+    masked = np.isin(scl, [0, 1, 3, 8, 9, 10]).astype(float)
+    k = 150
+    win = np.lib.stride_tricks.sliding_window_view(masked, (k, k))[::15, ::15].mean(axis=(2, 3))
+    r0, c0 = np.unravel_index(np.argmax(win), win.shape)
+    r0, c0 = r0 * 15, c0 * 15
+    x0, y0 = st @ (c0, r0)
+    roi = mapping(transform_geometry(box(x0 + 100, y0 - 20 * k + 100, x0 + 20 * k - 100, y0 - 100), crs, WGS84))
+    req = FetchRequest(source="stac", roi=roi, start="2020-02-19", end="2020-02-19", bands=["B11"], scale=20,
+                       composite="median", stac_url=server.url, tile_size=256)
+    result = fetch_imagery(req, tmp_path / "cache")
+    exp_scl = expected_on_grid(scl, st, result.transform, result.height, result.width)
+    exp_b11 = expected_on_grid(b11, st, result.transform, result.height, result.width).astype(float)
+    with open_image(result.path) as src:
+        r = src.read()
+    roi_in = ~parse_roi(roi).mask(parse_roi(roi).grid(20))
+    cloudy = np.isin(exp_scl, [0, 1, 3, 8, 9, 10]) & roi_in
+    clear = ~np.isin(exp_scl, [0, 1, 3, 8, 9, 10]) & roi_in & (exp_b11 > 0)
+    assert cloudy.sum() > 0 and clear.sum() > 0
+    assert r.nodata_mask[cloudy].all()
+    np.testing.assert_allclose(r.data[0][clear], exp_b11[clear] / 10000, atol=1e-7)
