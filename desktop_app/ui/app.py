@@ -1,40 +1,78 @@
-"""Application entry point: parse flags, build the main window, run Qt."""
+"""Application entry point: flags, QApplication, the main window, automation modes.
+
+``--screenshot PNG`` and ``--smoke-test`` drive the real window end to end
+(map page, bridge, demo scene, default classifier) and exit 0 on success, so
+packaged builds and CI can check the whole app without a person.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from typing import Optional, Sequence
+
+SMOKE_TIMEOUT_S = 300
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="satseg-app", description="SatSeg desktop application")
-    p.add_argument("--demo", action="store_true", help="open the bundled demo scene")
-    p.add_argument("--image", help="open a GeoTIFF / Sentinel-2 folder at start")
-    p.add_argument("--screenshot", metavar="PNG", help="render the window after loading, save it, exit 0")
+    p.add_argument("--demo", action="store_true", help="open the demo scene with its sample polygons")
+    p.add_argument("--project", metavar="PATH", help="open a project folder")
+    p.add_argument("--image", metavar="PATH", help="open a GeoTIFF / Sentinel-2 folder")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="render the window after loading (and, with --demo, after running the default "
+                        "classifier), save it to PNG and exit 0")
+    p.add_argument("--smoke-test", action="store_true",
+                   help="load the map page, round-trip one bridge message, classify the demo scene, exit 0")
+    p.add_argument("--demo-size", type=int, default=1000, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = parse_args(argv)
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+def _prepare_environment() -> None:
+    # QtWebEngine refuses to start as root without this (and dies silently).
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-    from .main_window import MainWindow
+
+def make_app():
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SatSeg")
     app.setOrganizationName("SatSeg")
-    win = MainWindow()
-    win.resize(1280, 820)
-    win.show()
-    if args.demo:
-        win.open_demo()
-    elif args.image:
-        win.open_image_path(args.image)
-    if args.screenshot:
-        def shoot() -> None:
-            win.grab().save(args.screenshot)
-            app.quit()
+    return app
 
-        QTimer.singleShot(500, shoot)
-    return app.exec()
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _prepare_environment()
+    app = make_app()
+    from .main_window import MainWindow
+
+    automated = bool(args.screenshot or args.smoke_test)
+    win = MainWindow(quiet=automated)
+    win.show()
+    if args.smoke_test:
+        from .automation import SmokeTest
+
+        runner = SmokeTest(win, app, args.demo_size)
+    elif args.screenshot:
+        from .automation import Screenshot
+
+        runner = Screenshot(win, app, args.screenshot, run_classifier=args.demo, demo_size=args.demo_size)
+    else:
+        runner = None
+    if args.project:
+        win.open_project(args.project)
+    elif args.demo or args.smoke_test:
+        win.open_demo(args.demo_size)
+    elif args.image:
+        win.open_path(args.image)
+    if runner is not None:
+        runner.start()
+    code = app.exec()
+    if runner is not None:
+        return runner.exit_code
+    return code

@@ -1,67 +1,744 @@
-"""Main window. For now it shows the image and what the full UI will bring."""
+"""SatSeg main window: the map in the middle, dock panels around it, jobs in the status bar.
+
+The window owns the state that ties the pieces together (the open image, the
+last classification, the ROI) and routes events: map drawings into the
+sample model, model changes back onto the map, panel settings into jobs that
+run on worker threads, job results onto the map and into the tables.
+"""
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+import importlib.util
+import logging
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
 
+import shapely
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+
+from ..core.display import pixel_at
 from ..core.errors import SatSegError
-from ..core.raster import Raster
-from ..core.sources import open_image
+from ..core.geo import WGS84, transform_geometry, transform_points
+from . import pipeline
+from .bands_panel import BandsPanel
+from .classes_panel import ClassesPanel
+from .imagery_panel import ImageryPanel
+from .layers_panel import IMAGE, SAMPLES, LayersPanel, mask_layer_id
+from .map_view import MapView
+from .model_panel import ModelPanel
+from .sample_model import SampleModel
+from .status_bar import SatSegStatusBar
+from .workers import TaskRunner
+
+log = logging.getLogger(__name__)
+SIGNATURE_DELAY_MS = 400
 
 
-def stretch_rgb(raster: Raster, low: float = 2, high: float = 98) -> np.ndarray:
-    """Percentile stretch of a 3-band raster to uint8 RGB (rows, cols, 3)."""
-    valid = raster.valid_mask
-    out = np.zeros((raster.height, raster.width, 3), np.uint8)
-    for i in range(3):
-        band = raster.data[i]
-        lo, hi = np.percentile(band[valid], [low, high]) if valid.any() else (0, 1)
-        out[..., i] = (np.clip((band - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
-    out[~valid] = 0
-    return out
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    image_loaded = Signal()                 # a new image is open (pixels ready)
+    image_displayed = Signal()              # its picture was sent to the map
+    classification_finished = Signal(str)   # "done" | "failed" | "cancelled" | "superseded"
+    message_shown = Signal(str, str)        # level, text
+
+    def __init__(self, settings: Optional[QSettings] = None, quiet: bool = False) -> None:
         super().__init__()
         self.setWindowTitle("SatSeg")
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        self.image_label = QLabel("Open an image or the demo scene")
-        self.image_label.setAlignment(Qt.AlignCenter)
-        self.image_label.setMinimumSize(400, 400)
-        self.info = QLabel(
-            "SatSeg preview window. Coming next: the Leaflet map with sample drawing, "
-            "classifiers with per-class thresholds, masks, area reports and SAM-2 refinement."
-        )
-        self.info.setWordWrap(True)
-        layout.addWidget(self.image_label, 1)
-        layout.addWidget(self.info)
-        self.setCentralWidget(central)
-        self.statusBar().showMessage("Ready")
+        self.setObjectName("SatSegMainWindow")
+        self.settings = settings if settings is not None else QSettings()
+        # quiet: automation and tests; messages go to the status bar and the log, never a dialog.
+        self.quiet = quiet
+        self.messages: list[tuple[str, str]] = []
+        self._dialogs: list[QMessageBox] = []
+        self.doc: Optional[pipeline.ImageDoc] = None
+        self.result: Optional[pipeline.RunResult] = None
+        self.roi: Optional[dict] = None
+        self._footprint = None
+        self._image_shown_once = False
+        self._rethreshold_pending = False
+        self._overlay_dir = Path(tempfile.mkdtemp(prefix="satseg-map-"))
+        self._overlay_serial = 0
+        self.project_folder: Optional[Path] = None
+        self.dirty = False
+        self._closed = False
 
-    def open_demo(self) -> None:
-        from ..core.demo_scene import make_demo_scene
+        self.model = SampleModel(self)
+        self.runner = TaskRunner(self)
+        self.map = MapView(self)
+        self.setCentralWidget(self.map)
+        self._build_panels()
+        self.status = SatSegStatusBar(self)
+        self.setStatusBar(self.status)
+        self._build_menus()
+        self._connect()
+        self._signature_timer = QTimer(self)
+        self._signature_timer.setSingleShot(True)
+        self._signature_timer.setInterval(SIGNATURE_DELAY_MS)
+        self._signature_timer.timeout.connect(self.update_signatures)
+        self.restore_layout()
+        self.map.load_map()
+        self.status.showMessage("Open an image (File ▸ Open) or the demo scene to start.")
 
-        scene = make_demo_scene()
-        self.show_raster(scene.image, "Demo scene (synthetic Sentinel-2, Muzaffarnagar, UTM 43N)")
+    # ================================================================ building
+    def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState needs stable names
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
 
-    def open_image_path(self, path: str) -> None:
+    def _build_panels(self) -> None:
+        self.docks: dict[str, QDockWidget] = {}
+        L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                   Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.imagery_panel = ImageryPanel()
+        self.bands_panel = BandsPanel()
+        self.classes_panel = ClassesPanel(self.model)
+        self.model_panel = ModelPanel()
+        self.layers_panel = LayersPanel()
+        # Left: Imagery / Bands as tabs above Layers. Right: classes above model / results.
+        imagery = self._dock("Imagery", self.imagery_panel, L, "dock_imagery")
+        layers = self._dock("Layers", self.layers_panel, L, "dock_layers")
+        bands = self._dock("Bands", self.bands_panel, L, "dock_bands")
+        self.tabifyDockWidget(imagery, bands)
+        imagery.raise_()
+        classes = self._dock("Classes && samples", self.classes_panel, R, "dock_classes")
+        model = self._dock("Model && thresholds", self.model_panel, R, "dock_model")
+        self.splitDockWidget(classes, model, Qt.Orientation.Vertical)
+        # Panels written alongside this window; each appears when its module is present.
+        self.results_panel = None
+        self.spectral_plot = None
+        if _has_module("desktop_app.ui.results_panel"):
+            from .results_panel import ResultsPanel
+
+            self.results_panel = ResultsPanel()
+            results = self._dock("Results", self.results_panel, R, "dock_results")
+            self.tabifyDockWidget(model, results)
+            model.raise_()
+        if _has_module("desktop_app.ui.spectral_plot"):
+            from .spectral_plot import SpectralPlot
+
+            self.spectral_plot = SpectralPlot()
+            self._dock("Spectral signatures", self.spectral_plot, B, "dock_spectra")
+        self.resizeDocks([imagery, classes], [300, 360], Qt.Orientation.Horizontal)
+
+    def _action(self, menu, text: str, slot, shortcut: Optional[str] = None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "Open &image…", self.imagery_panel._pick_file, "Ctrl+O", "Open a GeoTIFF / COG")
+        self._action(f, "Open &Sentinel-2 folder…", self.imagery_panel._pick_folder, "Ctrl+Shift+O")
+        self._action(f, "Open &demo scene", lambda: self.open_demo(), "Ctrl+D")
+        f.addSeparator()
+        self.act_open_project = self._action(f, "Open &project…", self.open_project_dialog, "Ctrl+Shift+P")
+        self.act_save_project = self._action(f, "&Save project", self.save_project_action, "Ctrl+S")
+        self.act_save_as = self._action(f, "Save project &as…", self.save_project_as_dialog, "Ctrl+Shift+S")
+        f.addSeparator()
+        self._action(f, "&Import samples…", self.classes_panel.import_dialog, "Ctrl+I")
+        self._action(f, "&Export samples…", self.classes_panel.export_dialog, "Ctrl+E")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, "Ctrl+Q")
+
+        e = bar.addMenu("&Edit")
+        e.addAction(self.classes_panel.undo_action)
+        e.addAction(self.classes_panel.redo_action)
+        e.addSeparator()
+        self._action(e, "Draw sample &polygon", lambda: self.start_draw("Polygon", "sample"), "Ctrl+P")
+        self._action(e, "Draw sample &rectangle", lambda: self.start_draw("Rectangle", "sample"), "Ctrl+R")
+        self._action(e, "Draw ROI rectangle", lambda: self.start_draw("Rectangle", "roi"), "Ctrl+Shift+R")
+        self._action(e, "Stop drawing", lambda: self.map.bridge.send("stop_draw"))
+
+        c = bar.addMenu("&Classify")
+        self.act_run = self._action(c, "&Run classification", self.run_classification, "F5",
+                                    "Train the classifier on the training polygons and classify the image")
+        self.act_cancel = self._action(c, "&Cancel running job", self.cancel_jobs, "Esc")
+        self.act_cancel.setEnabled(False)
+
+        v = bar.addMenu("&View")
+        self._action(v, "&Zoom to image", self.zoom_to_image, "Ctrl+0")
+        self.act_basemap = self._action(v, "Online &basemap (OpenStreetMap)",
+                                        lambda on: self.imagery_panel.basemap.setChecked(on), "Ctrl+B")
+        self.act_basemap.setCheckable(True)
+        v.addSeparator()
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+
+        h = bar.addMenu("&Help")
+        self._action(h, "&About SatSeg", self._about)
+
+    def _connect(self) -> None:
+        b = self.map.bridge
+        b.draw_created.connect(self._on_draw_created)
+        b.draw_edited.connect(self._on_draw_edited)
+        b.draw_removed.connect(self._on_draw_removed)
+        b.cursor_moved.connect(self._on_cursor)
+        b.js_error.connect(lambda text: self.notify(f"Map page error: {text}", "warning"))
+        b.ready.connect(self._on_map_ready)
+
+        m = self.model
+        m.polygon_added.connect(self._send_polygon)
+        m.polygon_changed.connect(self._send_polygon)
+        m.polygon_removed.connect(lambda pid: self.map.bridge.send("remove_polygon", id=pid))
+        m.classes_changed.connect(self._on_classes_changed)
+        m.current_class_changed.connect(lambda _cid: self._send_draw_style())
+        m.changed.connect(self._on_samples_changed)
+        m.message.connect(lambda text: self.notify(text, "info"))
+
+        ip = self.imagery_panel
+        ip.open_path_requested.connect(self.open_path)
+        ip.demo_requested.connect(lambda: self.open_demo())
+        ip.draw_roi_requested.connect(lambda shape: self.start_draw(shape, "roi"))
+        ip.clear_roi_requested.connect(lambda: self.set_roi(None))
+        ip.basemap_toggled.connect(self._on_basemap)
+        ip.fetch_requested.connect(self.fetch_for_roi)
+
+        self.bands_panel.display_bands_changed.connect(lambda _b: self.render_image())
+        self.bands_panel.classifier_bands_changed.connect(self._on_classifier_bands)
+        self.classes_panel.drawing_role_changed.connect(lambda _r: self._send_draw_style())
+
+        self.model_panel.run_requested.connect(self.run_classification)
+        self.model_panel.thresholds_changed.connect(self.rethreshold)
+
+        self.layers_panel.visibility_changed.connect(
+            lambda lid, on: self.map.bridge.send("set_layer_visible", id=lid, visible=on))
+        self.layers_panel.opacity_changed.connect(
+            lambda lid, op: self.map.bridge.send("set_layer_opacity", id=lid, opacity=op))
+        if self.results_panel is not None and hasattr(self.results_panel, "export_requested"):
+            self.results_panel.export_requested.connect(self.export_dialog)
+
+        r = self.runner
+        r.task_progress.connect(lambda t: self.status.set_job(t.label, t.fraction, t.message))
+        r.task_started.connect(lambda t: self.status.set_job(t.label, 0.0, "starting"))
+        r.task_finished.connect(self._on_task_finished)
+        r.busy_changed.connect(self._on_busy)
+        self.status.cancel_requested.connect(self.cancel_jobs)
+
+    # ================================================================ messages
+    def notify(self, text: str, level: str = "info") -> None:
+        """Tell the user something: status bar always; a non-blocking dialog for problems."""
+        self.messages.append((level, text))
+        self.message_shown.emit(level, text)
+        getattr(log, "warning" if level in ("warning", "error") else "info")(text)
+        self.status.showMessage(text, 15000)
+        if level in ("warning", "error") and not self.quiet:
+            box = QMessageBox(QMessageBox.Icon.Warning if level == "warning" else QMessageBox.Icon.Critical,
+                              "SatSeg", text, QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.finished.connect(lambda _r, bx=box: self._dialogs.remove(bx) if bx in self._dialogs else None)
+            self._dialogs.append(box)
+            box.open()  # window-modal but never blocks the event loop (jobs keep reporting)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About SatSeg",
+                          "SatSeg — land-use / land-cover segmentation of Sentinel-2 imagery.\n"
+                          "Map: Leaflet + Leaflet-Geoman, loaded from local files.")
+
+    # ================================================================ map sync
+    def _on_map_ready(self) -> None:
+        self._send_draw_style()
+
+    def _send_draw_style(self) -> None:
+        info = self.model.class_info(self.model.current_class())
+        role = self.classes_panel.drawing_role()
+        hint = f"Drawing {role} polygons for '{info.name}'" if info else ""
+        self.map.bridge.send("set_draw_style", kind="sample", color=info.color if info else "#888888", hint="")
+        if info:
+            self.status.showMessage(hint, 5000)
+
+    def _send_polygon(self, pid: str) -> None:
+        if self.model.polygon(pid) is None:
+            return
+        feat = self.model.polygon_feature(pid)
+        p = feat["properties"]
+        self.map.bridge.send("add_polygon", id=pid, geometry=feat["geometry"], color=p["color"], role=p["role"],
+                             label=f"{p['class']} ({p['role']})")
+
+    def start_draw(self, shape: str, kind: str) -> None:
+        if kind == "sample" and self.model.class_info(self.model.current_class()) is None:
+            self.notify("Add a class in 'Classes & samples' first, then draw its polygons.", "warning")
+            return
+        info = self.model.class_info(self.model.current_class())
+        hint = ("Click to place corners; click the first point to finish" if shape == "Polygon"
+                else "Drag a rectangle")
+        self.map.bridge.send("start_draw", shape=shape, kind=kind,
+                             color=info.color if (info and kind == "sample") else None,
+                             hint=f"{'ROI' if kind == 'roi' else info.name}: {hint}")
+
+    def _footprint_wgs84(self):
+        if self._footprint is None and self.doc is not None:
+            from rasterio.transform import array_bounds
+
+            box = shapely.box(*array_bounds(self.doc.height, self.doc.width, self.doc.transform))
+            self._footprint = transform_geometry(shapely.segmentize(box, box.length / 80),
+                                                 self.doc.crs, WGS84)
+        return self._footprint
+
+    def _check_inside_image(self, geometry: dict, what: str) -> bool:
+        """False (with a message) when a drawn polygon misses the image entirely."""
+        foot = self._footprint_wgs84()
+        if foot is None:
+            return True
         try:
-            with open_image(path) as src:
-                bands = ["B4", "B3", "B2"] if {"B4", "B3", "B2"} <= set(src.band_names) else src.band_names[:3]
-                if len(bands) < 3:
-                    bands = [bands[0]] * 3
-                self.show_raster(src.preview(1200, bands), path)
-        except SatSegError as exc:
-            QMessageBox.warning(self, "Cannot open image", str(exc))
+            geom = shapely.geometry.shape(geometry)
+        except Exception:
+            return True  # the sample model explains malformed geometry
+        if not geom.intersects(foot):
+            self.notify(f"The {what} lies outside the image, so it has no pixels to learn from; it was not "
+                        "added. Draw it over the image.", "warning")
+            return False
+        if not geom.buffer(0).within(foot):
+            self.notify(f"Part of the {what} lies outside the image; only the part inside is used.", "info")
+        return True
 
-    def show_raster(self, raster: Raster, title: str) -> None:
-        rgb = stretch_rgb(raster.select(["B4", "B3", "B2"]) if "B4" in raster.band_names else raster)
-        rgb = np.ascontiguousarray(rgb)
-        img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888).copy()
-        self.image_label.setPixmap(QPixmap.fromImage(img).scaled(
-            760, 760, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-        self.statusBar().showMessage(f"{title} — {raster.width} x {raster.height} px, {raster.crs}")
+    def _on_draw_created(self, ev: dict) -> None:
+        if ev.get("kind") == "roi":
+            self.set_roi(ev.get("geometry"), send=False)
+            self._send_draw_style()
+            return
+        tmp = ev.get("id")
+        # The map mirrors the model: drop the page's temporary layer; the model adds the real one.
+        self.map.bridge.send("remove_polygon", id=tmp)
+        if not self._check_inside_image(ev["geometry"], "new polygon"):
+            return
+        self.model.add_polygon(ev["geometry"], role=self.classes_panel.drawing_role())
+
+    def _on_draw_edited(self, ev: dict) -> None:
+        if ev.get("kind") == "roi":
+            self.set_roi(ev.get("geometry"), send=False)
+            return
+        pid = ev.get("id")
+        if self.model.polygon(pid) is None:
+            return
+        if not self._check_inside_image(ev["geometry"], "edited polygon"):
+            self._send_polygon(pid)  # put the stored shape back
+            return
+        self.model.edit_polygon(pid, ev["geometry"])
+
+    def _on_draw_removed(self, ev: dict) -> None:
+        if ev.get("kind") == "roi":
+            self.set_roi(None, send=False)
+        elif self.model.polygon(ev.get("id")) is not None:
+            self.model.delete_polygon(ev["id"])
+
+    def set_roi(self, geometry: Optional[dict], send: bool = True) -> None:
+        self.roi = geometry
+        if send:
+            self.map.bridge.send("set_roi", geometry=geometry)
+        desc = None
+        if geometry:
+            from ..core.areas import geodesic_area
+
+            desc = f"ROI: {geodesic_area(shapely.geometry.shape(geometry)) / 1e6:.2f} km²"
+        self.imagery_panel.set_roi(desc)
+        self._mark_dirty()
+
+    def _on_cursor(self, pos) -> None:
+        if pos is None:
+            self.status.show_cursor(None, None)
+            self.status.show_values(None, None)
+            return
+        lon, lat = pos
+        if self.doc is None:
+            self.status.show_cursor(lon, lat)
+            return
+        x, y = transform_points([lon], [lat], WGS84, self.doc.crs)
+        epsg = self.doc.crs.to_epsg()
+        self.status.show_cursor(lon, lat, f"EPSG:{epsg}" if epsg else "raster CRS", float(x[0]), float(y[0]))
+        rc = pixel_at(self.doc.transform, self.doc.crs, self.doc.width, self.doc.height, lon, lat)
+        if rc is None:
+            self.status.show_values(None, None)
+            return
+        try:
+            values = self.doc.pixel_values(*rc)
+        except SatSegError:
+            values = None
+        extra = self._class_under(rc)
+        if values is None:
+            self.status.values.setText(f"px {rc[0]},{rc[1]}  nodata")
+            return
+        names = self.bands_panel.display_bands() or self.doc.band_names[:3]
+        idx = [self.doc.band_names.index(n) for n in names if n in self.doc.band_names]
+        self.status.show_values(rc[0], rc[1], [self.doc.band_names[i] for i in idx], [float(values[i]) for i in idx],
+                                extra)
+
+    def _class_under(self, rc) -> str:
+        if self.result is None or self.result.class_array.shape != (self.doc.height, self.doc.width):
+            return ""
+        v = int(self.result.class_array[rc])
+        if v == 0:
+            return "→ unclassified"
+        for c in self.result.classes:
+            if c.id == v:
+                return f"→ {c.name}"
+        return ""
+
+    def _on_basemap(self, on: bool) -> None:
+        self.act_basemap.setChecked(on)
+        self.map.set_online_basemap(on)
+
+    def zoom_to_image(self) -> None:
+        if self._last_image_bounds is not None:
+            self.map.bridge.send("fit_bounds", bounds=self._last_image_bounds)
+
+    _last_image_bounds = None
+
+    # ================================================================ imagery
+    def open_path(self, path: str) -> None:
+        self.runner.start("open", lambda job: pipeline.open_image_doc(path, job), label=f"Opening {Path(path).name}",
+                          on_done=self.set_document,
+                          on_error=lambda msg: self.notify(f"Cannot open {path}: {msg}", "error"))
+
+    def open_demo(self, size: int = 1000) -> None:
+        self.runner.start("open", lambda job: pipeline.open_demo_doc(job, size), label="Creating demo scene",
+                          on_done=self.set_document,
+                          on_error=lambda msg: self.notify(f"Cannot create the demo scene: {msg}", "error"))
+
+    def set_document(self, doc: pipeline.ImageDoc, load_samples: bool = True) -> None:
+        """Make ``doc`` the open image: bands, map picture, and its own samples (demo)."""
+        self.runner.cancel("classify")
+        self.runner.cancel("predict")
+        if self.doc is not None and self.doc is not doc:
+            self.doc.close()
+        self.doc = doc
+        self._footprint = None
+        self._image_shown_once = False
+        self.clear_result()
+        self.bands_panel.set_band_names(doc.band_names)
+        self.imagery_panel.set_image_info(doc.describe())
+        self.setWindowTitle(f"SatSeg — {doc.title}")
+        if load_samples and doc.samples is not None:
+            self.model.from_geojson(doc.samples)
+        self.image_loaded.emit()
+        self.render_image()
+        self._schedule_signatures()
+        self._mark_dirty()
+
+    def render_image(self) -> None:
+        if self.doc is None:
+            return
+        doc, bands = self.doc, self.bands_panel.display_bands()
+        self.runner.start("display", lambda job: pipeline.render_image(doc, bands, job), label="Drawing image",
+                          on_done=self._show_image,
+                          on_error=lambda msg: self.notify(f"Cannot draw the image: {msg}", "error"))
+
+    def _write_overlay(self, name: str, png: bytes) -> str:
+        # A fresh file name per version: the page would otherwise show a cached picture.
+        self._overlay_serial += 1
+        path = self._overlay_dir / f"{name}-{self._overlay_serial}.png"
+        path.write_bytes(png)
+        return QUrl.fromLocalFile(str(path)).toString()
+
+    def _show_image(self, overlay) -> None:
+        if self._closed:
+            return
+        url = self._write_overlay("image", overlay.png)
+        bounds = [list(overlay.bounds[0]), list(overlay.bounds[1])]
+        self._last_image_bounds = bounds
+        self.map.bridge.send("set_image", url=url, bounds=bounds, opacity=self.layers_panel.opacity(IMAGE),
+                             visible=self.layers_panel.visible(IMAGE), fit=not self._image_shown_once)
+        self._image_shown_once = True
+        self.image_displayed.emit()
+
+    def fetch_for_roi(self) -> None:
+        if not self.roi:
+            self.notify("Draw a region of interest first (Imagery ▸ Region of interest).", "warning")
+            return
+        from .fetch_dialog import run_fetch_dialog  # present only with the online-imagery module
+
+        run_fetch_dialog(self, self.roi)
+
+    # ================================================================ samples
+    def _on_classes_changed(self) -> None:
+        classes = self.model.classes()
+        self.model_panel.set_classes(classes)
+        self._send_draw_style()
+        if self.result is not None:
+            self._recolor_masks()
+
+    def _on_samples_changed(self) -> None:
+        self._mark_dirty()
+        self._schedule_signatures()
+
+    def _schedule_signatures(self) -> None:
+        self._signature_timer.start()
+
+    def update_signatures(self) -> None:
+        """Class mean ± std per band and training pixel counts, off the UI thread."""
+        if self.doc is None or len([c for c in self.model.classes()
+                                    if self.model.polygon_count(c.id, "training")]) < 1:
+            return
+        doc, samples = self.doc, self.model.to_sample_set()
+
+        def done(res) -> None:
+            sigs, counts = res
+            self.model.set_pixel_counts(counts)
+            if self.spectral_plot is not None:
+                self.spectral_plot.set_signatures(sigs)
+
+        self.runner.start("signatures", lambda job: pipeline.signatures(doc, samples, None, job),
+                          label="Reading sample spectra", on_done=done,
+                          on_error=lambda msg: self.status.showMessage(f"Spectra: {msg}", 8000))
+
+    def _on_classifier_bands(self, bands: list) -> None:
+        if self.result is not None:
+            self.model_panel.hint.setText("Classifier bands changed: press Run to train again.")
+
+    # ================================================================ classify
+    def _run_problem(self) -> Optional[str]:
+        if self.doc is None:
+            return "Open an image first (File ▸ Open image or the demo scene)."
+        trained = [c for c in self.model.classes() if self.model.polygon_count(c.id, "training")]
+        if len(trained) < 2:
+            have = f" (only '{trained[0].name}' has polygons)" if trained else ""
+            return ("Classification needs training polygons for at least two classes" + have +
+                    ". Add a class and draw its polygons.")
+        if not self.bands_panel.classifier_bands():
+            return "Check at least one band for the classifier in the Bands panel."
+        return None
+
+    def _request(self) -> pipeline.RunRequest:
+        return pipeline.RunRequest(self.doc, self.model.to_sample_set(), self.bands_panel.classifier_bands(),
+                                   self.model_panel.method(), self.model_panel.options(),
+                                   self.model_panel.thresholds())
+
+    def run_classification(self) -> None:
+        problem = self._run_problem()
+        if problem:
+            self.notify(problem, "warning")
+            self.classification_finished.emit("failed")
+            return
+        req = self._request()
+        self._rethreshold_pending = False
+        self.runner.cancel("predict")
+        self.model_panel.set_running(True)
+        self.runner.start("classify", lambda job: pipeline.run(req, job), label="Classifying",
+                          on_done=self._show_result, on_error=self._run_failed)
+
+    def rethreshold(self) -> None:
+        """Thresholds changed: predict again with the fitted classifier (no refit)."""
+        res = self.result
+        if res is None or res.request.method != self.model_panel.method():
+            return
+        if self.runner.busy("classify"):
+            self._rethreshold_pending = True  # the running fit picks them up when it ends
+            return
+        req = replace(res.request, thresholds=self.model_panel.thresholds())
+        fitted = (res.training, res.classifier)
+        self.runner.start("predict", lambda job: pipeline.run(req, job, fitted=fitted), label="Applying thresholds",
+                          on_done=self._show_result, on_error=self._run_failed)
+
+    def _run_failed(self, msg: str) -> None:
+        self.notify(f"Classification failed: {msg}", "error")
+
+    def _on_task_finished(self, task, outcome: str) -> None:
+        if task.kind in ("classify", "predict"):
+            if not self.runner.busy("classify"):
+                self.model_panel.set_running(False)
+            if outcome == "cancelled":
+                self.status.showMessage(f"{task.label}: cancelled. The previous result is kept.", 8000)
+            self.classification_finished.emit(outcome)
+            if task.kind == "classify" and self._rethreshold_pending and outcome != "superseded":
+                self._rethreshold_pending = False
+                if self.result is not None and self.model_panel.thresholds() != self.result.request.thresholds:
+                    self.rethreshold()
+        elif task.kind == "open" and outcome == "cancelled":
+            self.status.showMessage("Opening cancelled.", 5000)
+
+    def _on_busy(self, busy: bool) -> None:
+        self.act_cancel.setEnabled(busy)
+        if not busy:
+            self.status.set_idle()
+
+    def cancel_jobs(self) -> None:
+        if self.runner.busy():
+            self.runner.cancel()
+            self.status.showMessage("Cancelling…", 3000)
+
+    def clear_result(self) -> None:
+        self.result = None
+        self.map.bridge.send("clear_masks")
+        self.layers_panel.clear_masks()
+        if self.results_panel is not None:
+            self.results_panel.set_export_enabled(False)
+            self.results_panel.show_areas(None)
+            self.results_panel.show_accuracy(None)
+
+    def _show_result(self, res: pipeline.RunResult) -> None:
+        if self._closed or self.doc is None or res.request.doc is not self.doc:
+            return  # the image changed (or the window closed) while this ran
+        self.result = res
+        self.layers_panel.set_masks(res.classes)
+        self._send_masks(res.overlays)
+        if self.results_panel is not None:
+            self.results_panel.set_export_enabled(True)
+            self.results_panel.show_areas(res.areas)
+            self.results_panel.show_accuracy(res.accuracy)
+        if res.refit:
+            self.model.set_pixel_counts(res.pixels_per_class)
+        for w in res.warnings:
+            self.notify(w, "info")
+        unclassified = res.areas.unclassified.pixels
+        self.status.showMessage(
+            f"{'Classified' if res.refit else 'Thresholds applied'} in {res.seconds:.1f} s "
+            f"({res.classifier.label}); unclassified pixels: {unclassified:,}", 15000)
+        self._mark_dirty()
+
+    def _send_masks(self, overlays: dict) -> None:
+        for cid, ov in overlays.items():
+            lid = mask_layer_id(cid)
+            url = self._write_overlay(lid, ov.png)
+            self.map.bridge.send("set_mask", id=lid, url=url, bounds=[list(ov.bounds[0]), list(ov.bounds[1])],
+                                 opacity=self.layers_panel.opacity(lid), visible=self.layers_panel.visible(lid))
+
+    def _recolor_masks(self) -> None:
+        """A class got a new colour: redraw the masks from the stored class array (no re-run)."""
+        res = self.result
+        by_id = {c.id: c for c in self.model.classes()}
+        classes = [by_id.get(c.id, c) for c in res.classes]
+        if [c.color for c in classes] == [c.color for c in res.classes] and \
+                [c.name for c in classes] == [c.name for c in res.classes]:
+            return
+        res.classes = classes
+
+        def done(overlays) -> None:
+            if self.result is res:
+                self.layers_panel.set_masks(classes)
+                self._send_masks(overlays)
+
+        self.runner.start("recolor", lambda job: pipeline.recolor_overlays(res, classes), label="Redrawing masks",
+                          on_done=done)
+
+    # ================================================================ exports
+    def export_dialog(self, kind: str) -> None:
+        if self.result is None:
+            self.notify("Run a classification first; there is nothing to export yet.", "warning")
+            return
+        filters = {"geojson": "GeoJSON (*.geojson)", "kml": "KML (*.kml)", "geotiff": "GeoTIFF (*.tif)",
+                   "csv": "CSV (*.csv)"}
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind}", "", filters.get(kind, ""))
+        if path:
+            self.export_result(kind, path)
+
+    def export_result(self, kind: str, path: str) -> None:
+        """Write the last result (off the UI thread); a message says where it went."""
+        res = self.result
+        if res is None:
+            self.notify("Run a classification first; there is nothing to export yet.", "warning")
+            return
+
+        def work(job):
+            from ..core import export_raster, export_vector, report, vectorize
+
+            if kind == "geotiff":
+                export_raster.export_class_geotiff(path, res.class_array, res.request.doc.transform,
+                                                   res.request.doc.crs, res.classes, job=job)
+            elif kind == "csv":
+                report.write_area_csv(res.areas, path)
+            elif kind in ("geojson", "kml"):
+                feats = vectorize.vectorize_classes(res.class_array, res.request.doc.transform, res.request.doc.crs,
+                                                    res.classes, job=job.sub(0, 0.8))
+                writer = export_vector.write_geojson if kind == "geojson" else export_vector.write_kml
+                writer(feats, res.request.doc.crs, path, job=job.sub(0.8, 1.0))
+            else:
+                raise SatSegError(f"unknown export kind '{kind}'")
+            return path
+
+        self.runner.start("export", work, label=f"Exporting {kind}",
+                          on_done=lambda p: self.notify(f"Exported {kind} to {p}", "info"),
+                          on_error=lambda msg: self.notify(f"Export failed: {msg}", "error"))
+
+    # ================================================================ projects
+    def open_project_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open project folder")
+        if folder:
+            self.open_project(folder)
+
+    def save_project_action(self) -> bool:
+        if self.project_folder is None:
+            return self.save_project_as_dialog()
+        return self.save_project(self.project_folder)
+
+    def save_project_as_dialog(self) -> bool:
+        folder = QFileDialog.getExistingDirectory(self, "Save project into folder")
+        return self.save_project(folder) if folder else False
+
+    def open_project(self, folder) -> bool:
+        from . import project_io
+
+        return project_io.open_project(self, folder)
+
+    def save_project(self, folder) -> bool:
+        from . import project_io
+
+        return project_io.save_project(self, folder)
+
+    def _mark_dirty(self) -> None:
+        self.dirty = True
+
+    # ================================================================ layout & close
+    def restore_layout(self) -> None:
+        geo = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        if self.runner.busy() and not self.quiet:
+            ans = QMessageBox.question(self, "SatSeg", "A job is still running. Cancel it and close?",
+                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            if ans != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        if self.dirty and not self.quiet and not self.model.is_empty():
+            ans = QMessageBox.question(
+                self, "SatSeg", "Save the changes to this project before closing?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel)
+            if ans == QMessageBox.StandardButton.Cancel or (
+                    ans == QMessageBox.StandardButton.Save and not self.save_project_action()):
+                event.ignore()
+                return
+        self._closed = True
+        self.runner.cancel()
+        self.runner.wait(15000)
+        self.runner.shutdown()
+        self.save_layout()
+        if self.doc is not None:
+            self.doc.close()
+        self.map.shutdown()
+        shutil.rmtree(self._overlay_dir, ignore_errors=True)
+        event.accept()
+

@@ -1,8 +1,11 @@
 """Run core jobs off the UI thread, with progress, Cancel and stale-run cancelling.
 
 A task is a plain function ``fn(job) -> result`` from ``core`` that calls
-``job.step(...)``. :class:`TaskRunner` runs it on a worker thread from Qt's
-pool and reports back on the UI thread through queued signals. Tasks have a
+``job.step(...)``. :class:`TaskRunner` runs it on a worker thread and reports
+back on the UI thread through queued signals. The workers are long-lived
+Python threads (a ThreadPoolExecutor), not QThreadPool threads: PySide gives a
+pooled Qt thread a fresh Python thread state per run, and pyproj's per-thread
+PROJ context did not survive that (segfault in proj_create). Tasks have a
 *kind* ("classify", "predict", "open", ...): starting a task cancels the
 running one of the same kind and its late result is dropped, so dragging a
 threshold slider never queues up work (Orange3's cancel-on-restart pattern).
@@ -15,7 +18,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from concurrent.futures import ThreadPoolExecutor, wait as wait_futures
+
+from PySide6.QtCore import QObject, Signal
 
 from ..core.errors import SatSegError
 from ..core.jobs import Cancelled, CancelToken, Job
@@ -48,10 +53,8 @@ class Task:
         self.job.cancel()
 
 
-class _Runnable(QRunnable):
+class _Runnable:
     def __init__(self, task: Task, fn: Callable[[Job], Any], relay: _Relay) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
         self.task, self.fn, self.relay = task, fn, relay
 
     def run(self) -> None:
@@ -83,8 +86,8 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max_threads)
+        self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="satseg-worker")
+        self._futures: list = []
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress)
         self._relay.done.connect(self._on_done)
@@ -110,7 +113,8 @@ class TaskRunner(QObject):
         was_busy = self.busy()
         self._tasks[tid] = task
         self._current[kind] = tid
-        self.pool.start(_Runnable(task, fn, relay))
+        self._futures = [f for f in self._futures if not f.done()]
+        self._futures.append(self.pool.submit(_Runnable(task, fn, relay).run))
         self.task_started.emit(task)
         if not was_busy:
             self.busy_changed.emit(True)
@@ -130,8 +134,9 @@ class TaskRunner(QObject):
         return self._tasks[max(self._tasks)] if self._tasks else None
 
     def wait(self, msecs: int = 10000) -> bool:
-        """Block until every worker has returned (used when closing)."""
-        return self.pool.waitForDone(msecs)
+        """Block until every started task has returned (used when closing)."""
+        _, pending = wait_futures(self._futures, timeout=msecs / 1000)
+        return not pending
 
     # ---------------------------------------------------------- callbacks
     def _is_stale(self, task: Task) -> bool:
@@ -143,6 +148,10 @@ class TaskRunner(QObject):
             return
         task.fraction, task.message = fraction, message
         self.task_progress.emit(task)
+
+    def shutdown(self) -> None:
+        self.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _finish(self, tid: int, outcome: str) -> Optional[Task]:
         task = self._tasks.pop(tid, None)
@@ -159,18 +168,28 @@ class TaskRunner(QObject):
         return task
 
     def _on_done(self, tid: int, result: object) -> None:
-        stale = tid in self._tasks and self._is_stale(self._tasks[tid])
-        task = self._finish(tid, "done")
-        if task is None or stale:
-            return  # a newer run of the same kind owns the screen now
-        if task.on_done:
-            task.on_done(result)
+        task = self._tasks.get(tid)
+        if task is None:
+            return
+        # A stale result is dropped: a newer run of the same kind owns the screen now.
+        if not self._is_stale(task) and task.on_done:
+            try:
+                task.on_done(result)
+            except Exception:
+                log.error("showing the result of %s failed:\n%s", task.label, traceback.format_exc())
+                self._finish(tid, "failed")
+                if task.on_error:
+                    task.on_error(f"{task.label}: could not show the result (see the log)")
+                return
+        self._finish(tid, "done")
 
     def _on_failed(self, tid: int, message: str) -> None:
-        stale = tid in self._tasks and self._is_stale(self._tasks[tid])
-        task = self._finish(tid, "failed")
-        if task is not None and not stale and task.on_error:
+        task = self._tasks.get(tid)
+        if task is None:
+            return
+        if not self._is_stale(task) and task.on_error:
             task.on_error(message)
+        self._finish(tid, "failed")
 
     def _on_cancelled(self, tid: int) -> None:
         self._finish(tid, "cancelled")

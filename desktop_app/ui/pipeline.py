@@ -1,0 +1,254 @@
+"""What the window runs on worker threads: open imagery, train, classify, summarise.
+
+Qt-free on purpose: each function takes a core ``Job`` and only calls
+``desktop_app.core``, so the UI adds no second engine and everything here can
+be tested without a display. The window keeps the returned objects and turns
+them into map commands and table rows on the UI thread.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+from rasterio.windows import Window
+
+from ..core.classes import ClassInfo
+from ..core.display import Overlay, mask_overlays, rgb_overlay
+from ..core.jobs import Job, ensure_job
+from ..core.raster import Raster
+
+# Images up to this many pixels (all bands, float32) are read whole: the demo
+# scene and typical ROI crops. Bigger ones stay on disk and are read by block.
+IN_MEMORY_BYTES = 1_200_000_000
+DISPLAY_MAX = 2048
+
+
+@dataclass
+class ImageDoc:
+    """The open image: its grid, bands and where its pixels come from."""
+
+    title: str
+    path: Optional[str]
+    band_names: list[str]
+    transform: object
+    crs: object
+    width: int
+    height: int
+    raster: Optional[Raster] = None      # whole image in memory (small images, demo)
+    source: object = None                # ImageSource for big images (read by block)
+    samples: Optional[dict] = None       # sample polygons that come with it (demo)
+    is_demo: bool = False
+
+    @property
+    def image(self):
+        """What core functions take on the UI thread: the in-memory Raster or the ImageSource."""
+        return self.raster if self.raster is not None else self.source
+
+    @contextmanager
+    def worker_image(self):
+        """The image for a worker thread: a GDAL dataset handle must not be shared
+        between threads, so a big image is opened again for each job."""
+        if self.raster is not None:
+            yield self.raster
+            return
+        from ..core.sources import open_image
+
+        src = open_image(self.path, check_valid=False)
+        try:
+            yield src
+        finally:
+            src.close()
+
+    def pixel_values(self, row: int, col: int) -> Optional[np.ndarray]:
+        if self.raster is not None:
+            if self.raster.nodata_mask[row, col]:
+                return None
+            return self.raster.data[:, row, col]
+        r = self.source.read(Window(col, row, 1, 1))
+        return None if r.nodata_mask[0, 0] else r.data[:, 0, 0]
+
+    def display_raster(self, bands: Sequence[str]) -> Raster:
+        """Called on a worker thread."""
+        if self.raster is not None:
+            return self.raster.select(list(bands))
+        with self.worker_image() as src:
+            return src.preview(DISPLAY_MAX, list(bands))
+
+    def describe(self) -> str:
+        res = abs(self.transform.a)
+        epsg = self.crs.to_epsg() if hasattr(self.crs, "to_epsg") else None
+        crs = f"EPSG:{epsg}" if epsg else str(self.crs)
+        return (f"{self.title}\n{self.width} × {self.height} px, {res:g} m pixels, {crs}\n"
+                f"{len(self.band_names)} bands: {', '.join(self.band_names)}")
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def open_image_doc(path: str, job: Optional[Job] = None) -> ImageDoc:
+    from pathlib import Path
+
+    from ..core.sources import open_image
+
+    job = ensure_job(job)
+    job.step(0.05, "opening")
+    src = open_image(path)
+    doc = ImageDoc(Path(path).name, str(path), list(src.band_names), src.transform, src.crs,
+                   src.width, src.height, source=src)
+    if src.width * src.height * src.count * 4 <= IN_MEMORY_BYTES:
+        job.step(0.2, "reading pixels")
+        doc.raster = src.read()
+        src.close()
+        doc.source = None
+    job.step(1.0, "opened")
+    return doc
+
+
+def open_demo_doc(job: Optional[Job] = None, size: int = 1000) -> ImageDoc:
+    from ..core.demo_scene import CLASSES, make_demo_scene
+
+    scene = make_demo_scene(size=size, job=ensure_job(job).sub(0, 0.95))
+    img = scene.image
+    # Training and validation polygons together; the class list keeps the demo's order and colours.
+    samples = {"type": "FeatureCollection",
+               "features": list(scene.samples["features"]) + list(scene.validation["features"]),
+               "classes": [c.to_dict() for c in CLASSES]}
+    return ImageDoc("Demo scene (synthetic Sentinel-2 L2A, Muzaffarnagar)", None, list(img.band_names),
+                    img.transform, img.crs, img.width, img.height, raster=img, samples=samples, is_demo=True)
+
+
+def render_image(doc: ImageDoc, bands: Sequence[str], job: Optional[Job] = None) -> Overlay:
+    job = ensure_job(job)
+    job.step(0.1, "reading display bands")
+    raster = doc.display_raster(bands)
+    job.step(0.5, "stretching and reprojecting")
+    return rgb_overlay(raster, None, max_size=DISPLAY_MAX)
+
+
+@dataclass
+class RunRequest:
+    doc: ImageDoc
+    samples: object                 # core SampleSet (all roles)
+    bands: list[str]
+    method: str
+    options: dict
+    thresholds: Optional[dict]
+
+
+@dataclass
+class RunResult:
+    request: RunRequest
+    classifier: object
+    class_array: np.ndarray         # uint8: 0 unclassified, class ids, 255 nodata
+    classes: list[ClassInfo]        # the classes the classifier knows (ids as in the array)
+    overlays: dict[int, Overlay]
+    areas: object                   # core AreaTable
+    accuracy: Optional[object]
+    pixels_per_class: dict[int, int]
+    training: object = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    refit: bool = True
+
+
+def train(req: RunRequest, job: Optional[Job] = None):
+    """(TrainingData, fitted classifier)."""
+    from ..core.classifiers import make_classifier
+    from ..core.samples import collect_training
+
+    job = ensure_job(job)
+    with req.doc.worker_image() as image:
+        training = collect_training(image, req.samples, bands=req.bands, job=job.sub(0, 0.7))
+    clf = make_classifier(req.method, **(req.options or {}))
+    job.step(0.75, f"fitting {getattr(clf, 'label', req.method)}")
+    clf.fit(training)
+    job.step(1.0, "fitted")
+    return training, clf
+
+
+def classify_doc(doc: ImageDoc, clf, bands: Sequence[str], thresholds, job: Optional[Job] = None,
+                 block: int = 512) -> np.ndarray:
+    """The full-resolution class array, block by block (progress and Cancel between blocks)."""
+    from ..core.classify import classify_image, classify_raster
+    from ..core.classes import read_class_raster
+    from ..core.raster import iter_windows
+
+    job = ensure_job(job)
+    if doc.raster is not None:
+        raster = doc.raster.select(list(bands))
+        out = np.empty(raster.shape, np.uint8)
+        windows = iter_windows(raster.height, raster.width, block)
+        for i, w in enumerate(windows):
+            job.step(i / len(windows), f"classifying block {i + 1}/{len(windows)}")
+            r0, c0 = int(w.row_off), int(w.col_off)
+            out[r0:r0 + int(w.height), c0:c0 + int(w.width)] = classify_raster(raster.window(w), clf, thresholds)
+        job.step(1.0, "classified")
+        return out
+    # Big image: the core writes a class GeoTIFF block by block; the map needs the array back.
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="satseg-run-") as tmp:
+        path = Path(tmp) / "classes.tif"
+        with doc.worker_image() as src:
+            classify_image(src, clf, path, thresholds, job=job)
+        array, _, _, _ = read_class_raster(path)
+    return array
+
+
+def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = None) -> RunResult:
+    """Train (unless ``fitted`` = (training, clf) is given) and classify, then summarise.
+
+    With ``fitted`` only the prediction runs again: a threshold change never refits.
+    """
+    from ..core.areas import class_areas
+
+    job = ensure_job(job)
+    t0 = time.perf_counter()
+    if fitted is None:
+        training, clf = train(req, job.sub(0, 0.25))
+    else:
+        training, clf = fitted
+    start = 0.25 if fitted is None else 0.0
+    classes = list(clf.classes)
+    class_array = classify_doc(req.doc, clf, req.bands, req.thresholds, job.sub(start, 0.85))
+    job.step(0.87, "drawing masks")
+    overlays = mask_overlays(class_array, req.doc.transform, req.doc.crs, classes, max_size=DISPLAY_MAX)
+    job.step(0.93, "measuring areas")
+    areas = class_areas(class_array, req.doc.transform, req.doc.crs, classes)
+    accuracy = validation_accuracy(req, class_array, classes)
+    job.step(1.0, "done")
+    warnings = list(getattr(training, "warnings", [])) + list(getattr(clf, "warnings", []))
+    return RunResult(req, clf, class_array, classes, overlays, areas, accuracy,
+                     dict(training.pixels_per_class), training, warnings, time.perf_counter() - t0, fitted is None)
+
+
+def validation_accuracy(req: RunRequest, class_array: np.ndarray, classes: Sequence[ClassInfo]):
+    """Accuracy against the validation polygons, or None when there are none."""
+    import importlib.util
+
+    if not req.samples.with_role("validation") or importlib.util.find_spec("desktop_app.core.accuracy") is None:
+        return None
+    from ..core.accuracy import accuracy_against_polygons
+
+    return accuracy_against_polygons(class_array, req.doc.transform, req.doc.crs, req.samples, classes)
+
+
+def recolor_overlays(result: RunResult, classes: Sequence[ClassInfo]) -> dict[int, Overlay]:
+    """Masks again with new class colours; the class array is reused, nothing is re-run."""
+    return mask_overlays(result.class_array, result.request.doc.transform, result.request.doc.crs,
+                         classes, max_size=DISPLAY_MAX)
+
+
+def signatures(doc: ImageDoc, samples, bands: Optional[Sequence[str]] = None, job: Optional[Job] = None):
+    """(signatures list, pixels per class id) of the training polygons, for the spectral plot."""
+    from ..core.samples import collect_training
+    from ..core.signatures import class_signatures
+
+    with doc.worker_image() as image:
+        training = collect_training(image, samples, bands=bands, job=job, min_pixels=1)
+    return class_signatures(training), dict(training.pixels_per_class)
