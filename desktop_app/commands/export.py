@@ -38,6 +38,6 @@ def run(args) -> int:
     if wants_exports(args):
         result = run_exports(args, args.classes, job=job)
         print_exports(result)
-        for warning in result["areas"].warnings:
+        for warning in result["areas"].warnings + result["warnings"]:
             print(f"warning: {warning}")
     return 0

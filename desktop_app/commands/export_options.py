@@ -74,10 +74,10 @@ def run_exports(args, class_raster_path, job: Optional[Job] = None) -> dict:
     """Write the exports requested in ``args`` from the class raster at ``class_raster_path``.
 
     Returns {"vector": path|None, "kml": path|None, "reports": [paths], "areas": AreaTable,
-    "features": number of vector features}.
+    "features": number of vector features, "warnings": [messages]}.
     """
     job = ensure_job(job)
-    result: dict = {"vector": None, "kml": None, "reports": [], "areas": None, "features": 0}
+    result: dict = {"vector": None, "kml": None, "reports": [], "areas": None, "features": 0, "warnings": []}
     # Fail on an unwritable destination before any long computation.
     for path in [getattr(args, "vector", None), getattr(args, "kml", None), *(getattr(args, "report", None) or [])]:
         if path:
@@ -93,6 +93,8 @@ def run_exports(args, class_raster_path, job: Optional[Job] = None) -> dict:
                                      simplify_m=args.simplify, per_patch=args.per_patch, small=args.small,
                                      job=job.sub(0.2, 0.6))
         result["features"] = len(features)
+        if not features:
+            result["warnings"].append(f"{class_raster_path} has no classified pixels: the polygon files are empty")
         if args.vector:
             result["vector"] = write_geojson(features, crs, args.vector, job=job.sub(0.6, 0.8))
         if args.kml:

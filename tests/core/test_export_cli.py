@@ -86,3 +86,21 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(demo_dir, tmp_path, mak
     assert "Traceback" not in p.stderr and message in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith(("satseg: error:", "usage:", "satseg export: error:"))
     assert not list(tmp_path.rglob("*.csv")) and not list(tmp_path.rglob("*.geojson"))
+
+
+def test_all_unclassified_raster_exports_empty_files_with_a_warning(tmp_path, capsys):
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from desktop_app.core.classes import ClassInfo, write_class_raster
+
+    a = np.zeros((50, 60), np.uint8)
+    a[:10] = 255
+    write_class_raster(tmp_path / "c.tif", a, Affine(10, 0, 500000, 0, -10, 3000000), CRS.from_epsg(32643),
+                       [ClassInfo(1, "water", "#1f78b4")])
+    assert main(["export", str(tmp_path / "c.tif"), "--vector", str(tmp_path / "v.geojson"),
+                 "--report", str(tmp_path / "r.csv")]) == 0
+    assert "no classified pixels" in capsys.readouterr().out
+    assert json.loads((tmp_path / "v.geojson").read_text())["features"] == []
+    rows = _csv(tmp_path / "r.csv")
+    assert rows["water"]["pixels"] == "0" and rows["unclassified"]["pixels"] == "2400" and rows["nodata"]["pixels"] == "600"
