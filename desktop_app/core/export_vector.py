@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+import numpy as np
 import shapely
+import shapely.affinity
 
 from .areas import geodesic_area
 from .atomic import write_text_atomic
@@ -54,11 +56,11 @@ def to_wgs84(features: Sequence[ClassFeature], crs, job: Optional[Job] = None) -
     for i, f in enumerate(features):
         if i % 50 == 0:
             job.step(i / max(len(features), 1), "reprojecting polygons")
-        g = transform_geometry(shapely.segmentize(f.geometry, step), crs, WGS84)
+        g = _unwrap_longitudes(transform_geometry(shapely.segmentize(f.geometry, step), crs, WGS84))
         g = shapely.set_precision(g, 10 ** -GEOJSON_DECIMALS)
         if not g.is_valid:
             g = shapely.make_valid(g)
-        g = _polygonal(g)
+        g = _split_at_antimeridian(_polygonal(g))
         if g.is_empty:
             continue
         g = shapely.orient_polygons(g, exterior_cw=False)
@@ -66,6 +68,36 @@ def to_wgs84(features: Sequence[ClassFeature], crs, job: Optional[Job] = None) -
                               geodesic_area(g), dict(f.properties)))
     job.step(1.0, "reprojected")
     return out
+
+
+def _unwrap_longitudes(g: shapely.Geometry) -> shapely.Geometry:
+    """Make longitudes continuous when reprojection wrapped them across ±180°.
+
+    A polygon of a grid straddling the antimeridian comes out of the
+    transformation with vertices at +179.9 and -179.9; taken literally it
+    would run round the globe. No SatSeg scene spans 180° of longitude, so a
+    wider extent means wrapping: move the western longitudes east by 360°.
+    """
+    xmin, _, xmax, _ = g.bounds
+    if xmax - xmin <= 180:
+        return g
+    return shapely.transform(g, lambda xy: np.column_stack([np.where(xy[:, 0] < 0, xy[:, 0] + 360, xy[:, 0]),
+                                                            xy[:, 1]]))
+
+
+def _split_at_antimeridian(g: shapely.Geometry) -> shapely.Geometry:
+    """Cut at ±180° so every longitude is in [-180, 180] (RFC 7946 §3.1.9), shifting pieces back."""
+    if g.is_empty:
+        return g
+    xmin, _, xmax, _ = g.bounds
+    if xmin >= -180 and xmax <= 180:
+        return g
+    pieces = []
+    for shift in (-360.0, 0.0, 360.0):
+        part = g.intersection(shapely.box(-180 - shift, -90, 180 - shift, 90))
+        if not part.is_empty:
+            pieces.extend(shapely.get_parts(_polygonal(shapely.affinity.translate(part, xoff=shift))))
+    return shapely.MultiPolygon(pieces) if pieces else shapely.MultiPolygon()
 
 
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:

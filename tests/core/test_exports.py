@@ -274,3 +274,22 @@ def test_samples_export_takes_plain_polygons_and_multipolygons(tmp_path):
         back.polygons[0].geometry.symmetric_difference(square).area < 1e-12
     with pytest.raises(SatSegError, match="sample polygon 1"):
         write_samples_geojson([SamplePolygon(shapely.Point(0, 0), "x", "#000000")], tmp_path / "bad.geojson")
+
+
+def test_polygons_across_the_antimeridian_are_split_and_keep_their_area(tmp_path):
+    crs, t = CRS.from_epsg(32601), Affine(30, 0, 160000, 0, -30, -1000000)   # UTM 1S, straddling 180°
+    a = _classes_array()
+    table = class_areas(a, t, crs, CLASSES)
+    doc = json.loads(open(write_geojson(vectorize_classes(a, t, crs, CLASSES), crs, tmp_path / "a.geojson")).read())
+    lons = []
+    for f in doc["features"]:
+        geom = shapely.geometry.shape(f["geometry"])
+        assert geom.is_valid
+        lons.extend(shapely.get_coordinates(geom)[:, 0])
+        assert f["properties"]["area_m2"] == pytest.approx(table.row(f["properties"]["class_id"]).area_m2, rel=1e-3)
+    lons = np.array(lons)
+    assert lons.min() >= -180 and lons.max() <= 180
+    assert (lons > 179).any() and (lons < -179).any()               # pieces on both sides
+    root = ET.parse(write_kml(vectorize_classes(a, t, crs, CLASSES), crs, tmp_path / "a.kml")).getroot()
+    coords = " ".join(c.text for c in root.iter("{http://www.opengis.net/kml/2.2}coordinates"))
+    assert all(-180 <= float(xyz.split(",")[0]) <= 180 for xyz in coords.split())
