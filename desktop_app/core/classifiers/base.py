@@ -60,6 +60,9 @@ class Classifier(ABC):
     threshold_unit = ""
     #: Inner chunk of pixels; sklearn-based methods prefer bigger ones.
     chunk = CHUNK
+    #: Evaluate chunks on all cores (numpy and single-threaded BLAS release the GIL).
+    #: Off for scikit-learn models, which parallelize themselves.
+    parallel_chunks = True
 
     def __init__(self, **options) -> None:
         self.options = options
@@ -149,11 +152,27 @@ class Classifier(ABC):
         limits = self.threshold_array(thresholds)
         n = Xt.shape[1]
         out = np.empty(n, np.uint8)
-        for i in range(0, n, self.chunk):
+
+        def work(i: int) -> None:
             # ``full=False``: without thresholds only the ranking is needed, which some
             # methods get cheaper (e.g. minimum distance skips the |x|² term).
             ev = self._evaluate(np.asarray(Xt[:, i:i + self.chunk], dtype=np.float32), full=limits is not None)
             out[i:i + self.chunk] = self._decide(ev, limits)
+
+        starts = range(0, n, self.chunk)
+        workers = _workers() if self.parallel_chunks and len(starts) > 1 else 1
+        if workers == 1:
+            for i in starts:
+                work(i)
+            return out
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread per worker: the small per-chunk products gain nothing from
+        # BLAS threads, and two levels of threads fight over the cores.
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, starts))
         return out
 
     def decide(self, evaluation: Evaluation, thresholds: Thresholds = None) -> np.ndarray:
@@ -244,7 +263,16 @@ class Classifier(ABC):
         return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings)}
 
 
-def argmin_rows(a: np.ndarray) -> np.ndarray:
+def _workers() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def argmin_rows(a: np.ndarray, return_min: bool = False):
     """Index of the smallest row per column of a (K, n) array.
 
     K is small (classes), n large: K contiguous-row passes are far faster than
@@ -252,15 +280,13 @@ def argmin_rows(a: np.ndarray) -> np.ndarray:
     the lower class index, as with ``argmin``.
     """
     K = a.shape[0]
-    if K == 1:
-        return np.zeros(a.shape[1], np.intp)
     best = a[0].copy()
     idx = np.zeros(a.shape[1], np.uint8)
     for k in range(1, K):
         better = a[k] < best
         np.copyto(best, a[k], where=better)
         idx[better] = k
-    return idx
+    return (idx, best) if return_min else idx
 
 
 def _concat(parts: Sequence[Evaluation]) -> Evaluation:
@@ -270,9 +296,14 @@ def _concat(parts: Sequence[Evaluation]) -> Evaluation:
     return Evaluation(rank, extra, invalid)
 
 
-def group_sum_matrix(K: int, b: int) -> np.ndarray:
-    """(K, K*b) 0/1 matrix: G @ Y sums each class's b rows of Y (a BLAS call instead of a strided reduce)."""
-    G = np.zeros((K, K * b), np.float32)
-    for k in range(K):
-        G[k, k * b:(k + 1) * b] = 1
-    return G
+def group_reduce(Y: np.ndarray, K: int, op=np.add) -> np.ndarray:
+    """(K, n) reduction of a (K*b, n) or (K, b, n) array over each class's b rows.
+
+    A loop over the b bands of whole (K, n) slices: far faster than
+    ``reshape(K, b, n).sum(axis=1)``, which numpy reduces with a stride.
+    """
+    Y3 = Y.reshape(K, -1, Y.shape[-1])
+    acc = Y3[:, 0].copy()
+    for j in range(1, Y3.shape[1]):
+        op(acc, Y3[:, j], out=acc)
+    return acc

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation, argmin_rows, group_sum_matrix
+from .base import Classifier, Evaluation, argmin_rows, group_reduce
 
 # Min/max boxes are widened by this relative amount so the sample pixels on a
 # box face stay inside despite float32 rounding.
@@ -63,28 +63,27 @@ class ParallelepipedClassifier(Classifier):
         centre = (lo + hi) / 2
         half = np.maximum((hi - lo) / 2 * (1 + _EDGE), floor)
         self.means, self.stds, self.lo, self.hi = means, stds, lo, hi
-        # Rows 0..Kb-1: z = (x − m)/σ; rows Kb..2Kb-1: u = (x − centre)/half (|u| <= 1 inside min/max box).
-        rows = [np.diag(1 / stds[k]) for k in range(K)]
-        offs = [means[k] / stds[k] for k in range(K)]
+        # Rows 0..K-1: z = (x − m)/σ; rows K..2K-1: u = (x − centre)/half (|u| <= 1 inside the min/max box).
+        # Both are per-band affine maps: a broadcast multiply-subtract, no matrix product needed.
+        scale, offset = [1 / stds], [means / stds]
         if box == "minmax":
-            rows += [np.diag(1 / half[k]) for k in range(K)]
-            offs += [centre[k] / half[k] for k in range(K)]
-        self.A = np.vstack(rows).astype(np.float32)
-        self.c = np.concatenate(offs).astype(np.float32)[:, None]
-        self.G = group_sum_matrix(K, b)
+            scale.append(1 / half)
+            offset.append(centre / half)
+        self.scale = np.concatenate(scale).astype(np.float32)[:, :, None]      # (K or 2K, b, 1)
+        self.offset = np.concatenate(offset).astype(np.float32)[:, :, None]
 
     def _evaluate(self, Xt, full=True):
-        K, b = self.n_classes, Xt.shape[0]
-        Y = self.A @ Xt
-        Y -= self.c
+        K = self.n_classes
+        Y = Xt[None] * self.scale            # (K or 2K, b, n)
+        Y -= self.offset
         np.square(Y, out=Y)
-        Kb = K * b
-        rank = self.G @ Y[:Kb]
-        # Largest squared standardized deviation per class: |z| <= k on every band <=> max z² <= k².
-        zmax2 = Y[:Kb].reshape(K, b, -1).max(axis=1)
-        extra = {"zmax2": zmax2}
+        rank = group_reduce(Y[:K], K)        # Σ z²: squared standardized distance
+        extra = {}
+        if full or self.box == "sigma":
+            # Largest squared standardized deviation: |z| <= k on every band <=> max z² <= k².
+            extra["zmax2"] = group_reduce(Y[:K], K, np.maximum)
         if self.box == "minmax":
-            extra["umax2"] = Y[Kb:].reshape(K, b, -1).max(axis=1)
+            extra["umax2"] = group_reduce(Y[K:], K, np.maximum)
         return Evaluation(rank, extra)
 
     def scores_from(self, ev):
@@ -97,15 +96,14 @@ class ParallelepipedClassifier(Classifier):
         return lim
 
     def _outside(self, ev, limits):
+        """(K, n) bool: pixel outside class k's box (its threshold box if given, else the default box)."""
         lim = self._box_limits(limits)
         use_sigma = ~np.isnan(lim)
-        out = np.empty_like(ev.rank, dtype=bool)
-        if use_sigma.any():
-            kk = np.where(use_sigma, lim, 0.0) ** 2
-            np.greater(ev.extra["zmax2"], kk.astype(np.float32)[:, None], out=out)
-        if (~use_sigma).any():
-            mm = ev.extra["umax2"] > 1.0
-            out[~use_sigma] = mm[~use_sigma]
+        if not use_sigma.any():
+            return ev.extra["umax2"] > 1.0
+        out = ev.extra["zmax2"] > (np.where(use_sigma, lim, 0.0) ** 2).astype(np.float32)[:, None]
+        if not use_sigma.all():
+            out[~use_sigma] = ev.extra["umax2"][~use_sigma] > 1.0
         return out
 
     def _rejected(self, ev, limits):
@@ -113,10 +111,10 @@ class ParallelepipedClassifier(Classifier):
 
     def _decide(self, ev, limits):
         # The box test always applies; a class's threshold replaces (not adds to) its default box.
-        rejected = self._outside(ev, limits)
-        masked = np.where(rejected, np.float32(np.inf), ev.rank)
-        labels = self.class_ids[argmin_rows(masked)]
-        labels[rejected.all(axis=0)] = 0
+        masked = np.where(self._outside(ev, limits), np.float32(np.inf), ev.rank)
+        best, low = argmin_rows(masked, return_min=True)
+        labels = self.class_ids[best]
+        labels[np.isinf(low)] = 0
         return labels
 
     def default_threshold(self, class_id):

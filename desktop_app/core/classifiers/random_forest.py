@@ -16,6 +16,7 @@ class ProbabilityClassifier(Classifier):
     threshold_range = (0.0, 1.0)
     # predict_proba has per-call overhead; bigger chunks amortize it (memory stays small: K floats per pixel).
     chunk = 262144
+    parallel_chunks = False
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(X)
