@@ -64,6 +64,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         runner = Screenshot(win, app, args.screenshot, run_classifier=args.demo, demo_size=args.demo_size)
     else:
         runner = None
+    if not automated:
+        from . import project_io
+
+        # After a crash: offer the autosave of the project being opened, or of the untitled session.
+        if project_io.offer_recovery(win, args.project):
+            args.project = args.demo = args.image = None
     if args.project:
         win.open_project(args.project)
     elif args.demo or args.smoke_test:

@@ -36,6 +36,7 @@ from .workers import TaskRunner
 
 log = logging.getLogger(__name__)
 SIGNATURE_DELAY_MS = 400
+AUTOSAVE_MS = 60_000
 
 
 def _has_module(name: str) -> bool:
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
     image_displayed = Signal()              # its picture was sent to the map
     classification_finished = Signal(str)   # "done" | "failed" | "cancelled" | "superseded"
     message_shown = Signal(str, str)        # level, text
+    project_loaded = Signal()               # a project (and its saved result) is on screen
 
     def __init__(self, settings: Optional[QSettings] = None, quiet: bool = False) -> None:
         super().__init__()
@@ -85,6 +87,10 @@ class MainWindow(QMainWindow):
         self._signature_timer.setSingleShot(True)
         self._signature_timer.setInterval(SIGNATURE_DELAY_MS)
         self._signature_timer.timeout.connect(self.update_signatures)
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_timer.start()
         self.restore_layout()
         self.map.load_map()
         self.status.showMessage("Open an image (File ▸ Open) or the demo scene to start.")
@@ -407,14 +413,15 @@ class MainWindow(QMainWindow):
     _last_image_bounds = None
 
     # ================================================================ imagery
-    def open_path(self, path: str) -> None:
+    def open_path(self, path: str, then=None) -> None:
+        """Open an image on a worker; ``then(doc)`` replaces the default (show it) when given."""
         self.runner.start("open", lambda job: pipeline.open_image_doc(path, job), label=f"Opening {Path(path).name}",
-                          on_done=self.set_document,
+                          on_done=then or self.set_document,
                           on_error=lambda msg: self.notify(f"Cannot open {path}: {msg}", "error"))
 
-    def open_demo(self, size: int = 1000) -> None:
+    def open_demo(self, size: int = 1000, then=None) -> None:
         self.runner.start("open", lambda job: pipeline.open_demo_doc(job, size), label="Creating demo scene",
-                          on_done=self.set_document,
+                          on_done=then or self.set_document,
                           on_error=lambda msg: self.notify(f"Cannot create the demo scene: {msg}", "error"))
 
     def set_document(self, doc: pipeline.ImageDoc, load_samples: bool = True) -> None:
@@ -541,7 +548,7 @@ class MainWindow(QMainWindow):
     def rethreshold(self) -> None:
         """Thresholds changed: predict again with the fitted classifier (no refit)."""
         res = self.result
-        if res is None or res.request.method != self.model_panel.method():
+        if res is None or res.classifier is None or res.request.method != self.model_panel.method():
             return
         if self.runner.busy("classify"):
             self._rethreshold_pending = True  # the running fit picks them up when it ends
@@ -602,9 +609,10 @@ class MainWindow(QMainWindow):
         for w in res.warnings:
             self.notify(w, "info")
         unclassified = res.areas.unclassified.pixels
-        self.status.showMessage(
-            f"{'Classified' if res.refit else 'Thresholds applied'} in {res.seconds:.1f} s "
-            f"({res.classifier.label}); unclassified pixels: {unclassified:,}", 15000)
+        if res.classifier is not None:
+            self.status.showMessage(
+                f"{'Classified' if res.refit else 'Thresholds applied'} in {res.seconds:.1f} s "
+                f"({res.classifier.label}); unclassified pixels: {unclassified:,}", 15000)
         self._mark_dirty()
 
     def _send_masks(self, overlays: dict) -> None:
@@ -699,6 +707,13 @@ class MainWindow(QMainWindow):
     def _mark_dirty(self) -> None:
         self.dirty = True
 
+    def autosave(self) -> None:
+        """Periodic safety copy of unsaved work (samples + settings), written atomically."""
+        if self.dirty and not self._closed and not self.model.is_empty():
+            from . import project_io
+
+            project_io.autosave_now(self)
+
     # ================================================================ layout & close
     def restore_layout(self) -> None:
         geo = self.settings.value("window/geometry")
@@ -722,16 +737,27 @@ class MainWindow(QMainWindow):
             if ans != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        if self.dirty and not self.quiet and not self.model.is_empty():
-            ans = QMessageBox.question(
-                self, "SatSeg", "Save the changes to this project before closing?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel)
-            if ans == QMessageBox.StandardButton.Cancel or (
-                    ans == QMessageBox.StandardButton.Save and not self.save_project_action()):
-                event.ignore()
-                return
+        keep_autosave = False
+        if self.dirty and not self.model.is_empty():
+            if self.quiet:
+                keep_autosave = True  # automation never discards work silently: leave the autosave
+                self.autosave()
+            else:
+                ans = QMessageBox.question(
+                    self, "SatSeg", "Save the changes to this project before closing?",
+                    QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                    | QMessageBox.StandardButton.Cancel)
+                if ans == QMessageBox.StandardButton.Cancel or (
+                        ans == QMessageBox.StandardButton.Save and not self.save_project_action()):
+                    event.ignore()
+                    return
+        if not keep_autosave:
+            from ..core.project import discard_recovery, user_autosave_dir
+
+            discard_recovery(self.project_folder or user_autosave_dir())
         self._closed = True
+        self._signature_timer.stop()
+        self._autosave_timer.stop()
         self.runner.cancel()
         self.runner.wait(15000)
         self.runner.shutdown()

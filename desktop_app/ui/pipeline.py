@@ -252,3 +252,24 @@ def signatures(doc: ImageDoc, samples, bands: Optional[Sequence[str]] = None, jo
     with doc.worker_image() as image:
         training = collect_training(image, samples, bands=bands, job=job, min_pixels=1)
     return class_signatures(training), dict(training.pixels_per_class)
+
+
+def restore(req: RunRequest, class_raster_path: str, job: Optional[Job] = None) -> RunResult:
+    """A saved class raster shown again: masks, areas, accuracy; no classifier (Run to refit)."""
+    from ..core.areas import class_areas
+    from ..core.classes import read_class_raster
+    from ..core.errors import SatSegError
+
+    job = ensure_job(job)
+    job.step(0.1, "reading the saved class raster")
+    array, transform, crs, classes = read_class_raster(class_raster_path)
+    if array.shape != (req.doc.height, req.doc.width):
+        raise SatSegError(f"the saved result {class_raster_path} is {array.shape[1]} x {array.shape[0]} px but the "
+                          f"image is {req.doc.width} x {req.doc.height}; run the classification again")
+    job.step(0.4, "drawing masks")
+    overlays = mask_overlays(array, transform, crs, classes, max_size=DISPLAY_MAX)
+    job.step(0.8, "measuring areas")
+    areas = class_areas(array, transform, crs, classes)
+    accuracy = validation_accuracy(req, array, classes)
+    job.step(1.0, "done")
+    return RunResult(req, None, array, classes, overlays, areas, accuracy, {}, None, [], 0.0, refit=False)

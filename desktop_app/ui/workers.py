@@ -88,6 +88,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="satseg-worker")
         self._futures: list = []
+        self._shut_down = False
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress)
         self._relay.done.connect(self._on_done)
@@ -100,8 +101,14 @@ class TaskRunner(QObject):
     # ---------------------------------------------------------------- API
     def start(self, kind: str, fn: Callable[[Job], Any], *, label: str = "",
               on_done: Optional[Callable[[Any], None]] = None,
-              on_error: Optional[Callable[[str], None]] = None) -> Task:
-        """Run ``fn(job)`` on a worker; cancels the running task of the same kind."""
+              on_error: Optional[Callable[[str], None]] = None) -> Optional[Task]:
+        """Run ``fn(job)`` on a worker; cancels the running task of the same kind.
+
+        After :meth:`shutdown` (the window is closing) nothing starts; returns None.
+        """
+        if self._shut_down:
+            log.info("not starting %s: the application is closing", label or kind)
+            return None
         old = self._current.get(kind)
         if old in self._tasks:
             self._tasks[old].cancel()
@@ -150,6 +157,7 @@ class TaskRunner(QObject):
         self.task_progress.emit(task)
 
     def shutdown(self) -> None:
+        self._shut_down = True
         self.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
 

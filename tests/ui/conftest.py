@@ -1,0 +1,53 @@
+"""Fixtures for the window tests: one QApplication (pytest-qt), offscreen, QtWebEngine ready."""
+import json
+import os
+import tempfile
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+# Autosaves of test windows must never land in the real user folder.
+os.environ["SATSEG_HOME"] = tempfile.mkdtemp(prefix="satseg-test-home-")
+
+# QtWebEngine must be imported before the QApplication exists.
+import PySide6.QtWebEngineWidgets  # noqa: E402,F401
+from PySide6.QtCore import QSettings  # noqa: E402
+
+PAGE_TIMEOUT_MS = 20000
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Factory: a quiet MainWindow whose map page is loaded and whose bridge is ready."""
+    from desktop_app.ui.main_window import MainWindow
+
+    made = []
+
+    def make(**kw):
+        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
+        win = MainWindow(settings=settings, quiet=True, **kw)
+        win.resize(1280, 800)
+        win.show()
+        qtbot.waitUntil(lambda: win.map.bridge.is_ready, timeout=PAGE_TIMEOUT_MS)
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        if not win._closed:
+            win.dirty = False
+            win.close()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+from ui_helpers import open_demo  # noqa: E402
+
+
+@pytest.fixture
+def demo_window(qtbot, window):
+    return open_demo(qtbot, window)

@@ -1,0 +1,98 @@
+"""The map page and its QWebChannel bridge, both ways, offline."""
+import json
+
+from ui_helpers import simulate_draw, snapshot
+
+SQUARE = {"type": "Polygon", "coordinates": [[[77.69, 29.46], [77.70, 29.46], [77.70, 29.47], [77.69, 29.47],
+                                               [77.69, 29.46]]]}
+
+
+def test_commands_sent_before_the_page_is_ready_are_queued(qtbot):
+    from desktop_app.ui.map_view import MapView
+
+    view = MapView()
+    qtbot.addWidget(view)
+    view.bridge.send("ping", token="early")          # the page does not exist yet
+    assert not view.bridge.is_ready
+    with qtbot.waitSignal(view.bridge.pong, timeout=20000) as sig:
+        view.load_map()
+    assert sig.args == ["early"]
+    view.shutdown()
+
+
+def test_python_command_changes_the_map(qtbot, window):
+    window.map.bridge.send("add_polygon", id="p1", geometry=SQUARE, color="#e31a1c", role="training", label="x")
+    snap = snapshot(qtbot, window)
+    assert snap["polygons"]["p1"]["color"] == "#e31a1c"
+    ring = snap["polygons"]["p1"]["geometry"]["coordinates"][0]
+    assert [77.69, 29.46] in [[round(x, 6), round(y, 6)] for x, y in ring]
+    window.map.bridge.send("remove_polygon", id="p1")
+    assert "p1" not in snapshot(qtbot, window)["polygons"]
+
+
+def test_drawn_polygon_arrives_in_python_as_geojson_and_takes_the_class_colour(qtbot, window):
+    cid = window.model.add_class("wetland", "#00aaff")
+    window.model.set_current_class(cid)
+    ev = simulate_draw(qtbot, window, SQUARE)
+    assert ev["kind"] == "sample"
+    assert ev["geometry"]["type"] == "Polygon"
+    xs = sorted({round(p[0], 6) for p in ev["geometry"]["coordinates"][0]})
+    assert xs == [77.69, 77.70]
+    # The model holds it, and the map shows it under the model's id in the class colour.
+    qtbot.waitUntil(lambda: len(window.model.polygons) == 1)
+    pid = next(iter(window.model.polygons))
+    qtbot.waitUntil(lambda: pid in snapshot(qtbot, window)["polygons"], timeout=5000)
+    snap = snapshot(qtbot, window)
+    assert snap["polygons"][pid]["color"] == "#00aaff"
+    assert not any(k.startswith("tmp-") for k in snap["polygons"])   # the page's temporary layer is gone
+    # Undo removes it from the map as well.
+    window.model.undo_stack.undo()
+    qtbot.waitUntil(lambda: pid not in snapshot(qtbot, window)["polygons"], timeout=5000)
+
+
+def test_edit_and_delete_on_the_map_reach_the_model(qtbot, window):
+    cid = window.model.add_class("water")
+    window.model.set_current_class(cid)
+    simulate_draw(qtbot, window, SQUARE)
+    pid = next(iter(window.model.polygons))
+    bigger = {"type": "Polygon", "coordinates": [[[77.69, 29.46], [77.71, 29.46], [77.71, 29.48], [77.69, 29.48],
+                                                   [77.69, 29.46]]]}
+    window.map.bridge.receive(json.dumps({"type": "draw_edited", "kind": "sample", "id": pid, "geometry": bigger}))
+    assert window.model.polygon(pid).geometry.bounds == (77.69, 29.46, 77.71, 29.48)
+    window.map.bridge.receive(json.dumps({"type": "draw_removed", "kind": "sample", "id": pid}))
+    assert window.model.polygon(pid) is None
+
+
+def test_roi_drawn_on_the_map_is_kept(qtbot, window):
+    window.map.bridge.send("set_draw_style", kind="roi")
+    ev = simulate_draw(qtbot, window, SQUARE, "Rectangle")
+    assert ev["kind"] == "roi"
+    assert window.roi["type"] == "Polygon"
+    assert "km²" in window.imagery_panel.roi_label.text()
+    assert snapshot(qtbot, window)["roi"] is not None
+    assert window.model.polygons == {}   # an ROI is not a sample
+
+
+def test_map_page_loads_offline_without_any_network_request(qtbot, demo_window):
+    win = demo_window
+    snap = snapshot(qtbot, win)
+    assert snap["basemap"] is False and snap["image"] is not None
+    assert win.map.guard.blocked == []
+    assert win.map.map_page.console_errors == []
+    assert win.map.bridge.errors == []
+
+
+def test_requests_to_the_internet_are_blocked_and_logged(qtbot, window):
+    # Anything the page tries to fetch from outside is stopped by the interceptor and recorded.
+    window.map.page().runJavaScript("fetch('https://example.invalid/tile.png').catch(function () {});")
+    qtbot.waitUntil(lambda: any("example.invalid" in u for u in window.map.guard.blocked), timeout=10000)
+
+
+def test_online_basemap_is_opt_in(qtbot, window):
+    assert snapshot(qtbot, window)["basemap"] is False
+    window.imagery_panel.basemap.setChecked(True)
+    assert window.map.guard.online_hosts == {"tile.openstreetmap.org"}
+    qtbot.waitUntil(lambda: snapshot(qtbot, window)["basemap"] is True, timeout=5000)
+    window.imagery_panel.basemap.setChecked(False)
+    qtbot.waitUntil(lambda: snapshot(qtbot, window)["basemap"] is False, timeout=5000)
+    assert window.map.guard.online_hosts == set()
