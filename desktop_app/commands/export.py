@@ -1,6 +1,7 @@
 """satseg export CLASSES.tif [--vector OUT.geojson] [--kml OUT.kml] [--report OUT.csv] ..."""
 from __future__ import annotations
 
+from ..core.areas import class_areas_of_file
 from ..core.classes import read_class_raster
 from ..core.export_raster import export_class_geotiff
 from ..core.report import format_area_table
@@ -26,10 +27,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     job = terminal_job()
     if not wants_exports(args) and not args.geotiff:
-        array, transform, crs, classes = read_class_raster(args.classes)
-        from ..core.areas import class_areas
-
-        print(format_area_table(class_areas(array, transform, crs, classes)))
+        print(format_area_table(class_areas_of_file(args.classes, job=job)))
         return 0
     if args.geotiff:
         array, transform, crs, classes = read_class_raster(args.classes)

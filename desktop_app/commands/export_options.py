@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from ..core.areas import class_areas
+from ..core.areas import class_areas, class_areas_of_file
 from ..core.atomic import check_writable
 from ..core.classes import read_class_raster
 from ..core.errors import SatSegError
@@ -82,13 +82,18 @@ def run_exports(args, class_raster_path, job: Optional[Job] = None) -> dict:
     for path in [getattr(args, "vector", None), getattr(args, "kml", None), *(getattr(args, "report", None) or [])]:
         if path:
             check_writable(path)
-    array, transform, crs, classes = read_class_raster(class_raster_path)
-    if crs is None:
-        raise SatSegError(f"{class_raster_path} has no CRS; cannot compute areas or export polygons")
-    result["areas"] = table = class_areas(array, transform, crs, classes, job=job.sub(0.0, 0.2))
+    wants_vectors = bool(getattr(args, "vector", None) or getattr(args, "kml", None))
+    if not wants_vectors:
+        # Reports only: read the raster window by window so any size fits in memory.
+        result["areas"] = table = class_areas_of_file(class_raster_path, job=job)
+    else:
+        array, transform, crs, classes = read_class_raster(class_raster_path)
+        if crs is None:
+            raise SatSegError(f"{class_raster_path} has no CRS; cannot compute areas or export polygons")
+        result["areas"] = table = class_areas(array, transform, crs, classes, job=job.sub(0.0, 0.2))
     for path in getattr(args, "report", None) or []:
         result["reports"].append(write_area_report(table, path))
-    if getattr(args, "vector", None) or getattr(args, "kml", None):
+    if wants_vectors:
         features = vectorize_classes(array, transform, crs, classes, min_area_px=args.min_area,
                                      simplify_m=args.simplify, per_patch=args.per_patch, small=args.small,
                                      job=job.sub(0.2, 0.6))

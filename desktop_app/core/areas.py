@@ -237,6 +237,22 @@ class AreaTable:
         }
 
 
+def _tally(read_block, height: int, width: int, transform: Affine, crs, block: int, job: Job):
+    """Pixel counts and ground areas (m²) per value 0..255, block by block."""
+    counts = np.zeros(256, dtype=np.int64)
+    areas = np.zeros(256, dtype=np.float64)
+    blocks = [(r, c) for r in range(0, height, block) for c in range(0, width, block)]
+    for i, (r0, c0) in enumerate(blocks):
+        job.step(i / max(len(blocks), 1), "measuring areas")
+        sub = read_block(r0, c0, min(block, height - r0), min(block, width - c0))
+        ids = sub.ravel().astype(np.intp)
+        pa = pixel_areas(transform, crs, r0, c0, sub.shape[0], sub.shape[1])
+        counts += np.bincount(ids, minlength=256)[:256]
+        areas += np.bincount(ids, weights=pa.ravel(), minlength=256)[:256]
+    job.step(1.0, "areas measured")
+    return counts, areas
+
+
 def class_areas(class_array: np.ndarray, transform: Affine, crs, classes: Sequence[ClassInfo],
                 block: int = 1024, job: Optional[Job] = None) -> AreaTable:
     """Pixel counts and ground areas per class of a class raster (0 unclassified, 255 nodata).
@@ -248,20 +264,43 @@ def class_areas(class_array: np.ndarray, transform: Affine, crs, classes: Sequen
     job = ensure_job(job)
     if class_array.ndim != 2:
         raise SatSegError(f"a class raster has one band; got an array of shape {class_array.shape}")
-    g = geodesy_for(crs)
+    geodesy_for(crs)
     height, width = class_array.shape
-    counts = np.zeros(256, dtype=np.int64)
-    areas = np.zeros(256, dtype=np.float64)
-    blocks = [(r, c) for r in range(0, height, block) for c in range(0, width, block)]
-    for i, (r0, c0) in enumerate(blocks):
-        job.step(i / max(len(blocks), 1), "measuring areas")
-        sub = np.asarray(class_array[r0:r0 + block, c0:c0 + block])
-        ids = sub.ravel().astype(np.intp)
-        pa = pixel_areas(transform, crs, r0, c0, sub.shape[0], sub.shape[1])
-        counts += np.bincount(ids, minlength=256)[:256]
-        areas += np.bincount(ids, weights=pa.ravel(), minlength=256)[:256]
-    job.step(1.0, "areas measured")
+    counts, areas = _tally(lambda r, c, h, w: np.asarray(class_array[r:r + h, c:c + w]),
+                           height, width, transform, crs, block, job)
+    return _table(counts, areas, classes, crs)
 
+
+def class_areas_of_file(path, block: int = 1024, job: Optional[Job] = None) -> AreaTable:
+    """``class_areas`` of a class-raster file, read window by window (bounded memory for big rasters)."""
+    from rasterio.windows import Window
+
+    from .classes import classes_from_tags
+    from .geotiff import CLASSES_TAG
+    from .sources.geotiff_source import open_dataset
+
+    job = ensure_job(job)
+    with open_dataset(path) as ds:
+        if ds.count != 1 or ds.dtypes[0] != "uint8":
+            raise SatSegError(f"{path} is not a class raster (expected one uint8 band, found "
+                              f"{ds.count} band(s) of {ds.dtypes[0]})")
+        if ds.crs is None:
+            raise SatSegError(f"{path} has no CRS; cannot compute ground areas")
+
+        def read(r, c, h, w):
+            try:
+                return ds.read(1, window=Window(c, r, w, h))
+            except Exception as exc:
+                raise SatSegError(f"cannot read {path}: {exc}") from exc
+
+        counts, areas = _tally(read, ds.height, ds.width, ds.transform, ds.crs, block, job)
+        tags = ds.tags()
+        present = [int(i) for i in np.nonzero(counts)[0]] if CLASSES_TAG not in tags else ()
+        return _table(counts, areas, classes_from_tags(tags, present), ds.crs)
+
+
+def _table(counts: np.ndarray, areas: np.ndarray, classes: Sequence[ClassInfo], crs) -> AreaTable:
+    g = geodesy_for(crs)
     known = {c.id for c in classes}
     present = {int(i) for i in np.nonzero(counts)[0]} - {UNCLASSIFIED, NODATA}
     extra = sorted(present - known)

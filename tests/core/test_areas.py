@@ -139,3 +139,18 @@ def test_ids_missing_from_the_class_list_are_reported_not_dropped():
 def test_raster_without_crs_is_a_clear_error():
     with pytest.raises(SatSegError, match="no CRS"):
         class_areas(_array(), Affine(10, 0, 0, 0, -10, 0), None, CLASSES)
+
+
+def test_file_areas_read_in_windows_match_the_array(tmp_path):
+    from desktop_app.core.areas import class_areas_of_file
+    from desktop_app.core.classes import write_class_raster
+
+    a = _array()
+    t = Affine(0.0003, 0, 10, 0, -0.0003, 59)
+    write_class_raster(tmp_path / "c.tif", a, t, CRS.from_epsg(4326), CLASSES)
+    from_file = class_areas_of_file(tmp_path / "c.tif", block=128)
+    in_memory = class_areas(a, t, CRS.from_epsg(4326), CLASSES)
+    for r1, r2 in zip(from_file.all_rows(), in_memory.all_rows()):
+        assert (r1.class_name, r1.class_id, r1.color, r1.pixels) == (r2.class_name, r2.class_id, r2.color, r2.pixels)
+        assert r1.area_m2 == pytest.approx(r2.area_m2, rel=1e-9)
+    assert from_file.row(3).class_name == "empty" and from_file.row(3).pixels == 0
