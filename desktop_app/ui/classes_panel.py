@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
 )
 
+from . import qt_fixes  # noqa: F401  (must run before any emit: PySide6 6.12 loses a True reference per emit)
 from ..core.errors import SatSegError
 from .sample_model import SampleModel
 

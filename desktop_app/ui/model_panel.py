@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QScrollArea, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from . import qt_fixes  # noqa: F401  (must run before any emit: PySide6 6.12 loses a True reference per emit)
 from ..core.classes import ClassInfo
 from .classes_panel import swatch
 from .method_options import UNCLASSIFIED_NOTE, MethodSpec, Option, default_threshold, method_specs, options_for

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -23,6 +24,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.validation import explain_validity, make_valid
 
+from . import qt_fixes  # noqa: F401  (must run before any emit: PySide6 6.12 loses a True reference per emit)
 from ..core.classes import ClassInfo, normalize_color
 from ..core.errors import SatSegError
 
@@ -49,18 +51,29 @@ class PolygonRecord:
 
 
 class _Command(QUndoCommand):
-    """An undo step made of two closures; the model builds them per edit."""
+    """An undo step made of two functions of the model; the model builds them per edit.
 
-    def __init__(self, text: str, do: Callable[[], None], undo: Callable[[], None]) -> None:
+    The functions receive the model as an argument and the command holds it
+    only weakly: a command that kept its model alive would form a cycle
+    (model -> stack -> command -> model) that PySide6 mishandles when the
+    interpreter shuts down (a refcount crash at exit).
+    """
+
+    def __init__(self, text: str, do: Callable[["SampleModel"], None], undo: Callable[["SampleModel"], None]) -> None:
         super().__init__(text)
         self._do = do
         self._undo = undo
+        self._model = None
 
     def redo(self) -> None:
-        self._do()
+        model = self._model() if self._model is not None else None
+        if model is not None:
+            self._do(model)
 
     def undo(self) -> None:
-        self._undo()
+        model = self._model() if self._model is not None else None
+        if model is not None:
+            self._undo(model)
 
 
 def polygonal_part(geom):
@@ -102,6 +115,10 @@ class SampleModel(QObject):
         self._polygons: dict[str, PolygonRecord] = {}
         self._current = -1
         self._pixel_counts: dict[int, int] = {}
+
+    def _push(self, command: _Command) -> None:
+        command._model = weakref.ref(self)
+        self.undo_stack.push(command)
 
     # ----------------------------------------------------------------- queries
     def classes(self) -> list[ClassInfo]:
@@ -194,17 +211,17 @@ class SampleModel(QObject):
         cid = self._next_class_id()
         info = ClassInfo(cid, name, normalize_color(color, len(self._classes)))
 
-        def do():
-            self._classes.append(info)
-            self._after_classes()
-            if self._current == -1:
-                self.set_current_class(cid)
+        def do(m):
+            m._classes.append(info)
+            m._after_classes()
+            if m._current == -1:
+                m.set_current_class(cid)
 
-        def undo():
-            self._classes = [c for c in self._classes if c.id != cid]
-            self._after_classes()
+        def undo(m):
+            m._classes = [c for c in m._classes if c.id != cid]
+            m._after_classes()
 
-        self.undo_stack.push(_Command(f"add class {name}", do, undo))
+        self._push(_Command(f"add class {name}", do, undo))
         return cid
 
     def rename_class(self, class_id: int, name: str) -> bool:
@@ -216,9 +233,9 @@ class SampleModel(QObject):
         name = self._check_name(name, exclude_id=class_id)
         if name is None:
             return False
-        self.undo_stack.push(_Command(f"rename class {old.name} to {name}",
-                                      lambda: self._replace_class(replace(old, name=name)),
-                                      lambda: self._replace_class(old)))
+        self._push(_Command(f"rename class {old.name} to {name}",
+                            lambda m: m._replace_class(replace(old, name=name)),
+                            lambda m: m._replace_class(old)))
         return True
 
     def recolor_class(self, class_id: int, color: str) -> bool:
@@ -228,8 +245,8 @@ class SampleModel(QObject):
         new = replace(old, color=normalize_color(color, self._classes.index(old)))
         if new.color == old.color:
             return True
-        self.undo_stack.push(_Command(f"recolour class {old.name}",
-                                      lambda: self._replace_class(new), lambda: self._replace_class(old)))
+        self._push(_Command(f"recolour class {old.name}",
+                            lambda m: m._replace_class(new), lambda m: m._replace_class(old)))
         return True
 
     def delete_class(self, class_id: int) -> bool:
@@ -241,23 +258,23 @@ class SampleModel(QObject):
         before = dict(self._polygons)
         pids = self.polygon_ids(class_id)
 
-        def do():
-            self._classes.remove(info)
+        def do(m):
+            m._classes.remove(info)
             for pid in pids:
-                del self._polygons[pid]
-                self.polygon_removed.emit(pid)
-            self._after_classes()
-            if self._current == class_id:
-                self.set_current_class(self._classes[0].id if self._classes else -1)
+                del m._polygons[pid]
+                m.polygon_removed.emit(pid)
+            m._after_classes()
+            if m._current == class_id:
+                m.set_current_class(m._classes[0].id if m._classes else -1)
 
-        def undo():
-            self._classes.insert(index, info)
-            self._polygons = dict(before)  # restores the original order too
+        def undo(m):
+            m._classes.insert(index, info)
+            m._polygons = dict(before)  # restores the original order too
             for pid in pids:
-                self.polygon_added.emit(pid)
-            self._after_classes()
+                m.polygon_added.emit(pid)
+            m._after_classes()
 
-        self.undo_stack.push(_Command(f"delete class {info.name}", do, undo))
+        self._push(_Command(f"delete class {info.name}", do, undo))
         if pids:
             self.message.emit(f"Deleted class '{info.name}' and its {len(pids)} polygon(s); "
                               "Undo (Ctrl+Z) brings them back.")
@@ -326,8 +343,8 @@ class SampleModel(QObject):
         if pid in self._polygons:
             pid = uuid.uuid4().hex[:12]
         rec = PolygonRecord(geom, class_id, role, dict(properties or {}))
-        self.undo_stack.push(_Command(f"add {cls.name} polygon",
-                                      lambda: self._insert(pid, rec), lambda: self._remove(pid)))
+        self._push(_Command(f"add {cls.name} polygon",
+                            lambda m: m._insert(pid, rec), lambda m: m._remove(pid)))
         return pid
 
     def edit_polygon(self, pid: str, geometry_geojson: dict) -> bool:
@@ -340,7 +357,7 @@ class SampleModel(QObject):
             self.polygon_changed.emit(pid)  # the map still shows the refused shape: redraw the stored one
             return False
         new = replace(old, geometry=geom)
-        self.undo_stack.push(_Command("edit polygon", lambda: self._swap(pid, new), lambda: self._swap(pid, old)))
+        self._push(_Command("edit polygon", lambda m: m._swap(pid, new), lambda m: m._swap(pid, old)))
         return True
 
     def delete_polygon(self, pid: str) -> bool:
@@ -348,8 +365,8 @@ class SampleModel(QObject):
         if rec is None:
             return False
         position = list(self._polygons).index(pid)
-        self.undo_stack.push(_Command("delete polygon", lambda: self._remove(pid),
-                                      lambda: self._insert(pid, rec, position)))
+        self._push(_Command("delete polygon", lambda m: m._remove(pid),
+                            lambda m: m._insert(pid, rec, position)))
         return True
 
     def set_role(self, pid: str, role: str) -> bool:
@@ -359,8 +376,8 @@ class SampleModel(QObject):
         if old.role == role:
             return True
         new = replace(old, role=role)
-        self.undo_stack.push(_Command(f"mark polygon as {role}", lambda: self._swap(pid, new),
-                                      lambda: self._swap(pid, old)))
+        self._push(_Command(f"mark polygon as {role}", lambda m: m._swap(pid, new),
+                            lambda m: m._swap(pid, old)))
         return True
 
     def set_polygon_class(self, pid: str, class_id: int) -> bool:
@@ -368,8 +385,8 @@ class SampleModel(QObject):
         if old is None or self.class_info(class_id) is None or old.class_id == class_id:
             return False
         new = replace(old, class_id=class_id)
-        self.undo_stack.push(_Command("change polygon class", lambda: self._swap_class(pid, new),
-                                      lambda: self._swap_class(pid, old)))
+        self._push(_Command("change polygon class", lambda m: m._swap_class(pid, new),
+                            lambda m: m._swap_class(pid, old)))
         return True
 
     def _insert(self, pid: str, rec: PolygonRecord, position: Optional[int] = None) -> None:
@@ -547,25 +564,25 @@ class SampleModel(QObject):
             raise SatSegError(f"{path} holds no sample polygons")
         old_current = self._current
 
-        def do():
-            self._classes = list(classes)
+        def do(m):
+            m._classes = list(classes)
             for pid, rec in records:
-                self._polygons[pid] = rec
-                self.polygon_added.emit(pid)
-            self._after_classes()
-            if self._current == -1 and self._classes:
-                self.set_current_class(self._classes[0].id)
+                m._polygons[pid] = rec
+                m.polygon_added.emit(pid)
+            m._after_classes()
+            if m._current == -1 and m._classes:
+                m.set_current_class(m._classes[0].id)
 
-        def undo():
+        def undo(m):
             for pid, _ in records:
-                del self._polygons[pid]
-                self.polygon_removed.emit(pid)
-            self._classes = list(old_classes)
-            self._after_classes()
-            if self.class_info(self._current) is None:
-                self.set_current_class(old_current if self.class_info(old_current) else -1)
+                del m._polygons[pid]
+                m.polygon_removed.emit(pid)
+            m._classes = list(old_classes)
+            m._after_classes()
+            if m.class_info(m._current) is None:
+                m.set_current_class(old_current if m.class_info(old_current) else -1)
 
-        self.undo_stack.push(_Command(f"import {Path(path).name}", do, undo))
+        self._push(_Command(f"import {Path(path).name}", do, undo))
         self.message.emit(f"Imported {len(records)} polygon(s) from {Path(path).name}.")
         return len(records)
 
@@ -592,7 +609,7 @@ class SampleModel(QObject):
         import pyogrio.raw
         import shapely
 
-        from ..core.atomic import atomic_path
+        from ..core.atomic import check_writable
 
         pids = [pid for pid, r in self._polygons.items() if role is None or r.role == role]
         recs = [self._polygons[p] for p in pids]
@@ -604,7 +621,14 @@ class SampleModel(QObject):
             "role": np.array([r.role for r in recs], dtype=object),
             "pid": np.array(pids, dtype=object),
         }
-        with atomic_path(path) as tmp:
-            pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object), field_data=list(fields.values()),
-                          fields=list(fields), layer="samples", driver="GPKG", crs="EPSG:4326",
-                          geometry_type="MultiPolygon")
+        # GDAL wants a .gpkg name, so the temporary file (same folder, renamed at the end) keeps it.
+        dest = check_writable(path)
+        tmp = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part.gpkg")
+        try:
+            pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object),
+                              field_data=list(fields.values()), fields=list(fields), layer="samples",
+                              driver="GPKG", crs="EPSG:4326", geometry_type="MultiPolygon")
+            os.replace(tmp, dest)
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            raise SatSegError(f"cannot write {dest}: {exc}") from exc
