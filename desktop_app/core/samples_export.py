@@ -42,6 +42,7 @@ class _Sample:
 def _samples(samples) -> list[_Sample]:
     items: Iterable = getattr(samples, "polygons", samples)
     out = []
+    order: dict[str, int] = {}      # class -> first-appearance index, for palette colours when one is missing
     for i, s in enumerate(items):
         geom = getattr(s, "geometry", None)
         name = getattr(s, "class_name", None)
@@ -50,7 +51,8 @@ def _samples(samples) -> list[_Sample]:
         if not isinstance(geom, (shapely.Polygon, shapely.MultiPolygon)) or geom.is_empty:
             raise SatSegError(f"sample polygon {i + 1} ({name}) is not a polygon")
         props = dict(getattr(s, "properties", None) or {})
-        out.append(_Sample(geom, str(name), normalize_color(getattr(s, "color", None), 0),
+        index = order.setdefault(str(name), len(order))
+        out.append(_Sample(geom, str(name), normalize_color(getattr(s, "color", None), index),
                            str(getattr(s, "role", "training") or "training"), props))
     return out
 
