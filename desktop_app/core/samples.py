@@ -245,13 +245,16 @@ def polygon_pixels(image, polygon: SamplePolygon, idx: list[int]):
 
 def collect_training(image, samples: SampleSet, bands=None, max_per_class: Optional[int] = None, seed: int = 0,
                      role: Optional[str] = "training", job: Optional[Job] = None,
-                     min_pixels: Optional[int] = None) -> TrainingData:
+                     min_pixels: Optional[int] = None, min_classes: Optional[int] = None) -> TrainingData:
     """Training pixels per class from ``image`` (a Raster or an ImageSource).
 
     Nodata pixels are dropped; a pixel covered by polygons of two different
     classes is ambiguous and dropped (with a warning); ``max_per_class`` keeps
     a seeded random subset per class. Every class must end with at least
-    bands + 1 pixels (``min_pixels``), so its covariance can be estimated.
+    bands + 1 pixels (``min_pixels``), so its covariance can be estimated,
+    and there must be at least ``min_classes`` classes (default 2 for
+    classification; 1 when ``min_pixels`` is given, e.g. to plot signatures
+    of the classes drawn so far).
     """
     job = ensure_job(job)
     _, _, _, _, band_names = _grid(image)
@@ -311,7 +314,9 @@ def collect_training(image, samples: SampleSet, bands=None, max_per_class: Optio
         if counts[c.id] < need:
             raise SatSegError(f"class '{c.name}' has only {counts[c.id]} training pixel(s); at least {need} "
                               f"(bands + 1 with {len(idx)} bands) are needed: draw larger polygons or use fewer bands")
-    if len(present) < 2:
+    if min_classes is None:
+        min_classes = 2 if min_pixels is None and role == "training" else 1
+    if len(present) < min_classes:
         only = present[0].name if present else "none"
         raise SatSegError(f"at least two classes are needed to classify; the samples have one ({only})")
     if max_per_class is not None:
