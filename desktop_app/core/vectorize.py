@@ -50,9 +50,11 @@ def _metric_crs(transform: Affine, crs, shape) -> tuple[object, float]:
     return utm_crs_for(lon, lat), 1.0
 
 
-def _polygonize(array: np.ndarray, transform: Affine, mask: np.ndarray) -> dict[int, list[shapely.Polygon]]:
+def _polygonize(array: np.ndarray, transform: Affine, mask: Optional[np.ndarray], job: Job) -> dict[int, list[shapely.Polygon]]:
     by_class: dict[int, list[shapely.Polygon]] = {}
-    for geom, value in features.shapes(array, mask=mask, transform=transform, connectivity=4):
+    for n, (geom, value) in enumerate(features.shapes(array, mask=mask, transform=transform, connectivity=4)):
+        if n % 2000 == 0:
+            job.check()   # a noisy map can have millions of patches: stay cancellable
         by_class.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     return by_class
 
@@ -95,7 +97,7 @@ def vectorize_classes(class_array: np.ndarray, transform: Affine, crs, classes: 
     # When simplifying, unclassified and nodata are traced too so that the whole
     # grid is one coverage and class edges against them stay consistent.
     classes_only = valid & (array != UNCLASSIFIED)
-    by_class = _polygonize(array, transform, None if simplify_m > 0 else classes_only)
+    by_class = _polygonize(array, transform, None if simplify_m > 0 else classes_only, job)
     pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
 
     if min_area_px > 1 and small == "drop":
