@@ -50,7 +50,8 @@ def _metric_crs(transform: Affine, crs, shape) -> tuple[object, float]:
     return utm_crs_for(lon, lat), 1.0
 
 
-def _polygonize(array: np.ndarray, transform: Affine, mask: Optional[np.ndarray], job: Job) -> dict[int, list[shapely.Polygon]]:
+def _polygonize(array: np.ndarray, transform: Affine, mask: Optional[np.ndarray],
+                job: Job) -> dict[int, list[shapely.Polygon]]:
     by_class: dict[int, list[shapely.Polygon]] = {}
     for n, (geom, value) in enumerate(features.shapes(array, mask=mask, transform=transform, connectivity=4)):
         if n % 2000 == 0:

@@ -103,4 +103,5 @@ def test_all_unclassified_raster_exports_empty_files_with_a_warning(tmp_path, ca
     assert "no classified pixels" in capsys.readouterr().out
     assert json.loads((tmp_path / "v.geojson").read_text())["features"] == []
     rows = _csv(tmp_path / "r.csv")
-    assert rows["water"]["pixels"] == "0" and rows["unclassified"]["pixels"] == "2400" and rows["nodata"]["pixels"] == "600"
+    assert rows["water"]["pixels"] == "0"
+    assert rows["unclassified"]["pixels"] == "2400" and rows["nodata"]["pixels"] == "600"

@@ -175,7 +175,8 @@ def test_area_report_csv_and_json(tmp_path):
     write_area_json(table, tmp_path / "r.json")
     with open(tmp_path / "r.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == CSV_HEADER == ["class", "class_id", "color", "pixels", "area_m2", "area_ha", "area_km2", "percent"]
+    assert rows[0] == CSV_HEADER
+    assert CSV_HEADER == ["class", "class_id", "color", "pixels", "area_m2", "area_ha", "area_km2", "percent"]
     body = {r[0]: r for r in rows[1:]}
     assert list(body) == ["water", "urban", "forest", "empty", "unclassified", "nodata"]
     assert body["empty"][3:] == ["0", "0.00", "0.000000", "0.00000000", "0.0000"]
