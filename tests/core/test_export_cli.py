@@ -80,12 +80,24 @@ def test_export_geotiff_rewrites_the_class_map(demo_dir, tmp_path):
     (lambda d, t: ["export", str(d / "truth.tif"), "--simplify", "-5"], "must not be negative"),
     (lambda d, t: ["export", str(d / "truth.tif"), "--kml-opacity", "2"], "between 0 and 1"),
 ])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(demo_dir, tmp_path, make_args, message):
-    p = subprocess.run(SATSEG + make_args(demo_dir, tmp_path), capture_output=True, text=True)
-    assert p.returncode == 2, p
-    assert "Traceback" not in p.stderr and message in p.stderr
-    assert p.stderr.strip().splitlines()[-1].startswith(("satseg: error:", "usage:", "satseg export: error:"))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(demo_dir, tmp_path, capsys, make_args, message):
+    try:
+        rc = main(make_args(demo_dir, tmp_path))
+    except SystemExit as exc:           # argparse rejects bad option values itself
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(("satseg: error:", "satseg export: error:"))
     assert not list(tmp_path.rglob("*.csv")) and not list(tmp_path.rglob("*.geojson"))
+
+
+def test_unwritable_output_from_a_real_process(demo_dir, tmp_path):
+    p = subprocess.run(SATSEG + ["export", str(demo_dir / "truth.tif"), "--kml", str(tmp_path / "no" / "c.kml")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [f"satseg: error: cannot write {tmp_path / 'no' / 'c.kml'}: "
+                                             f"folder {tmp_path / 'no'} does not exist"]
 
 
 def test_all_unclassified_raster_exports_empty_files_with_a_warning(tmp_path, capsys):
