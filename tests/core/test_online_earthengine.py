@@ -250,6 +250,17 @@ class TestComputePixels(_Harness):
         with pytest.raises(SatSegError, match="quota exceeded after 3 attempts.*resume"):
             self.run_fetch(fake, attempts=3)
 
+    def test_401_and_403_are_sign_in_and_project_messages(self):
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake = self.fake()
+        fake.fail((t.c, t.f), (401, "Request had invalid authentication credentials."))
+        with pytest.raises(SatSegError, match="not signed in to Earth Engine"):
+            self.run_fetch(fake)
+        fake = self.fake()
+        fake.fail((t.c, t.f), (403, "Project my-project is not registered to use Earth Engine."))
+        with pytest.raises(SatSegError, match="refused access for project.*not registered"):
+            self.run_fetch(fake, request=self.request(ee_project="my-project"))
+
     def test_lost_connection_is_named(self):
         fake = self.fake()
         t = parse_roi(_roi(self.scene)).grid(10).transform

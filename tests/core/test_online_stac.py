@@ -414,3 +414,25 @@ def test_real_scene_median_masks_scl_clouds(rkh_catalog, tmp_path):
     assert cloudy.sum() > 0 and clear.sum() > 0
     assert r.nodata_mask[cloudy].all()
     np.testing.assert_allclose(r.data[0][clear], exp_b11[clear] / 10000, atol=1e-7)
+
+
+def test_class_samples_work_on_the_cached_composite_offline(demo_catalog, tmp_path):
+    """After the fetch the server is gone; sampling the cached GeoTIFF needs no network."""
+    from desktop_app.core.samples import collect_training, samples_from_geojson
+
+    server, scene, truth = demo_catalog
+    req = _request(server, scene, composite="least_cloudy")  # scene A = the demo scene's own DN
+    result = fetch_imagery(req, tmp_path / "cache")
+    server.__exit__(None, None, None)  # offline from here on
+    roi = parse_roi(req.roi).geometry
+    fc = dict(scene.samples)
+    fc["features"] = [f for f in fc["features"] if roi.contains(shape(f["geometry"]))]
+    samples = samples_from_geojson(fc)
+    assert len(samples.classes) >= 3
+    with open_image(result.path) as src:
+        cached = collect_training(src, samples, bands=BANDS)
+    reference = collect_training(scene.image, samples, bands=BANDS)
+    assert cached.pixels_per_class == reference.pixels_per_class and cached.X.shape[0] > 100
+    for c in samples.classes:
+        np.testing.assert_allclose(cached.X[cached.y == c.id].mean(axis=0),
+                                   reference.X[reference.y == c.id].mean(axis=0), atol=1e-4)

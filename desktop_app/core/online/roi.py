@@ -179,7 +179,9 @@ def parse_roi(source: RoiInput) -> Roi:
             geom = _unwrap(shape(g))
         except Exception as exc:  # shapely raises several types for malformed coordinates
             raise SatSegError(f"ROI {where} has malformed coordinates: {exc}") from exc
-        if geom.is_empty or geom.area == 0:
+        if geom.is_empty:
+            raise SatSegError(f"ROI {where} is empty")
+        if geom.convex_hull.area == 0:  # all points on a line (a bow-tie has area 0 too, but is reported below)
             raise SatSegError(f"ROI {where} is empty or has zero area")
         if not geom.is_valid:
             raise SatSegError(f"ROI {where} is not a valid polygon ({shapely.is_valid_reason(geom)}); redraw it")

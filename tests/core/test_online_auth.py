@@ -1,0 +1,142 @@
+"""Earth Engine sign-in paths without any network: offline, keys, missing sign-in/project, endpoint URL."""
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+ee = pytest.importorskip("ee", reason="earthengine-api is a project dependency")
+
+from desktop_app.core.errors import SatSegError  # noqa: E402
+from desktop_app.core.online import earthengine as E  # noqa: E402
+from desktop_app.core.online.connectivity import check_connectivity  # noqa: E402
+from desktop_app.core.online.fetch import FetchRequest, fetch_imagery  # noqa: E402
+
+ROI = {"type": "Polygon", "coordinates": [[[77.0, 28.5], [77.02, 28.5], [77.02, 28.52], [77.0, 28.5]]]}
+
+
+@pytest.fixture(autouse=True)
+def fresh_ee_state():
+    ee.Reset()
+    yield
+    ee.Reset()
+
+
+@pytest.fixture()
+def closed_port_url():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+def _key(tmp_path, project="my-ee-project", private_key=None):
+    if private_key is None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_key = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()).decode()
+    info = {"type": "service_account", "client_email": "fetcher@my-ee-project.iam.gserviceaccount.com",
+            "private_key": private_key, "private_key_id": "abc", "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token"}
+    if project:
+        info["project_id"] = project
+    p = tmp_path / "key.json"
+    p.write_text(json.dumps(info))
+    return p
+
+
+def test_offline_is_reported_fast_without_retries(closed_port_url, monkeypatch):
+    called = []
+    monkeypatch.setattr(ee, "Initialize", lambda *a, **k: called.append(1))
+    t0 = time.monotonic()
+    with pytest.raises(SatSegError, match=r"offline: cannot reach 127\.0\.0\.1:\d+ \(Earth Engine"):
+        E.ee_initialize("p", url=closed_port_url)
+    assert time.monotonic() - t0 < 3 and not called
+
+
+def test_fetch_signs_in_first_and_fails_offline(closed_port_url, tmp_path):
+    req = FetchRequest(source="earthengine", roi=ROI, start="2024-01-01", end="2024-01-31", bands=["B4"],
+                       ee_project="p", ee_url=closed_port_url)
+    with pytest.raises(SatSegError, match="offline"):
+        fetch_imagery(req, tmp_path)
+
+
+def test_check_connectivity_rejects_a_non_url():
+    with pytest.raises(SatSegError, match="not a valid URL"):
+        check_connectivity("http://", "Earth Engine")
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    ("not json", "is not JSON"),
+    (json.dumps({"type": "authorized_user", "refresh_token": "x"}), "is not a Google service-account key"),
+])
+def test_bad_key_files(tmp_path, content, message):
+    p = tmp_path / "key.json"
+    if content is not None:
+        p.write_text(content)
+    with pytest.raises(SatSegError, match=message):
+        E.ee_initialize("p", key_file=p, check_network=False)
+
+
+def test_key_with_a_broken_private_key(tmp_path):
+    p = _key(tmp_path, private_key="-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(SatSegError, match="is not usable"):
+        E.ee_initialize("p", key_file=p, check_network=False)
+
+
+def test_key_without_project_and_no_project_given(tmp_path):
+    with pytest.raises(SatSegError, match="no Google Cloud project set"):
+        E.ee_initialize(None, key_file=_key(tmp_path, project=None), check_network=False)
+
+
+def test_key_project_and_endpoint_reach_ee_initialize(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(ee, "Initialize", lambda credentials, **kw: calls.append((credentials, kw)))
+    ee.data.setMaxRetries(5)
+    desc = E.ee_initialize(None, key_file=_key(tmp_path), url="https://ee.example.test", check_network=False)
+    creds, kw = calls[0]
+    assert kw == {"url": "https://ee.example.test", "project": "my-ee-project"}
+    assert creds.service_account_email == "fetcher@my-ee-project.iam.gserviceaccount.com"
+    assert "my-ee-project" in desc and "fetcher@" in desc
+    assert ee.data._get_state().max_retries == 0  # our own retry loop takes over
+    E.ee_initialize("other-project", key_file=_key(tmp_path), check_network=False)
+    assert calls[1][1]["project"] == "other-project" and calls[1][1]["url"] is None
+
+
+def test_not_signed_in(tmp_path, monkeypatch):
+    from google.auth.compute_engine import _metadata
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setattr(_metadata, "_NO_GCE_CHECK", True)  # never probe a metadata server
+    assert not E.has_stored_credentials()
+    with pytest.raises(SatSegError, match="not signed in to Earth Engine: sign in from the Imagery panel"):
+        E.ee_initialize("p", check_network=False)
+
+
+def test_initialize_errors_are_translated(tmp_path, monkeypatch):
+    def refuse(credentials, **kw):
+        raise ee.EEException("Earth Engine API has not been used in project 123 before or it is disabled. "
+                             "Caller does not have required permission to use project p")
+
+    monkeypatch.setattr(ee, "Initialize", refuse)
+    with pytest.raises(SatSegError, match="refused access for project my-ee-project"):
+        E.ee_initialize(None, key_file=_key(tmp_path), check_network=False)
+
+
+def test_sign_in_runs_the_browser_flow(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ee, "Authenticate", lambda **kw: calls.append(kw) or True)
+    E.ee_sign_in(check_network=False)
+    assert calls == [{"auth_mode": "localhost", "force": True}]
+    monkeypatch.setattr(ee, "Authenticate", lambda **kw: (_ for _ in ()).throw(RuntimeError("browser closed")))
+    with pytest.raises(SatSegError, match="sign-in failed: browser closed"):
+        E.ee_sign_in(check_network=False)
