@@ -122,8 +122,9 @@ def pixel_areas(transform: Affine, crs, row_off: int, col_off: int, height: int,
     north_up = transform.b == 0 and transform.d == 0
     pixel_m = max(abs(transform.a), abs(transform.e), abs(transform.b), abs(transform.d)) * g.unit_m
     step = int(min(_MAX_STEP, max(1, _LATTICE_GROUND_M // max(pixel_m, 1e-9))))
-    row_step = step
-    col_step = step
+    # At least four lattice cells per axis so small windows interpolate too instead of being flat.
+    row_step = min(step, max(1, -(-height // 4)))
+    col_step = min(step, max(1, -(-width // 4)))
     if g.geographic and north_up:
         # Area depends on latitude only: exact per row, one cell across.
         row_step, col_step = 1, max(width, 1)
