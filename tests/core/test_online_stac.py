@@ -436,3 +436,46 @@ def test_class_samples_work_on_the_cached_composite_offline(demo_catalog, tmp_pa
     for c in samples.classes:
         np.testing.assert_allclose(cached.X[cached.y == c.id].mean(axis=0),
                                    reference.X[reference.y == c.id].mean(axis=0), atol=1e-4)
+
+
+def test_scene_from_the_neighbouring_utm_zone_is_warped_onto_the_roi_grid(tmp_path):
+    """An ROI near a zone boundary gets its centre's zone; scenes stored in the next zone are reprojected."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    scene = make_demo_scene(size=256)
+    img = scene.image
+    dn = np.rint(img.data[img.band_names.index("B4")] * 10000).clip(1, 65535).astype(np.uint16)
+    other = rasterio.crs.CRS.from_epsg(img.crs.to_epsg() + 1)  # the next UTM zone east
+    t2, w2, h2 = calculate_default_transform(img.crs, other, img.width, img.height, *img.bounds, resolution=10)
+    warped = np.zeros((h2, w2), np.uint16)
+    reproject(dn, warped, src_transform=img.transform, src_crs=img.crs, dst_transform=t2, dst_crs=other,
+              src_nodata=0, dst_nodata=0, resampling=Resampling.nearest)
+    files_dir = tmp_path / "files"
+    files_dir.mkdir()
+    write_cog(files_dir / "B4.tif", warped, t2, other)
+    server = StacServer(files_dir)
+    from rasterio.transform import array_bounds
+
+    server.items.append(stac_item(server, "S2_OTHER_ZONE", "2024-03-05T05:40:00Z", 1.0, {"B4": "B4.tif"},
+                                  array_bounds(h2, w2, t2), other))
+    with server:
+        req = FetchRequest(source="stac", roi=roi_inside(img.bounds, img.crs), start="2024-03-01", end="2024-03-31",
+                           bands=["B4"], scale=10, composite="least_cloudy", stac_url=server.url)
+        result = fetch_imagery(req, tmp_path / "cache")
+    assert result.crs == img.crs  # the ROI's own zone, not the scene's
+    with open_image(result.path) as src:
+        r = src.read()
+    exp = expected_on_grid(dn, img.transform, result.transform, result.height, result.width)
+    inside = ~r.nodata_mask
+    assert inside.mean() > 0.9
+    got = np.rint(r.data[0][inside] * 10000)
+    # Two nearest-neighbour warps: most pixels come back exactly, the rest are a neighbour's value.
+    assert (got == exp[inside]).mean() > 0.9
+    assert np.corrcoef(got, exp[inside])[0, 1] > 0.95
+
+
+def test_missing_cog_is_named_and_finished_tiles_stay(demo_catalog, tmp_path):
+    server, scene, _ = demo_catalog
+    (server.root / "A_B8.tif").unlink()
+    with pytest.raises(SatSegError, match=r"cannot read B8 from http://127\.0\.0\.1:\d+/files/A_B8\.tif"):
+        fetch_imagery(_request(server, scene, composite="least_cloudy", workers=1), tmp_path / "cache")
