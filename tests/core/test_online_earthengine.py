@@ -211,6 +211,34 @@ class TestComputePixels(_Harness):
         np.testing.assert_allclose(r.data[:, inside], expected[:, inside] / 10000, rtol=0, atol=1e-7)
         assert r.nodata_mask[~inside].all() and not r.nodata_mask[inside].any()
 
+    def test_irregular_roi_skips_tiles_outside_it(self):
+        from shapely.geometry import mapping, shape
+
+        from desktop_app.core.online.tiling import plan_tiles
+
+        square = shape(_roi(self.scene))
+        w, s, e, n = square.bounds
+        tri = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [w, n], [w, s]]]}
+        fake = self.fake()
+        result = self.run_fetch(fake, request=self.request(roi=tri))
+        all_tiles = plan_tiles(result.width, result.height, 64)
+        assert 0 < len(fake.pixel_requests) == result.tiles_total < len(all_tiles)
+        with open_image(result.path) as src:
+            r = src.read()
+        roi = parse_roi(tri)
+        outside = roi.mask(roi.grid(10))
+        assert r.nodata_mask[outside].all() and not r.nodata_mask[~outside].any()
+        assert r.nodata_mask[-5:, -5:].all()  # the never-requested corner reads as nodata
+
+    def test_least_cloudy_asks_for_one_scene_and_fetches_that_image(self):
+        fake = FakeEarthEngine(self.dn, self.scene.image.transform, BANDS, scenes=SCENES[1:])
+        result = self.run_fetch(fake, request=self.request(composite="least_cloudy"))
+        search = json.dumps(fake.value_requests[0])
+        assert "Collection.limit" in search and "CLOUDY_PIXEL_PERCENTAGE" in search and '"limit"' in search
+        expr = json.dumps(fake.pixel_requests[0]["expression"])
+        assert f"COPERNICUS/S2_SR_HARMONIZED/{SCENES[1]}" in expr and "CLOUD_SCORE_PLUS" not in expr
+        assert result.scenes == SCENES[1:]
+
     def test_retries_429_5xx_and_dropped_connection(self):
         fake = self.fake()
         grid = parse_roi(_roi(self.scene)).grid(10)

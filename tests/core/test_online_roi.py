@@ -150,3 +150,19 @@ def test_importing_online_core_does_not_import_ee_or_network_clients():
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_plan_fetch_sizes_a_request_offline(tmp_path):
+    from desktop_app.core.online import plan_fetch
+
+    req = FetchRequest(source="earthengine", roi=poly([[77.0, 28.5], [77.1, 28.5], [77.1, 28.6], [77.0, 28.6]]),
+                       start="2024-01-01", end="2024-01-31", bands=["B4", "B3", "B2"], scale=10)
+    plan = plan_fetch(req, tmp_path)
+    assert plan.crs.to_epsg() == 32643 and plan.scale == 10 and not plan.cached
+    assert 950 < plan.width < 1050 and 1080 < plan.height < 1140
+    assert plan.tile_size == 1024 and plan.tiles == 2  # 999 x 1126 px: one column, two rows
+    assert abs(plan.megabytes - plan.width * plan.height * 3 * 2 / 2 ** 20) < 1e-9
+    big = FetchRequest(source="stac", roi=poly([[70.0, 20.0], [72.5, 20.0], [72.5, 22.5], [70.0, 22.5]]),
+                       start="2024-01-01", end="2024-01-31", bands=["B4"], scale=10)
+    with pytest.raises(SatSegError, match="ROI too large for 10 m"):
+        plan_fetch(big)

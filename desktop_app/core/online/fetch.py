@@ -182,6 +182,39 @@ class FetchResult:
     tags: dict
 
 
+@dataclass
+class FetchPlan:
+    """What a request would fetch, known before any network call (for the UI to show or refuse)."""
+
+    width: int
+    height: int
+    crs: CRS
+    scale: float
+    tiles: int
+    tile_size: int
+    megabytes: float  # uncompressed uint16 output
+    cached: bool      # a finished result for exactly this request is already in the cache
+
+
+def _tiles_in_roi(c: "CheckedRequest", grid):
+    # Tiles entirely outside an irregular ROI are never requested.
+    return [t for t in plan_tiles(grid.width, grid.height, c.tile_size())
+            if not c.roi.mask(grid, t.x, t.y, t.width, t.height).all()]
+
+
+def plan_fetch(request: FetchRequest, cache_dir: Optional[str | os.PathLike] = None) -> FetchPlan:
+    """Validate a request and size it (grid, tiles, MB) without touching the network."""
+    c = request.checked()
+    grid = c.roi.grid(c.scale)
+    tiles = _tiles_in_roi(c, grid)
+    cached = False
+    if cache_dir is not None:
+        cached = (Path(cache_dir) / c.file_name()).exists() and \
+            bool(TileCache(cache_dir, c.key()).read_manifest().get("complete"))
+    return FetchPlan(grid.width, grid.height, grid.crs, c.scale, len(tiles), c.tile_size(),
+                     grid.width * grid.height * len(c.bands) * 2 / 2 ** 20, cached)
+
+
 def _tags(c: CheckedRequest, scenes: list[str], collection: str) -> dict:
     r = c.request
     return {
@@ -222,10 +255,7 @@ def fetch_imagery(request: FetchRequest, cache_dir: str | os.PathLike, job: Opti
     c = request.checked()
     backoff = backoff or Backoff()
     grid = c.roi.grid(c.scale)
-    side = c.tile_size()
-    # Tiles entirely outside an irregular ROI are never requested.
-    tiles = [t for t in plan_tiles(grid.width, grid.height, side)
-             if not c.roi.mask(grid, t.x, t.y, t.width, t.height).all()]
+    tiles = _tiles_in_roi(c, grid)
     cache_dir = Path(cache_dir)
     cache = TileCache(cache_dir, c.key())
     result_path = cache_dir / c.file_name()
