@@ -6,7 +6,6 @@ few tens of MB at 1024 x 1024 px), not by the image.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,41 +68,21 @@ def classify_raster(raster: Raster, clf, thresholds=None) -> np.ndarray:
     return out
 
 
-def pixel_areas(transform, crs, row_off: int, rows: int) -> np.ndarray:
-    """Area in m² of one pixel on each of ``rows`` rows starting at ``row_off``.
-
-    Projected CRS: |det(transform)| in the CRS's linear unit, converted to m.
-    Geographic CRS: the spherical area of each row's cells (depends on latitude).
-    """
-    if crs is not None and crs.is_geographic:
-        R = 6371008.8
-        top = transform.f + transform.e * (row_off + np.arange(rows))
-        bottom = top + transform.e
-        dlon = math.radians(abs(transform.a))
-        return R * R * dlon * np.abs(np.sin(np.radians(top)) - np.sin(np.radians(bottom)))
-    factor = 1.0
-    if crs is not None:
-        try:
-            factor = float(crs.linear_units_factor[1])
-        except Exception:  # CRS without a linear unit: take it as metres
-            factor = 1.0
-    return np.full(rows, abs(transform.a * transform.e - transform.b * transform.d) * factor ** 2)
-
-
 class _Tally:
     def __init__(self, transform, crs) -> None:
         self.counts = np.zeros(256, np.int64)
         self.area = np.zeros(256, np.float64)
         self.transform, self.crs = transform, crs
 
-    def add(self, labels: np.ndarray, row_off: int) -> None:
-        self.counts += np.bincount(labels.ravel(), minlength=256)
-        areas = pixel_areas(self.transform, self.crs, row_off, labels.shape[0])
-        if np.all(areas == areas[0]):
-            self.area += np.bincount(labels.ravel(), minlength=256) * areas[0]
-        else:
-            w = np.repeat(areas, labels.shape[1])
-            self.area += np.bincount(labels.ravel(), weights=w, minlength=256)
+    def add(self, labels: np.ndarray, row_off: int, col_off: int = 0) -> None:
+        """Count a block; areas are true ground areas on the CRS's ellipsoid (``core.areas``),
+        so they agree with the area reports of the exports."""
+        from .areas import pixel_areas
+
+        flat = labels.ravel()
+        self.counts += np.bincount(flat, minlength=256)
+        areas = pixel_areas(self.transform, self.crs, row_off, col_off, labels.shape[0], labels.shape[1])
+        self.area += np.bincount(flat, weights=areas.ravel(), minlength=256)
 
     def summary(self, classes, seconds, path, method, warnings) -> ClassifySummary:
         return ClassifySummary(
@@ -147,7 +126,7 @@ def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, jo
                 block_raster = source.read(w, bands=names)
                 labels = classify_raster(block_raster, clf, thresholds)
                 writer.write(labels, window=w)
-                tally.add(labels, int(w.row_off))
+                tally.add(labels, int(w.row_off), int(w.col_off))
             job.step(1.0, "writing")
     summary = tally.summary(clf.classes, time.perf_counter() - start, str(Path(out_path)), clf.name, clf.warnings)
     if summary.nodata == source.width * source.height:
