@@ -182,6 +182,21 @@ class TestGraph(apitestcase.ApiTestCase):
         assert "Collection.limit" in graph and "AggregateFeatureCollection.array" in graph
 
 
+class TestAntimeridianGraph(apitestcase.ApiTestCase):
+    def test_region_is_a_planar_utm_polygon(self):
+        import datetime as dt
+
+        roi = parse_roi({"type": "Polygon", "coordinates": [[[179.9, -17.0], [-179.9, -17.0], [-179.9, -16.8],
+                                                             [179.9, -16.8], [179.9, -17.0]]]})
+        graph = json.loads(E.build_search(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 2), "median", 100).serialize())
+        text = json.dumps(graph)
+        assert "EPSG:32701" in text and '"geodesic": {"constantValue": false}' in text
+        import re
+
+        xs = [float(x) for x, _ in re.findall(r"\[(-?\d+\.\d+), (-?\d+\.\d+)\]", text)]
+        assert len(xs) >= 4 and all(160_000 < x < 200_000 for x in xs)  # metres in zone 1, one compact polygon
+
+
 class TestComputePixels(_Harness):
     def test_tiles_stitch_to_known_pixels(self):
         fake = self.fake()

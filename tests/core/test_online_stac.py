@@ -479,3 +479,19 @@ def test_missing_cog_is_named_and_finished_tiles_stay(demo_catalog, tmp_path):
     (server.root / "A_B8.tif").unlink()
     with pytest.raises(SatSegError, match=r"cannot read B8 from http://127\.0\.0\.1:\d+/files/A_B8\.tif"):
         fetch_imagery(_request(server, scene, composite="least_cloudy", workers=1), tmp_path / "cache")
+
+
+def test_antimeridian_roi_is_searched_as_a_split_multipolygon(tmp_path):
+    server = StacServer(tmp_path)
+    roi = {"type": "Polygon", "coordinates": [[[179.9, -17.0], [-179.9, -17.0], [-179.9, -16.8], [179.9, -16.8],
+                                               [179.9, -17.0]]]}
+    with server:
+        req = FetchRequest(source="stac", roi=roi, start="2024-03-01", end="2024-03-31", bands=["B4"],
+                           stac_url=server.url)
+        with pytest.raises(SatSegError, match="no Sentinel-2 L2A scenes"):
+            fetch_imagery(req, tmp_path / "cache")
+    body = [json.loads(b) for m, p, b in server.log if m == "POST"][0]
+    g = shape(body["intersects"])
+    assert g.geom_type == "MultiPolygon" and len(g.geoms) == 2
+    w, s, e, n = g.bounds
+    assert (w, e) == (-180.0, 180.0) and g.area < 0.05  # two slivers, not a band around the planet
