@@ -5,10 +5,8 @@ import datetime as dt
 import json
 import sys
 
-import numpy as np
 import pytest
 import shapely
-from shapely.geometry import shape
 
 from desktop_app.core.errors import SatSegError
 from desktop_app.core.geo import WGS84, transform_geometry
