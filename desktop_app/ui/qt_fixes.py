@@ -1,28 +1,28 @@
-"""Work-arounds for defects of the installed Qt binding, applied once on import.
+"""Work-around for a reference-counting defect of the installed Qt binding, applied on import.
 
-PySide6 6.12.0 on CPython 3.11: ``SignalInstance.emit()`` returns ``True``
-without taking a reference to it, so every emit from Python removes one
-reference from the ``True`` singleton. After a few thousand emits (a few
-minutes of drawing, or one classification reporting progress) CPython
-aborts with "Fatal Python error: bool_dealloc: deallocating True or False".
-Python 3.12+ makes ``True`` immortal, so the defect is harmless there.
+PySide6 6.12.0 on CPython 3.11 hands out ``None``, ``True`` and ``False``
+without taking a reference: every call of a void Qt method from Python
+(``label.setText``, ``app.processEvents``, ``stack.undo`` ...) removes one
+reference from ``None``, every ``Signal.emit()`` one from ``True``. After a
+few thousand calls, i.e. minutes into a session, CPython aborts with "Fatal
+Python error: none_dealloc: deallocating None" (or bool_dealloc). Python
+3.12 made these singletons immortal (PEP 683), which hides the defect there;
+the wheel evidently assumes that.
 
-The fix is measured, not assumed: emit a signal a few times on a scratch
-object and look at ``sys.getrefcount(True)``. Only if references are lost
-is ``emit`` wrapped to give back the reference it took. A fixed PySide6
-measures zero loss and is left alone.
+The fix does what Python 3.12 does: it gives the three singletons a
+reference count so large (2**40) that the lost references can never bring
+it to zero. It is measured, not assumed: only if a probe call loses
+references is anything changed, and never on Python 3.12+.
 """
 from __future__ import annotations
 
 import ctypes
 import sys
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
-_Py_IncRef = ctypes.pythonapi.Py_IncRef
-_Py_IncRef.argtypes = [ctypes.py_object]
-_Py_IncRef.restype = None
-
+# Far more Qt calls than any session makes (~10^12); far below Py_ssize_t overflow.
+_IMMORTAL_REFS = 1 << 40
 _PROBES = 16
 
 
@@ -30,37 +30,36 @@ class _Probe(QObject):
     ping = Signal()
 
 
-def emit_loses_true_references() -> bool:
-    """True when this PySide6 drops a reference to ``True`` on every ``emit``."""
+def lost_references() -> dict[str, int]:
+    """References that _PROBES void calls / emits lose, for None and True (0 with a sound binding)."""
     probe = _Probe()
-    before = sys.getrefcount(True)
-    results = [probe.ping.emit() for _ in range(_PROBES)]   # keep the results alive while counting
-    lost = before + results.count(True) - sys.getrefcount(True)
+    before = sys.getrefcount(None)
+    results = [probe.setObjectName("probe") for _ in range(_PROBES)]   # each returns None
+    lost_none = before + results.count(None) - sys.getrefcount(None)
     del results
-    if lost == _PROBES:
-        for _ in range(_PROBES):   # give back what the probe itself just lost
-            _Py_IncRef(True)
-        return True
-    return False
+    before = sys.getrefcount(True)
+    results = [probe.ping.emit() for _ in range(_PROBES)]               # each returns True
+    lost_true = before + results.count(True) - sys.getrefcount(True)
+    del results
+    return {"None": lost_none, "True": lost_true}
+
+
+def _add_references(obj, n: int) -> None:
+    # ob_refcnt is the first field of every CPython object (Py_ssize_t).
+    ctypes.c_ssize_t.from_address(id(obj)).value += n
 
 
 def _install() -> bool:
-    if getattr(SignalInstance.emit, "_satseg_fixed", False):
-        return True
-    if not emit_loses_true_references():
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False   # None/True/False are immortal there; nothing can run out
+    if sys.getrefcount(None) > _IMMORTAL_REFS // 2:
+        return True    # already applied (module reloaded)
+    lost = lost_references()
+    if not any(v > 0 for v in lost.values()):
         return False
-    original = SignalInstance.emit
-
-    def emit(self, *args):
-        result = original(self, *args)
-        if result is True:
-            _Py_IncRef(True)   # the reference PySide6 handed us without owning it
-        return result
-
-    emit._satseg_fixed = True
-    emit.__doc__ = original.__doc__
-    SignalInstance.emit = emit
+    for singleton in (None, True, False):
+        _add_references(singleton, _IMMORTAL_REFS)
     return True
 
 
-EMIT_FIX_INSTALLED = _install()
+SINGLETONS_PINNED = _install()
