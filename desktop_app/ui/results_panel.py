@@ -86,9 +86,15 @@ class ResultsPanel(QWidget):
         self.areas_note = QLabel(NO_RESULT_TEXT, areas_page)
         self.areas_note.setWordWrap(True)
         self.areas_table = _table(AREA_COLUMNS, AREA_TIPS)
+        self.copy_button = QPushButton("Copy table", areas_page)
+        self.copy_button.setToolTip("Copy the area table to the clipboard (tab-separated, pastes into a spreadsheet)")
+        self.copy_button.clicked.connect(self.copy_areas)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.areas_note, 1)
+        note_row.addWidget(self.copy_button, 0, Qt.AlignTop)
         lay = QVBoxLayout(areas_page)
         lay.addWidget(self.areas_table, 1)
-        lay.addWidget(self.areas_note)
+        lay.addLayout(note_row)
         self.tabs.addTab(areas_page, "Areas")
 
         # -- accuracy
@@ -144,6 +150,7 @@ class ResultsPanel(QWidget):
         t = self.areas_table
         t.setRowCount(0)
         self.set_export_enabled(table is not None)
+        self.copy_button.setEnabled(table is not None)
         if table is None:
             self.areas_note.setText(NO_RESULT_TEXT)
             return
@@ -168,6 +175,28 @@ class ResultsPanel(QWidget):
         if getattr(table, "warnings", None):
             note += "\n" + "\n".join(table.warnings)
         self.areas_note.setText(note)
+
+    def areas_text(self) -> str:
+        """The area table as tab-separated text with plain numbers (no thousands separators)."""
+        table = self.area_table
+        if table is None:
+            return ""
+        lines = ["\t".join(AREA_COLUMNS)]
+
+        def line(name, pixels, m2, percent):
+            pct = "" if percent is None else f"{percent:.4f}"
+            lines.append(f"{name}\t{pixels}\t{m2:.2f}\t{m2 / 1e4:.4f}\t{m2 / 1e6:.6f}\t{pct}")
+
+        for r in table.rows:
+            line(r.class_name, r.pixels, r.area_m2, r.percent)
+        line("Unclassified", table.unclassified.pixels, table.unclassified.area_m2, None)
+        line("No data", table.nodata.pixels, table.nodata.area_m2, None)
+        return "\n".join(lines) + "\n"
+
+    def copy_areas(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.clipboard().setText(self.areas_text())
 
     def _separator(self, row: int) -> None:
         for col in range(self.areas_table.columnCount()):

@@ -86,3 +86,16 @@ def test_export_buttons_emit_kind(panel, qtbot):
     for kind in ("geojson", "kml", "geotiff", "csv"):
         panel.export_buttons[kind].click()
     assert got == ["geojson", "kml", "geotiff", "csv"]
+
+
+def test_copy_table_tab_separated(panel, qapp):
+    table = utm_table()
+    panel.show_areas(table)
+    panel.copy_button.click()
+    text = qapp.clipboard().text()
+    lines = text.strip().split("\n")
+    assert lines[0].split("\t") == ["Class", "Pixels", "Area (m²)", "Area (ha)", "Area (km²)", "Share (%)"]
+    water = lines[1].split("\t")
+    assert water[0] == "water" and water[1] == "6000"
+    assert abs(float(water[2]) - table.rows[0].area_m2) < 0.01
+    assert lines[-1].startswith("No data\t100\t")
