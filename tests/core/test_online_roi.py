@@ -164,3 +164,23 @@ def test_plan_fetch_sizes_a_request_offline(tmp_path):
                        start="2024-01-01", end="2024-01-31", bands=["B4"], scale=10)
     with pytest.raises(SatSegError, match="ROI too large for 10 m"):
         plan_fetch(big)
+
+
+def test_tile_cache_saves_atomically_and_drops_damaged_tiles(tmp_path):
+    import numpy as np
+
+    from desktop_app.core.online.tile_cache import TileCache
+    from desktop_app.core.online.tiling import plan_tiles
+
+    cache = TileCache(tmp_path, "k1")
+    tiles = plan_tiles(100, 70, 64)
+    data = np.arange(2 * 64 * 64, dtype=np.uint16).reshape(2, 64, 64)
+    cache.save(tiles[0], data)
+    assert cache.missing(tiles) == tiles[1:] and not list(cache.dir.glob("*.part"))
+    np.testing.assert_array_equal(cache.load(tiles[0]), data)
+    with pytest.raises(ValueError, match="expected"):
+        cache.save(tiles[1], data)  # tile 1 is 36 px wide
+    cache.path(tiles[0]).write_bytes(b"truncated")
+    with pytest.raises(SatSegError, match="damaged and was removed"):
+        cache.load(tiles[0])
+    assert cache.missing(tiles) == tiles

@@ -495,3 +495,14 @@ def test_antimeridian_roi_is_searched_as_a_split_multipolygon(tmp_path):
     assert g.geom_type == "MultiPolygon" and len(g.geoms) == 2
     w, s, e, n = g.bounds
     assert (w, e) == (-180.0, 180.0) and g.area < 0.05  # two slivers, not a band around the planet
+
+
+def test_everything_clouded_is_an_error_not_an_empty_image(demo_catalog, tmp_path):
+    server, scene, _ = demo_catalog
+    for sid in "ABC":
+        with rasterio.open(server.root / f"{sid}_SCL.tif") as src:
+            t, crs, shape_ = src.transform, src.crs, src.shape
+        write_cog(server.root / f"{sid}_SCL.tif", np.full(shape_, 9, np.uint8), t, crs)
+    with pytest.raises(SatSegError, match="no cloud-free pixels in the ROI between 2024-03-01 and 2024-03-31"):
+        fetch_imagery(_request(server, scene), tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.tif"))

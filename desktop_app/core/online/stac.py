@@ -9,7 +9,6 @@ The median composite masks each scene with its SCL band first.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
@@ -114,9 +113,7 @@ def search_scenes(roi: Roi, start: dt.date, end: dt.date, bands: list[str], comp
         search = client.search(collections=[STAC_COLLECTION], intersects=roi.wgs84_geojson(),
                                datetime=f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59Z",
                                max_items=2000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            items = list(search.items_as_dicts())
+        items = list(search.items_as_dicts())
     except (APIError, requests.RequestException, OSError) as exc:
         raise SatSegError(f"STAC search at {url} failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from exc
     except Exception as exc:  # pystac-client raises plain errors for a non-STAC answer
@@ -193,9 +190,12 @@ def tile_reader(scenes: list[Scene], grid: Grid, bands: list[str], composite: st
                     ok = valid[k] & (dn > 0)
                     # Harmonise (remove the +1000 offset of baseline >= 04.00), keeping valid pixels >= 1.
                     stack[k][ok] = np.maximum(dn[ok] + s.dn_offsets.get(band, 0.0), 1.0)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels -> no data
-                    med = stack[0] if len(use) == 1 else np.nanmedian(stack, axis=0)
+                # Pixels with no clear scene stay NaN (no data); filling them first keeps
+                # nanmedian quiet (warning filters are process-wide, not per thread).
+                empty = np.isnan(stack).all(axis=0)
+                stack[:, empty] = 0
+                med = stack[0] if len(use) == 1 else np.nanmedian(stack, axis=0)
+                med[empty] = np.nan
                 out[i] = np.where(np.isfinite(med), np.clip(np.rint(med), 1, 65535), 0).astype(np.uint16)
         return out
 
