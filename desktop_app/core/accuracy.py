@@ -95,6 +95,13 @@ def _label_space(pred_classes: Sequence[ClassInfo], truth_classes: Optional[Sequ
     if truth_classes is None:
         return classes, {c.id: k for k, c in enumerate(classes)}
     by_name = {c.name: k for k, c in enumerate(classes)}
+    if not any(t.name in by_name for t in truth_classes):
+        if all(t.name == f"class {t.id}" for t in truth_classes):
+            # A truth raster without class names: its ids are taken as the classification's ids.
+            return classes, {c.id: k for k, c in enumerate(classes)}
+        raise SatSegError(
+            f"none of the reference classes ({', '.join(t.name for t in truth_classes)}) is a class of the "
+            f"classification ({', '.join(c.name for c in classes)}); check --class-field")
     lookup = {}
     for t in truth_classes:
         if t.name not in by_name:

@@ -101,3 +101,11 @@ def test_against_truth_raster_on_another_grid(tmp_path):
     write_class_raster(tmp_path / "t.tif", truth, Affine(20, 0, 760000, 0, -20, 3262000), UTM, C)
     r = accuracy_against(tmp_path / "c.tif", tmp_path / "t.tif")
     assert r.overall_accuracy == 1.0 and r.total == 400
+
+
+def test_reference_names_that_match_nothing_are_an_error_unless_generic():
+    truth = np.array([1, 2], np.uint8)
+    with pytest.raises(SatSegError, match="none of the reference classes \\(lake, wood\\)"):
+        accuracy_from_arrays(truth, truth, C, [ClassInfo(1, "lake", "#000000"), ClassInfo(2, "wood", "#000000")])
+    generic = [ClassInfo(1, "class 1", "#000000"), ClassInfo(2, "class 2", "#000000")]
+    assert accuracy_from_arrays(truth, truth, C, generic).overall_accuracy == 1.0
