@@ -472,40 +472,26 @@ class SampleModel(QObject):
             if info.name not in by_name and info.id not in {c.id for c in listed}:
                 listed.append(info)
                 by_name[info.name] = info
-        classes = listed
         records = []
-        for i, feat in enumerate(fc.get("features") or [], start=1):
-            props = dict(feat.get("properties") or {})
-            name = str(props.get(class_field, "")).strip()
-            if not name:
-                raise SatSegError(f"sample feature {i} has no '{class_field}' property")
-            if name not in by_name:
-                info = ClassInfo(max([c.id for c in classes], default=0) + 1, name,
-                                 normalize_color(props.get("color"), len(classes)))
-                classes.append(info)
-                by_name[name] = info
-            try:
-                geom = shape(feat["geometry"])
-            except Exception as exc:
-                raise SatSegError(f"sample feature {i} ({name}) has a broken geometry: {exc}") from exc
-            if not geom.is_valid:
-                geom = polygonal_part(make_valid(geom))
-            if geom is None or geom.is_empty or not isinstance(geom, (Polygon, MultiPolygon)):
-                raise SatSegError(f"sample feature {i} ({name}) is not a polygon with an area")
-            role = props.get("role", "training")
-            role = role if role in ROLES else "training"
-            pid = str(props.get("pid") or uuid.uuid4().hex[:12])
-            extra = {k: v for k, v in props.items() if k != class_field and k not in _RESERVED}
-            records.append((pid, PolygonRecord(geom, by_name[name].id, role, extra)))
-        self._load(classes, records)
+        if fc.get("features"):
+            from ..core.samples import samples_from_geojson
+
+            sample_set = samples_from_geojson(fc, class_field, source="the sample polygons")
+            listed, records = self._from_sample_set(sample_set, listed, keep_pids=True)
+        self._load(listed, records)
 
     def load_sample_set(self, sample_set) -> None:
         """Replace everything with a core ``SampleSet`` (clears the undo history)."""
         classes, records = self._from_sample_set(sample_set, [])
         self._load(classes, records)
 
-    def _from_sample_set(self, sample_set, existing: list[ClassInfo]):
-        """(classes, records) for a SampleSet, reusing classes in ``existing`` by name."""
+    def _from_sample_set(self, sample_set, existing: list[ClassInfo], keep_pids: bool = False):
+        """(classes, records) for a SampleSet, reusing classes in ``existing`` by name.
+
+        ``keep_pids`` keeps the polygon ids stored in the features (a project
+        reloading itself); imported files always get fresh ids, so they can
+        never collide with polygons already in the model.
+        """
         classes = list(existing)
         by_name = {c.name: c for c in classes}
 
@@ -517,6 +503,7 @@ class SampleModel(QObject):
                 by_name[name] = info
             return by_name[name]
 
+        taken: set[str] = set()
         for c in getattr(sample_set, "classes", None) or []:
             ensure(c.name if hasattr(c, "name") else str(c), getattr(c, "color", None))
         records = []
@@ -528,7 +515,11 @@ class SampleModel(QObject):
                 geom = geom.geoms[0]   # GeoPackage layers are all-multi; the map edits plain polygons
             props = {k: v for k, v in (getattr(sp, "properties", None) or {}).items()
                      if k not in _RESERVED and k not in _READER_FIELDS and not _blank(v)}
-            records.append((uuid.uuid4().hex[:12], PolygonRecord(geom, info.id, role, props)))
+            pid = (sp.properties or {}).get("pid") if keep_pids else None
+            if not pid or pid in taken:
+                pid = uuid.uuid4().hex[:12]
+            taken.add(str(pid))
+            records.append((str(pid), PolygonRecord(geom, info.id, role, props)))
         return classes, records
 
     def to_sample_set(self, role: Optional[str] = None):

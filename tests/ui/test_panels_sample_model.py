@@ -227,7 +227,7 @@ def test_from_geojson_with_project_class_list(model):
 def test_from_geojson_bad_input_names_feature(model):
     from desktop_app.core.errors import SatSegError
 
-    with pytest.raises(SatSegError, match="feature 1 has no 'class'"):
+    with pytest.raises(SatSegError, match="class field 'class'"):
         model.from_geojson({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": SQUARE,
                                                                         "properties": {}}]})
     with pytest.raises(SatSegError, match="not a GeoJSON FeatureCollection"):
