@@ -149,7 +149,9 @@ def mask_overlays(class_array: np.ndarray, transform: Affine, crs, classes: Iter
 def pixel_at(transform: Affine, crs, width: int, height: int, lon: float, lat: float) -> Optional[tuple[int, int]]:
     """(row, col) of the pixel under a WGS84 point, or None outside the grid."""
     x, y = transform_points([lon], [lat], WGS84, crs)
-    col, row = ~transform * (float(x[0]), float(y[0]))
+    inv = ~transform
+    px, py = float(x[0]), float(y[0])
+    col, row = inv.a * px + inv.b * py + inv.c, inv.d * px + inv.e * py + inv.f
     r, c = int(np.floor(row)), int(np.floor(col))
     if 0 <= r < height and 0 <= c < width:
         return r, c
