@@ -3,8 +3,9 @@
 Every edit goes through a ``QUndoCommand`` on :attr:`SampleModel.undo_stack`,
 so Ctrl+Z works for classes and polygons alike. Widgets and the map listen to
 the signals; nothing else changes the data. Class ids are stable for the
-session (deleting class 2 does not renumber class 3); the classifier numbers
-the classes 1..K in the order of :meth:`SampleModel.classes`.
+session (deleting class 2 does not renumber class 3), and
+:meth:`SampleModel.to_sample_set` keeps them, so class raster values and
+training pixel counts map straight back to these classes.
 
 Geometries are stored as shapely geometries in WGS84 (lon/lat), the frame the
 map draws in and GeoJSON uses.
@@ -54,9 +55,9 @@ class _Command(QUndoCommand):
     """An undo step made of two functions of the model; the model builds them per edit.
 
     The functions receive the model as an argument and the command holds it
-    only weakly: a command that kept its model alive would form a cycle
-    (model -> stack -> command -> model) that PySide6 mishandles when the
-    interpreter shuts down (a refcount crash at exit).
+    only weakly: closures over the model would form a cycle through C++
+    (model -> QUndoStack -> command -> model) that Python's garbage collector
+    cannot see, so a discarded model would never be freed.
     """
 
     def __init__(self, text: str, do: Callable[["SampleModel"], None], undo: Callable[["SampleModel"], None]) -> None:
@@ -315,8 +316,9 @@ class SampleModel(QObject):
                 self.message.emit(f"{what}: the polygon is invalid ({reason}) and has no area once "
                                   "repaired; nothing was changed.")
                 return None
-            self.message.emit(f"{what}: the polygon was invalid ({reason}, e.g. its edges cross) "
-                              f"and was repaired into {len(getattr(fixed, 'geoms', [fixed]))} part(s).")
+            parts = len(fixed.geoms) if isinstance(fixed, MultiPolygon) else 1
+            self.message.emit(f"{what} was invalid ({reason}; its edges cross or touch) and has been "
+                              f"repaired into {parts} part(s); check its outline on the map.")
             geom = fixed
         if geom.area == 0:
             self.message.emit(f"{what}: the polygon has no area; nothing was changed.")
