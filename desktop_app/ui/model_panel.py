@@ -242,9 +242,12 @@ class ModelPanel(QWidget):
     def set_classes(self, classes: Sequence[ClassInfo]) -> None:
         """One threshold row per class; settings of classes that remain are kept."""
         kept = self._settings()
+        before = self.thresholds()
         self._classes = list(classes)
         self._build_rows(kept)
         self._update_hint()
+        if self.thresholds() != before:   # e.g. a class with a threshold was deleted or renamed
+            self._emit_thresholds()
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running and len(self._classes) >= 2)

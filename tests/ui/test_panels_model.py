@@ -66,12 +66,17 @@ def test_method_switch_keeps_each_methods_thresholds(panel):
     assert panel.thresholds() == {"water": 4.0}
 
 
-def test_set_classes_keeps_settings_of_remaining_classes(panel):
+def test_set_classes_keeps_settings_of_remaining_classes(panel, qtbot):
     panel.set_classes(CLASSES)
     panel.set_thresholds({"forest": 2.5})
-    panel.set_classes(CLASSES[1:] + [ClassInfo(5, "barren", "#bf812d")])
+    qtbot.wait(DEBOUNCE_MS * 2)                 # let that change's own signal pass
+    with qtbot.assertNotEmitted(panel.thresholds_changed, wait=DEBOUNCE_MS * 2):
+        panel.set_classes(CLASSES[1:] + [ClassInfo(5, "barren", "#bf812d")])
     assert panel.thresholds() == {"forest": 2.5}
     assert set(panel._rows) == {"urban", "forest", "barren"}
+    with qtbot.waitSignal(panel.thresholds_changed, timeout=1000):
+        panel.set_classes(CLASSES[:2])          # forest (with its threshold) deleted
+    assert panel.thresholds() is None
 
 
 def test_run_needs_two_classes_and_running_state(panel, qtbot):
