@@ -43,6 +43,7 @@ class StacServer:
         self.items: list[dict] = []
         self.log: list[tuple[str, str, str]] = []  # (method, path, range)
         self.bytes_served: dict[str, int] = {}
+        self.fail_once: dict[str, int] = {}  # file name -> HTTP status to answer on its next GET
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +88,12 @@ class StacServer:
                 p = server.root / name
                 if not p.is_file():
                     self.send_response(404)
+                    self.end_headers()
+                    return
+                status = server.fail_once.pop(name, None) if not head else None
+                if status:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 data = p.read_bytes()
@@ -506,3 +513,16 @@ def test_everything_clouded_is_an_error_not_an_empty_image(demo_catalog, tmp_pat
     with pytest.raises(SatSegError, match="no cloud-free pixels in the ROI between 2024-03-01 and 2024-03-31"):
         fetch_imagery(_request(server, scene), tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*.tif"))
+
+
+def test_a_503_from_the_file_server_is_retried(demo_catalog, tmp_path):
+    server, scene, truth = demo_catalog
+    server.fail_once["A_B4.tif"] = 503
+    result = fetch_imagery(_request(server, scene, composite="least_cloudy", workers=1), tmp_path / "cache")
+    assert "A_B4.tif" not in server.fail_once  # the failure was served, then retried
+    a, _ = truth["A"]
+    exp = expected_on_grid(a, scene.image.transform, result.transform, result.height, result.width)
+    with open_image(result.path) as src:
+        r = src.read()
+    inside = ~r.nodata_mask
+    np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7)
