@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QMessageBox, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
 )
 
-from . import qt_fixes  # noqa: F401  (PySide6 6.12.0 on Python 3.11 loses None/True references; see qt_fixes)
 from ..core.errors import SatSegError
 from .sample_model import SampleModel
 

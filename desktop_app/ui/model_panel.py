@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QScrollArea, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from . import qt_fixes  # noqa: F401  (PySide6 6.12.0 on Python 3.11 loses None/True references; see qt_fixes)
 from ..core.classes import ClassInfo
 from .classes_panel import swatch
 from .method_options import UNCLASSIFIED_NOTE, MethodSpec, Option, default_threshold, method_specs, options_for

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
-from . import qt_fixes  # noqa: F401  (PySide6 6.12.0 on Python 3.11 loses None/True references; see qt_fixes)
 from .classes_panel import swatch
 
 NO_RESULT_TEXT = "No classification yet: run the classifier to see class areas."

@@ -25,7 +25,6 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.validation import explain_validity, make_valid
 
-from . import qt_fixes  # noqa: F401  (PySide6 6.12.0 on Python 3.11 loses None/True references; see qt_fixes)
 from ..core.classes import ClassInfo, normalize_color
 from ..core.errors import SatSegError
 

@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from . import qt_fixes  # noqa: F401  (PySide6 6.12.0 on Python 3.11 loses None/True references; see qt_fixes)
 from ..core.raster import S2_WAVELENGTHS_NM, normalize_band_name
 
 EMPTY_TEXT = "No spectra yet: draw training polygons on the image (spectra appear once their pixels are read)."
