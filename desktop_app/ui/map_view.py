@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 LOCAL_SCHEMES = {"file", "qrc", "data", "blob", "about", "devtools"}
 OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_TILE_HOST = "tile.openstreetmap.org"
+_LIVE_PROFILES: set = set()
 
 
 def web_root() -> Path:
@@ -93,8 +94,10 @@ class MapView(QWebEngineView):
         self.bridge = MapBridge(self)
         self.guard = RequestGuard(self)
         # A private, off-the-record profile: no disk cache, no cookies, and the
-        # interceptor applies to this page only.
-        self.profile = QWebEngineProfile(self)
+        # interceptor applies to this page only. It has no Qt parent: it must outlive
+        # its page (Qt warns otherwise), so shutdown() deletes it after the page.
+        self.profile = QWebEngineProfile()
+        _LIVE_PROFILES.add(self.profile)
         self.profile.setUrlRequestInterceptor(self.guard)
         self.map_page = MapPage(self.profile, self)
         settings = self.map_page.settings()
@@ -106,6 +109,7 @@ class MapView(QWebEngineView):
         self.map_page.setWebChannel(self.channel)
         self.setPage(self.map_page)
         self.online = False
+        self.is_shut_down = False
 
     def load_map(self) -> None:
         index = check_web_assets()
@@ -126,6 +130,15 @@ class MapView(QWebEngineView):
                                     lambda text: callback(json.loads(text or "{}")))
 
     def shutdown(self) -> None:
-        """Release the page before its profile (Qt warns otherwise at exit)."""
-        self.setPage(None)
+        """Release the page, then its profile (the other order makes Qt warn at exit)."""
+        if self.is_shut_down:
+            return
+        self.is_shut_down = True
+        profile = self.profile
+
+        def drop_profile() -> None:
+            profile.deleteLater()
+            _LIVE_PROFILES.discard(profile)
+
+        self.map_page.destroyed.connect(drop_profile)
         self.map_page.deleteLater()

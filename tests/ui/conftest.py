@@ -38,6 +38,8 @@ def make_window(qtbot, tmp_path):
         if not win._closed:
             win.dirty = False
             win.close()
+        win.map.shutdown()   # also for windows a test "crashed" without closing
+        qtbot.wait(10)
 
 
 @pytest.fixture
