@@ -62,7 +62,7 @@ def _layout(rng, size: int) -> np.ndarray:
     rows, cols = np.mgrid[0:size, 0:size].astype(np.float32)
     truth = np.full((size, size), AGRI, np.uint8)
     # Field parcels: Voronoi cells; some are left bare (barren).
-    seeds = rng.uniform(0, size, (int(size * size / 4500), 2))
+    seeds = rng.uniform(0, size, (max(4, int(size * size / 4500)), 2))
     parcel = cKDTree(seeds).query(np.column_stack([rows.ravel(), cols.ravel()]))[1].reshape(size, size)
     bare = rng.random(len(seeds)) < 0.10
     truth[bare[parcel]] = BARREN

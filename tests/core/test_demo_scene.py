@@ -73,3 +73,9 @@ def test_roi_lies_inside_the_scene(demo_dir):
         from desktop_app.core.geo import bounds_to_wgs84
         box = shapely.box(*bounds_to_wgs84(src.bounds, src.crs))
     assert box.contains(geom) and geom.area > 0.5 * box.area
+
+
+def test_the_smallest_allowed_scene_builds():
+    scene = make_demo_scene(size=64)
+    assert scene.image.shape == (64, 64) and scene.truth.shape == (64, 64)
+    assert set(np.unique(scene.truth)) <= {1, 2, 3, 4, 5}
