@@ -17,14 +17,18 @@ from desktop_app.core.samples import TrainingData
 CRS_UTM = CRS.from_epsg(32643)
 
 
-def class_model(n_bands: int, n_classes: int, seed: int = 0):
-    """(means (K, b), cholesky factors (K, b, b)) of plausible reflectance classes."""
+def class_model(n_bands: int, n_classes: int, seed: int = 0, noise: float = 0.01):
+    """(means (K, b), cholesky factors (K, b, b)) of plausible reflectance classes.
+
+    ``noise`` scales the within-class spread: 0.01 gives well separated
+    classes, 0.04 overlapping ones (deeper random-forest trees).
+    """
     rng = np.random.default_rng(seed)
     means = rng.uniform(0.03, 0.45, (n_classes, n_bands))
     chols = []
     for _ in range(n_classes):
-        a = rng.normal(0, 1, (n_bands, n_bands)) * 0.01
-        chols.append(np.linalg.cholesky(a @ a.T + np.eye(n_bands) * 1e-4))
+        a = rng.normal(0, 1, (n_bands, n_bands)) * noise
+        chols.append(np.linalg.cholesky(a @ a.T + np.eye(n_bands) * noise ** 2))
     return means, np.array(chols)
 
 

@@ -195,3 +195,16 @@ def test_signatures_and_jeffries_matusita(scene):
     same = TrainingData(water[:, [1, 2, 3, 7]], half, [ClassInfo(1, "w1", "#000000"), ClassInfo(2, "w2", "#000000")],
                         ["B2", "B3", "B4", "B8"], {})
     assert jeffries_matusita(same)[0, 1] < 0.3
+
+
+@pytest.mark.parametrize("options", [{"trees": 30}, {"trees": 30, "balanced": True}, {"trees": 10, "max_depth": 2}])
+def test_random_forest_probabilities_equal_scikit_learn(scene, options):
+    _, _, td = scene
+    clf = make_classifier("random_forest", **options).fit(td)
+    # Fully grown trees use the vote-counting path; depth-limited ones (impure leaves) sklearn's own.
+    assert (clf._vote_codes is None) == ("max_depth" in options)
+    X = scene[0].image.pixels()[::7]
+    ours = clf.scores(X)
+    theirs = clf.model.predict_proba(X)
+    assert np.allclose(ours, theirs, atol=1e-6)
+    assert np.array_equal(clf.predict(X), clf.class_ids[theirs.argmax(axis=1)])

@@ -7,6 +7,51 @@ from ..errors import SatSegError
 from .base import Classifier, Evaluation
 
 
+# Fully grown trees end in pure leaves, so the forest's probability is simply the share of
+# trees voting for each class. Counting votes in 8-bit lanes of one uint64 per pixel (one
+# gather and one add per tree) gives exactly scikit-learn's predict_proba at about twice its
+# speed; trees are walked by scikit-learn's own ``apply`` on all cores.
+_LANE_BITS = 8
+
+
+def _vote_codes(model, n_classes: int):
+    """Per tree (tree, uint64 code per node), or None when a leaf is impure or lanes would overflow."""
+    trees = [e.tree_ for e in model.estimators_]
+    if n_classes * _LANE_BITS > 64 or len(trees) >= 2 ** _LANE_BITS:
+        return None
+    out = []
+    for t in trees:
+        value = t.value[:, 0, :]
+        leaves = t.children_left == -1
+        if ((value[leaves] > 0).sum(axis=1) != 1).any():
+            return None                      # a leaf holds several classes: use predict_proba
+        cls = value.argmax(axis=1).astype(np.uint64)
+        out.append((t, np.left_shift(np.uint64(1), cls * np.uint64(_LANE_BITS))))
+    return out
+
+
+def _vote_proba(codes, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, K) float32 vote shares of the trees in ``codes`` for float32 C-contiguous X."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .base import _workers
+
+    def count(group):
+        acc = np.zeros(len(X), np.uint64)
+        for tree, code in group:
+            acc += code[tree.apply(X)]       # apply releases the GIL: threads run in parallel
+        return acc
+
+    workers = min(_workers(), len(codes))
+    with ThreadPoolExecutor(workers) as pool:
+        acc = sum(pool.map(count, [codes[i::workers] for i in range(workers)]))
+    P = np.empty((len(X), n_classes), np.float32)
+    n = np.float32(len(codes))
+    for k in range(n_classes):
+        P[:, k] = ((acc >> np.uint64(k * _LANE_BITS)) & np.uint64(0xFF)).astype(np.float32) / n
+    return P
+
+
 class ProbabilityClassifier(Classifier):
     """Shared by methods whose score is a class probability: rank = −p."""
 
@@ -65,6 +110,12 @@ class RandomForestClassifier(ProbabilityClassifier):
             n_jobs=-1, random_state=int(self.options.get("seed", 0)),
         )
         self.model.fit(X, index)
+        self._vote_codes = _vote_codes(self.model, self.n_classes)
+
+    def _proba(self, X):
+        if self._vote_codes is None:
+            return self.model.predict_proba(X)
+        return _vote_proba(self._vote_codes, np.ascontiguousarray(X, dtype=np.float32), self.n_classes)
 
     @property
     def feature_importances(self) -> dict[str, float]:
