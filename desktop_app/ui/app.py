@@ -52,7 +52,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .main_window import MainWindow
 
     automated = bool(args.screenshot or args.smoke_test)
-    win = MainWindow(quiet=automated)
+    settings = None
+    if automated:
+        # Unattended runs neither read nor change the user's saved window layout.
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        settings = QSettings(os.path.join(tempfile.mkdtemp(prefix="satseg-auto-"), "settings.ini"),
+                             QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, quiet=automated)
+    if args.screenshot:
+        win.resize(1600, 1000)   # a fixed size so screenshots are comparable between runs
     win.show()
     if args.smoke_test:
         from .automation import SmokeTest

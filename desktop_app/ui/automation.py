@@ -125,10 +125,19 @@ class Screenshot(_Driver):
             return
         self._done_display = True
         if self.run_classifier:
-            # Let the window settle first so the 'before' state is on screen for a moment.
-            QTimer.singleShot(300, self.win.run_classification)
+            # The state after loading goes to <name>-loaded.png, then the default classifier runs.
+            QTimer.singleShot(RENDER_SETTLE_MS, self._shoot_loaded)
         else:
             QTimer.singleShot(RENDER_SETTLE_MS, self._shoot)
+
+    def _shoot_loaded(self) -> None:
+        from pathlib import Path
+
+        p = Path(self.path)
+        loaded = p.with_name(f"{p.stem}-loaded{p.suffix or '.png'}")
+        if self.win.grab().save(str(loaded)):
+            self.say(f"screenshot after loading saved to {loaded}")
+        self.win.run_classification()
 
     def _on_classified(self, outcome: str) -> None:
         if outcome != "done":

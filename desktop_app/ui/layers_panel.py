@@ -14,7 +14,7 @@ from ..core.classes import ClassInfo
 from ..core.display import UNCLASSIFIED_COLOR
 
 IMAGE, SAMPLES = "image", "samples"
-DEFAULT_MASK_OPACITY = 0.7
+DEFAULT_MASK_OPACITY = 0.6
 
 
 def mask_layer_id(class_id: int) -> str:

@@ -37,6 +37,7 @@ from .workers import TaskRunner
 log = logging.getLogger(__name__)
 SIGNATURE_DELAY_MS = 400
 AUTOSAVE_MS = 60_000
+LAYOUT_VERSION = 2   # bump when docks change, so an old saved layout is not forced onto new docks
 
 
 def _has_module(name: str) -> bool:
@@ -139,8 +140,10 @@ class MainWindow(QMainWindow):
             from .spectral_plot import SpectralPlot
 
             self.spectral_plot = SpectralPlot()
-            self._dock("Spectral signatures", self.spectral_plot, B, "dock_spectra")
-        self.resizeDocks([imagery, classes], [300, 360], Qt.Orientation.Horizontal)
+            spectra = self._dock("Spectral signatures", self.spectral_plot, B, "dock_spectra")
+            self.resizeDocks([spectra], [230], Qt.Orientation.Vertical)
+        self.resizeDocks([imagery, classes], [300, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([imagery, layers], [300, 420], Qt.Orientation.Vertical)
 
     def _action(self, menu, text: str, slot, shortcut: Optional[str] = None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -606,6 +609,8 @@ class MainWindow(QMainWindow):
             self.results_panel.show_accuracy(res.accuracy)
         if res.refit:
             self.model.set_pixel_counts(res.pixels_per_class)
+            if "dock_results" in self.docks:
+                self.docks["dock_results"].raise_()   # after a full run the areas are what users look at
         for w in res.warnings:
             self.notify(w, "info")
         unclassified = res.areas.unclassified.pixels
@@ -723,11 +728,11 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1400, 900)
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
