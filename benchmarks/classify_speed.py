@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -104,6 +105,8 @@ def timed(fn, repeat: int = 1):
 
 
 def main(argv=None) -> int:
+    # scikit-learn 1.9 warns from its own joblib workers in long-running processes; noise here.
+    warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--side", type=int, default=4000, help="image side in px (default 4000 = 16 MP)")
     ap.add_argument("--svm-side", type=int, default=500, help="image side for SVM (default 500)")

@@ -208,3 +208,36 @@ def test_random_forest_probabilities_equal_scikit_learn(scene, options):
     theirs = clf.model.predict_proba(X)
     assert np.allclose(ours, theirs, atol=1e-6)
     assert np.array_equal(clf.predict(X), clf.class_ids[theirs.argmax(axis=1)])
+
+
+def test_real_sentinel2_scene_block_wise(shared_scene, tmp_path):
+    """A real L2A band folder (WarpedVRT to 10 m): samples placed on the greenest and the barest
+    5 x 5 px of the scene, classified block by block exactly as in one piece."""
+    from scipy import ndimage
+    from shapely.geometry import box, mapping
+
+    from desktop_app.core.geo import WGS84, transform_geometry
+
+    bands = ["B2", "B3", "B4", "B8"]
+    with open_image(shared_scene) as src:
+        img = src.read(bands=bands)
+        red, nir = img.data[2], img.data[3]
+        ndvi = np.where(img.nodata_mask, np.nan, (nir - red) / np.maximum(nir + red, 1e-6))
+        feats = []
+        for name, score in (("vegetation", ndvi), ("bare", -ndvi)):
+            worst_in_box = ndimage.minimum_filter(np.nan_to_num(score, nan=-9), size=9)
+            r, c = np.unravel_index(np.argmax(worst_in_box), score.shape)
+            x0, y0 = img.transform @ (c - 3, r - 3)
+            x1, y1 = img.transform @ (c + 4, r + 4)
+            geom = transform_geometry(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), img.crs, WGS84)
+            feats.append({"type": "Feature", "properties": {"class": name}, "geometry": mapping(geom)})
+        samples = samples_from_geojson({"type": "FeatureCollection", "features": feats})
+        td = collect_training(src, samples, bands=bands)
+        assert td.pixels_per_class == {1: 49, 2: 49}
+        clf = make_classifier("mahalanobis").fit(td)
+        whole = classify_raster(img, clf)
+        summary = classify_image(src, clf, tmp_path / "c.tif", block=256)
+    blocks = read_class_raster(tmp_path / "c.tif")[0]
+    assert np.array_equal(blocks, whole)
+    assert np.array_equal(blocks == NODATA, img.nodata_mask)
+    assert summary.pixels[1] > 0 and summary.pixels[2] > 0
