@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from ..core.raster import S2_WAVELENGTHS_NM, normalize_band_name
 
@@ -37,7 +37,16 @@ class BandsPanel(QWidget):
         super().__init__(parent)
         self._names: list[str] = []
         self._updating = False
-        lay = QVBoxLayout(self)
+        # Scrollable: the dock is often short (tabbed above Layers).
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
         disp = QGroupBox("Display on the map (red / green / blue)")
         f = QFormLayout(disp)
@@ -52,8 +61,8 @@ class BandsPanel(QWidget):
 
         clf = QGroupBox("Bands the classifier uses")
         c = QVBoxLayout(clf)
-        note = QLabel("Independent of the display: the map may show false colour while the "
-                      "classifier uses all bands. Changing these needs a new Run.")
+        note = QLabel("Separate from the display: the map may show false colour while the "
+                      "classifier uses every band. A change here takes effect at the next Run.")
         note.setWordWrap(True)
         c.addWidget(note)
         row = QHBoxLayout()
@@ -63,7 +72,7 @@ class BandsPanel(QWidget):
         row.addWidget(self.same_as_display)
         c.addLayout(row)
         self.band_list = QListWidget()
-        self.band_list.setMaximumHeight(200)
+        self.band_list.setMinimumHeight(120)
         c.addWidget(self.band_list)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
