@@ -49,6 +49,7 @@ class _Driver(QObject):
     def _quit(self) -> None:
         self._timer.stop()
         self.win.dirty = False
+        self.win.model.mark_saved()   # nothing to ask about: an unattended run changes nothing of value
         self.win.close()
         self.app.quit()
 

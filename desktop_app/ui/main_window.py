@@ -445,7 +445,8 @@ class MainWindow(QMainWindow):
         self.image_loaded.emit()
         self.render_image()
         self._schedule_signatures()
-        self._mark_dirty()
+        if self.project_folder is not None:
+            self._mark_dirty()   # the project's image changed
 
     def render_image(self) -> None:
         if self.doc is None:
@@ -490,7 +491,7 @@ class MainWindow(QMainWindow):
             self._recolor_masks()
 
     def _on_samples_changed(self) -> None:
-        self._mark_dirty()
+        # Sample edits are tracked by the model's undo stack (see is_dirty); loads are not edits.
         self._schedule_signatures()
 
     def _schedule_signatures(self) -> None:
@@ -712,9 +713,13 @@ class MainWindow(QMainWindow):
     def _mark_dirty(self) -> None:
         self.dirty = True
 
+    def is_dirty(self) -> bool:
+        """Unsaved work: sample edits since the last save/load, a new result, ROI or project image."""
+        return self.dirty or self.model.is_modified()
+
     def autosave(self) -> None:
         """Periodic safety copy of unsaved work (samples + settings), written atomically."""
-        if self.dirty and not self._closed and not self.model.is_empty():
+        if self.is_dirty() and not self._closed and not self.model.is_empty():
             from . import project_io
 
             project_io.autosave_now(self)
@@ -743,7 +748,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         keep_autosave = False
-        if self.dirty and not self.model.is_empty():
+        if self.is_dirty() and not self.model.is_empty():
             if self.quiet:
                 keep_autosave = True  # automation never discards work silently: leave the autosave
                 self.autosave()

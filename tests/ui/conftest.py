@@ -37,6 +37,7 @@ def make_window(qtbot, tmp_path):
     for win in made:
         if not win._closed:
             win.dirty = False
+            win.model.mark_saved()
             win.close()
         win.map.shutdown()   # also for windows a test "crashed" without closing
         qtbot.wait(10)

@@ -24,7 +24,7 @@ def test_project_save_close_reopen_gives_the_same_samples_and_results(qtbot, mak
     folder = tmp_path / "proj"
     assert win.save_project(folder)
     assert (folder / core_project.MANIFEST_NAME).is_file() and (folder / "results" / "classes.tif").is_file()
-    assert not win.dirty
+    assert not win.is_dirty()
     win.close()
 
     again = make_window()
@@ -39,7 +39,7 @@ def test_project_save_close_reopen_gives_the_same_samples_and_results(qtbot, mak
     snap = snapshot(qtbot, again)
     assert len(snap["polygons"]) == len(samples) and "mask-3" in snap["masks"]
     assert abs(snap["masks"]["mask-3"]["opacity"] - 0.4) < 1e-6
-    assert not again.dirty
+    assert not again.is_dirty()
 
 
 def test_project_from_a_newer_version_is_refused_with_a_message(qtbot, window, tmp_path):
@@ -58,8 +58,9 @@ def test_project_from_a_newer_version_is_refused_with_a_message(qtbot, window, t
 def test_autosave_and_recovery(qtbot, make_window, tmp_path):
     win = make_window()
     open_demo(qtbot, win, size=200)
+    assert not win.is_dirty()          # opening the demo is not unsaved work
     win.model.add_class("extra")
-    assert win.dirty
+    assert win.is_dirty()
     win.autosave()
     where = core_project.user_autosave_dir()
     assert (where / core_project.AUTOSAVE_NAME).is_file()
