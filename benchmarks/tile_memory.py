@@ -54,14 +54,15 @@ def child(method: str, path: str, rows: int, out: str) -> None:
     """Runs in its own process: fit, classify the file block by block, report peak RSS."""
     from benchmarks.synthetic import class_model, training_data
     from desktop_app.core.classifiers import make_classifier
-    from desktop_app.core.classify import classify_image
+    from desktop_app.core.classify import bounded_gdal_cache, classify_image
     from desktop_app.core.sources import open_image
 
     means, chols = class_model(len(BANDS), 5, 0)
     td = training_data(means, chols)
     td.band_names = list(BANDS)
     clf = make_classifier(method).fit(td)
-    with open_image(path) as src:
+    # As `satseg classify` does: GDAL's cache capped from the moment the image is opened.
+    with bounded_gdal_cache(), open_image(path) as src:
         if rows:
             src.height = min(rows, src.height)   # classify only the first rows (SVM): same blocks, fewer of them
         t = time.perf_counter()

@@ -72,7 +72,7 @@ def parse_thresholds(items, clf):
 
 
 def run(args) -> int:
-    from ..core.classify import classify_image
+    from ..core.classify import bounded_gdal_cache, classify_image
     from ..core.samples import collect_training, read_samples
     from ..core.sources import open_image
 
@@ -85,7 +85,7 @@ def run(args) -> int:
     options = {"seed": args.seed} if args.method in ("random_forest", "svm") else {}
     if args.method == "random_forest":
         options["trees"] = args.trees
-    with open_image(args.image, mask_clouds=args.mask_clouds) as src:
+    with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds) as src:
         training = collect_training(src, samples, bands=parse_band_list(args.bands), max_per_class=args.max_per_class,
                                     seed=args.seed, job=job.sub(0, 0.1))
         clf = make_classifier(args.method, **options).fit(training)

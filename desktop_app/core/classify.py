@@ -18,9 +18,17 @@ from .errors import SatSegError
 from .jobs import Job, ensure_job
 from .raster import Raster, resolve_bands
 
-# GDAL's block cache defaults to 5 % of RAM; a windowed pass over a big file
-# needs only a few blocks' worth, so cap it to keep memory bounded.
-GDAL_CACHE_MB = 128
+# GDAL's block cache defaults to 5 % of RAM (1.2 GB on a 24 GB machine) and
+# would keep a whole Sentinel-2 tile once read; a windowed pass needs only a
+# few blocks, so the cache is capped while classifying (rasterio takes bytes).
+GDAL_CACHE_BYTES = 256 * 2 ** 20
+
+
+def bounded_gdal_cache(nbytes: int = GDAL_CACHE_BYTES):
+    """Context manager capping GDAL's block cache; wrap opening *and* processing a big image in it."""
+    import rasterio
+
+    return rasterio.Env(GDAL_CACHEMAX=int(nbytes))
 
 
 @dataclass
@@ -106,8 +114,6 @@ def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, jo
     The file appears only when complete (atomic write); on cancel or error
     nothing is left behind.
     """
-    import rasterio
-
     job = ensure_job(job)
     if block < 64:
         raise SatSegError("block size must be at least 64 pixels")
@@ -118,7 +124,7 @@ def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, jo
     windows = source.windows(block)
     tags = {"SATSEG_METHOD": clf.name}
     tags.update(extra_tags or {})
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with bounded_gdal_cache():
         with class_raster_writer(out_path, width=source.width, height=source.height, transform=source.transform,
                                  crs=source.crs, classes=clf.classes, extra_tags=tags) as writer:
             for i, w in enumerate(windows):
