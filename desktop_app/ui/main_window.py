@@ -15,19 +15,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-import shapely
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from ..core.display import pixel_at
-from ..core.errors import SatSegError
-from ..core.geo import WGS84, transform_geometry, transform_points
 from . import pipeline
 from .bands_panel import BandsPanel
 from .classes_panel import ClassesPanel
+from .exports import ExportsMixin
 from .imagery_panel import ImageryPanel
-from .layers_panel import IMAGE, SAMPLES, LayersPanel, mask_layer_id
+from .layers_panel import IMAGE, LayersPanel, mask_layer_id
+from .map_sync import MapSyncMixin
 from .map_view import MapView
 from .model_panel import ModelPanel
 from .sample_model import SampleModel
@@ -47,7 +45,7 @@ def _has_module(name: str) -> bool:
         return False
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     image_loaded = Signal()                 # a new image is open (pixels ready)
     image_displayed = Signal()              # its picture was sent to the map
     classification_finished = Signal(str)   # "done" | "failed" | "cancelled" | "superseded"
@@ -265,155 +263,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About SatSeg",
                           "SatSeg — land-use / land-cover segmentation of Sentinel-2 imagery.\n"
                           "Map: Leaflet + Leaflet-Geoman, loaded from local files.")
-
-    # ================================================================ map sync
-    def _on_map_ready(self) -> None:
-        self._send_draw_style()
-
-    def _send_draw_style(self) -> None:
-        info = self.model.class_info(self.model.current_class())
-        role = self.classes_panel.drawing_role()
-        hint = f"Drawing {role} polygons for '{info.name}'" if info else ""
-        self.map.bridge.send("set_draw_style", kind="sample", color=info.color if info else "#888888", hint="")
-        if info:
-            self.status.showMessage(hint, 5000)
-
-    def _send_polygon(self, pid: str) -> None:
-        if self.model.polygon(pid) is None:
-            return
-        feat = self.model.polygon_feature(pid)
-        p = feat["properties"]
-        self.map.bridge.send("add_polygon", id=pid, geometry=feat["geometry"], color=p["color"], role=p["role"],
-                             label=f"{p['class']} ({p['role']})")
-
-    def start_draw(self, shape: str, kind: str) -> None:
-        if kind == "sample" and self.model.class_info(self.model.current_class()) is None:
-            self.notify("Add a class in 'Classes & samples' first, then draw its polygons.", "warning")
-            return
-        info = self.model.class_info(self.model.current_class())
-        hint = ("Click to place corners; click the first point to finish" if shape == "Polygon"
-                else "Drag a rectangle")
-        self.map.bridge.send("start_draw", shape=shape, kind=kind,
-                             color=info.color if (info and kind == "sample") else None,
-                             hint=f"{'ROI' if kind == 'roi' else info.name}: {hint}")
-
-    def _footprint_wgs84(self):
-        if self._footprint is None and self.doc is not None:
-            from rasterio.transform import array_bounds
-
-            box = shapely.box(*array_bounds(self.doc.height, self.doc.width, self.doc.transform))
-            self._footprint = transform_geometry(shapely.segmentize(box, box.length / 80),
-                                                 self.doc.crs, WGS84)
-        return self._footprint
-
-    def _check_inside_image(self, geometry: dict, what: str) -> bool:
-        """False (with a message) when a drawn polygon misses the image entirely."""
-        foot = self._footprint_wgs84()
-        if foot is None:
-            return True
-        try:
-            geom = shapely.geometry.shape(geometry)
-        except Exception:
-            return True  # the sample model explains malformed geometry
-        if not geom.intersects(foot):
-            self.notify(f"The {what} lies outside the image, so it has no pixels to learn from; it was not "
-                        "added. Draw it over the image.", "warning")
-            return False
-        if not geom.buffer(0).within(foot):
-            self.notify(f"Part of the {what} lies outside the image; only the part inside is used.", "info")
-        return True
-
-    def _on_draw_created(self, ev: dict) -> None:
-        if ev.get("kind") == "roi":
-            self.set_roi(ev.get("geometry"), send=False)
-            self._send_draw_style()
-            return
-        tmp = ev.get("id")
-        # The map mirrors the model: drop the page's temporary layer; the model adds the real one.
-        self.map.bridge.send("remove_polygon", id=tmp)
-        if not self._check_inside_image(ev["geometry"], "new polygon"):
-            return
-        self.model.add_polygon(ev["geometry"], role=self.classes_panel.drawing_role())
-
-    def _on_draw_edited(self, ev: dict) -> None:
-        if ev.get("kind") == "roi":
-            self.set_roi(ev.get("geometry"), send=False)
-            return
-        pid = ev.get("id")
-        if self.model.polygon(pid) is None:
-            return
-        if not self._check_inside_image(ev["geometry"], "edited polygon"):
-            self._send_polygon(pid)  # put the stored shape back
-            return
-        self.model.edit_polygon(pid, ev["geometry"])
-
-    def _on_draw_removed(self, ev: dict) -> None:
-        if ev.get("kind") == "roi":
-            self.set_roi(None, send=False)
-        elif self.model.polygon(ev.get("id")) is not None:
-            self.model.delete_polygon(ev["id"])
-
-    def set_roi(self, geometry: Optional[dict], send: bool = True) -> None:
-        self.roi = geometry
-        if send:
-            self.map.bridge.send("set_roi", geometry=geometry)
-        desc = None
-        if geometry:
-            from ..core.areas import geodesic_area
-
-            desc = f"ROI: {geodesic_area(shapely.geometry.shape(geometry)) / 1e6:.2f} km²"
-        self.imagery_panel.set_roi(desc)
-        self._mark_dirty()
-
-    def _on_cursor(self, pos) -> None:
-        if pos is None:
-            self.status.show_cursor(None, None)
-            self.status.show_values(None, None)
-            return
-        lon, lat = pos
-        if self.doc is None:
-            self.status.show_cursor(lon, lat)
-            return
-        x, y = transform_points([lon], [lat], WGS84, self.doc.crs)
-        epsg = self.doc.crs.to_epsg()
-        self.status.show_cursor(lon, lat, f"EPSG:{epsg}" if epsg else "raster CRS", float(x[0]), float(y[0]))
-        rc = pixel_at(self.doc.transform, self.doc.crs, self.doc.width, self.doc.height, lon, lat)
-        if rc is None:
-            self.status.show_values(None, None)
-            return
-        try:
-            values = self.doc.pixel_values(*rc)
-        except SatSegError:
-            values = None
-        extra = self._class_under(rc)
-        if values is None:
-            self.status.values.setText(f"px {rc[0]},{rc[1]}  nodata")
-            return
-        names = self.bands_panel.display_bands() or self.doc.band_names[:3]
-        idx = [self.doc.band_names.index(n) for n in names if n in self.doc.band_names]
-        self.status.show_values(rc[0], rc[1], [self.doc.band_names[i] for i in idx], [float(values[i]) for i in idx],
-                                extra)
-
-    def _class_under(self, rc) -> str:
-        if self.result is None or self.result.class_array.shape != (self.doc.height, self.doc.width):
-            return ""
-        v = int(self.result.class_array[rc])
-        if v == 0:
-            return "→ unclassified"
-        for c in self.result.classes:
-            if c.id == v:
-                return f"→ {c.name}"
-        return ""
-
-    def _on_basemap(self, on: bool) -> None:
-        self.act_basemap.setChecked(on)
-        self.map.set_online_basemap(on)
-
-    def zoom_to_image(self) -> None:
-        if self._last_image_bounds is not None:
-            self.map.bridge.send("fit_bounds", bounds=self._last_image_bounds)
-
-    _last_image_bounds = None
 
     # ================================================================ imagery
     def open_path(self, path: str, then=None) -> None:
@@ -645,45 +494,6 @@ class MainWindow(QMainWindow):
 
         self.runner.start("recolor", lambda job: pipeline.recolor_overlays(res, classes), label="Redrawing masks",
                           on_done=done)
-
-    # ================================================================ exports
-    def export_dialog(self, kind: str) -> None:
-        if self.result is None:
-            self.notify("Run a classification first; there is nothing to export yet.", "warning")
-            return
-        filters = {"geojson": "GeoJSON (*.geojson)", "kml": "KML (*.kml)", "geotiff": "GeoTIFF (*.tif)",
-                   "csv": "CSV (*.csv)"}
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind}", "", filters.get(kind, ""))
-        if path:
-            self.export_result(kind, path)
-
-    def export_result(self, kind: str, path: str) -> None:
-        """Write the last result (off the UI thread); a message says where it went."""
-        res = self.result
-        if res is None:
-            self.notify("Run a classification first; there is nothing to export yet.", "warning")
-            return
-
-        def work(job):
-            from ..core import export_raster, export_vector, report, vectorize
-
-            if kind == "geotiff":
-                export_raster.export_class_geotiff(path, res.class_array, res.request.doc.transform,
-                                                   res.request.doc.crs, res.classes, job=job)
-            elif kind == "csv":
-                report.write_area_csv(res.areas, path)
-            elif kind in ("geojson", "kml"):
-                feats = vectorize.vectorize_classes(res.class_array, res.request.doc.transform, res.request.doc.crs,
-                                                    res.classes, job=job.sub(0, 0.8))
-                writer = export_vector.write_geojson if kind == "geojson" else export_vector.write_kml
-                writer(feats, res.request.doc.crs, path, job=job.sub(0.8, 1.0))
-            else:
-                raise SatSegError(f"unknown export kind '{kind}'")
-            return path
-
-        self.runner.start("export", work, label=f"Exporting {kind}",
-                          on_done=lambda p: self.notify(f"Exported {kind} to {p}", "info"),
-                          on_error=lambda msg: self.notify(f"Export failed: {msg}", "error"))
 
     # ================================================================ projects
     def open_project_dialog(self) -> None:

@@ -1,5 +1,4 @@
 """Fixtures for the window tests: one QApplication (pytest-qt), offscreen, QtWebEngine ready."""
-import json
 import os
 import tempfile
 

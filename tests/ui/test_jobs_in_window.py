@@ -2,7 +2,6 @@
 import time
 
 import numpy as np
-from affine import Affine
 from PySide6.QtCore import QTimer
 
 from desktop_app.core.raster import Raster
