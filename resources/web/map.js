@@ -19,6 +19,7 @@
   var polygons = {};       // id -> Leaflet layer
   var roiLayer = null;
   var basemap = null;
+  var samplesVisible = true;
   var drawKind = "sample";  // "sample" or "roi"
   var drawColor = "#e31a1c";
   var nextTemp = 1;
@@ -95,6 +96,7 @@
       var layer, holder;
       if (c.id === "image") { layer = imageLayer; holder = imageLayer; }
       else if (c.id === "samples") {
+        samplesVisible = !!c.visible;
         Object.keys(polygons).forEach(function (id) {
           if (c.visible) { polygons[id].addTo(map); } else { map.removeLayer(polygons[id]); }
         });
@@ -113,13 +115,10 @@
       if (c.label) { layer.bindTooltip(c.label, { sticky: true, className: "satseg-label" }); }
       watchEdits(layer, "sample");
       polygons[c.id] = layer;
-      layer.addTo(map);
+      if (samplesVisible) { layer.addTo(map); }
     },
-    update_polygon: function (c) {
-      var old = polygons[c.id];
-      if (!old) { commands.add_polygon(c); return; }
-      commands.add_polygon(c);
-    },
+    // A changed polygon is simply drawn again (add_polygon replaces a layer with the same id).
+    update_polygon: function (c) { commands.add_polygon(c); },
     remove_polygon: function (c) {
       var layer = polygons[c.id];
       if (layer) { map.removeLayer(layer); delete polygons[c.id]; }

@@ -96,3 +96,20 @@ def test_online_basemap_is_opt_in(qtbot, window):
     window.imagery_panel.basemap.setChecked(False)
     qtbot.waitUntil(lambda: snapshot(qtbot, window)["basemap"] is False, timeout=5000)
     assert window.map.guard.online_hosts == set()
+
+
+def test_hidden_sample_layer_stays_hidden_for_new_polygons(qtbot, window):
+    window.layers_panel.set_visible("samples", False)
+    window.map.bridge.send("add_polygon", id="p2", geometry=SQUARE, color="#123456", role="validation", label="y")
+    box = {}
+    window.map.page().runJavaScript(
+        "(function(){var n=0; document.querySelectorAll('path.leaflet-interactive').forEach(function(){n++;});"
+        "return n;})()", 0, lambda n: box.setdefault("n", n))
+    qtbot.waitUntil(lambda: "n" in box, timeout=5000)
+    assert box["n"] == 0
+    window.layers_panel.set_visible("samples", True)
+    box.clear()
+    window.map.page().runJavaScript(
+        "document.querySelectorAll('path.leaflet-interactive').length", 0, lambda n: box.setdefault("n", n))
+    qtbot.waitUntil(lambda: "n" in box, timeout=5000)
+    assert box["n"] == 1
