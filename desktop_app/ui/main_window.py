@@ -19,6 +19,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
+from ..core.errors import SatSegError
 from . import pipeline
 from .bands_panel import BandsPanel
 from .classes_panel import ClassesPanel
@@ -91,7 +92,14 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_timer.start()
         self.restore_layout()
-        self.map.load_map()
+        try:
+            self.map.load_map()
+        except SatSegError as exc:
+            # No map libraries (set-up not run): say so in the map area, keep the rest usable.
+            why = str(exc)
+            self.map.setHtml(f"<body style='font-family:sans-serif;padding:2em'><h3>The map cannot be shown</h3>"
+                             f"<p>{why}</p></body>")
+            QTimer.singleShot(0, lambda: self.notify(f"The map cannot be shown: {why}", "error"))
         self.status.showMessage("Open an image (File ▸ Open) or the demo scene to start.")
 
     # ================================================================ building

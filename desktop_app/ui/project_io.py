@@ -42,10 +42,22 @@ def state_from_window(win, folder: Optional[Path] = None) -> core_project.Projec
     )
 
 
+def _in_fetch_cache(path: str) -> bool:
+    try:
+        from ..core.online.fetch import default_cache_dir
+
+        return Path(path).resolve().is_relative_to(default_cache_dir().resolve())
+    except (ImportError, OSError):
+        return False
+
+
 def save_project(win, folder) -> bool:
     folder = Path(folder)
     try:
         state = state_from_window(win, folder)
+        if state.image and _in_fetch_cache(state.image):
+            # Fetched imagery lives in a per-user cache; copy it in so the project opens anywhere, offline.
+            state.image = core_project.copy_image_into(folder, state.image)
         if win.result is not None:
             from ..core.classes import write_class_raster
 

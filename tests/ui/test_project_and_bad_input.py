@@ -142,3 +142,37 @@ def test_window_layout_is_remembered(qtbot, make_window, tmp_path):
         assert again.docks["dock_bands"].isHidden()
     finally:
         again.close()
+
+
+def test_fetched_imagery_is_copied_into_the_project_on_save(qtbot, window, tmp_path, monkeypatch):
+    import desktop_app.core.online.fetch as fetch
+    from desktop_app.core.demo_scene import make_demo_scene
+    from desktop_app.core.geotiff import write_raster
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setattr(fetch, "default_cache_dir", lambda: cache)
+    image = cache / "fetched.tif"
+    write_raster(image, make_demo_scene(size=120).image)
+    with qtbot.waitSignal(window.image_displayed, timeout=60000):
+        window.open_path(str(image))
+    folder = tmp_path / "proj"
+    assert window.save_project(folder)
+    state = core_project.load_project(folder)
+    assert state.image == str((folder / "imagery" / "fetched.tif").resolve())
+    assert (folder / "imagery" / "fetched.tif").stat().st_size == image.stat().st_size
+
+
+def test_missing_map_libraries_are_explained_not_a_crash(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    import desktop_app.ui.map_view as map_view
+    from desktop_app.ui.main_window import MainWindow
+
+    monkeypatch.setattr(map_view, "web_root", lambda: tmp_path / "no-web")
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), quiet=True)
+    try:
+        qtbot.waitUntil(lambda: any("map cannot be shown" in t for _, t in win.messages), timeout=5000)
+        assert "make setup" in win.messages[-1][1]
+    finally:
+        win.close()
