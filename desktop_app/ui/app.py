@@ -75,6 +75,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         runner = Screenshot(win, app, args.screenshot, run_classifier=args.demo, demo_size=args.demo_size)
     else:
         runner = None
+    if runner is not None:
+        runner.start()   # listen before anything loads: an error while opening ends the run at once
     if not automated:
         from . import project_io
 
@@ -87,8 +89,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         win.open_demo(args.demo_size)
     elif args.image:
         win.open_path(args.image)
-    if runner is not None:
-        runner.start()
     code = app.exec()
     if runner is not None:
         return runner.exit_code

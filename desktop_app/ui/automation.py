@@ -40,11 +40,12 @@ class _Driver(QObject):
     def fail(self, why: str) -> None:
         print(f"satseg-app: error: {why}", file=sys.stderr, flush=True)
         self.exit_code = 1
-        self._quit()
+        # Quit from the event loop: fail() may run before app.exec() has started.
+        QTimer.singleShot(0, self._quit)
 
     def succeed(self) -> None:
         self.exit_code = 0
-        self._quit()
+        QTimer.singleShot(0, self._quit)
 
     def _quit(self) -> None:
         self._timer.stop()
