@@ -295,6 +295,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._image_shown_once = False
         self.clear_result()
         self.bands_panel.set_band_names(doc.band_names)
+        self.model_panel.set_band_count(len(self.bands_panel.classifier_bands()))
         self.imagery_panel.set_image_info(doc.describe())
         self.setWindowTitle(f"SatSeg — {doc.title}")
         if load_samples and doc.samples is not None:
@@ -372,6 +373,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                           on_error=lambda msg: self.status.showMessage(f"Spectra: {msg}", 8000))
 
     def _on_classifier_bands(self, bands: list) -> None:
+        self.model_panel.set_band_count(len(bands))   # threshold starting values depend on it
         if self.result is not None:
             self.model_panel.hint.setText("Classifier bands changed: press Run to train again.")
 
@@ -467,6 +469,10 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.results_panel.show_accuracy(res.accuracy)
         if res.refit:
             self.model.set_pixel_counts(res.pixels_per_class)
+            suggest = getattr(res.classifier, "default_threshold", None)
+            if suggest is not None:
+                values = {c.name: suggest(c.id) for c in res.classes}
+                self.model_panel.set_suggested_thresholds({k: v for k, v in values.items() if v is not None})
             if "dock_results" in self.docks:
                 self.docks["dock_results"].raise_()   # after a full run the areas are what users look at
         for w in res.warnings:
