@@ -22,7 +22,7 @@ from ..core.raster import Raster
 
 # Images up to this many pixels (all bands, float32) are read whole: the demo
 # scene and typical ROI crops. Bigger ones stay on disk and are read by block.
-IN_MEMORY_BYTES = 1_200_000_000
+IN_MEMORY_BYTES = 500_000_000
 DISPLAY_MAX = 2048
 
 
