@@ -425,6 +425,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.notify(f"Classification failed: {msg}", "error")
 
     def _on_task_finished(self, task, outcome: str) -> None:
+        current = self.runner.current()
+        if current is not None:   # another job is still running: show that one, not a finished bar
+            self.status.set_job(current.label, current.fraction, current.message)
         if task.kind in ("classify", "predict"):
             if not self.runner.busy("classify"):
                 self.model_panel.set_running(False)
