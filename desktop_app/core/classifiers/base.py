@@ -141,14 +141,14 @@ class Classifier(ABC):
 
     def predict(self, X: np.ndarray, thresholds: Thresholds = None) -> np.ndarray:
         """uint8 class ids for pixels X (n, bands); 0 where every class is rejected."""
-        X = self._check_X(X)
-        return self.predict_cols(X.T, thresholds)
+        return self.predict_cols(np.asarray(X).T, thresholds)
 
     def predict_cols(self, Xt: np.ndarray, thresholds: Thresholds = None) -> np.ndarray:
         """Like ``predict`` for pixels laid out as (bands, n), e.g. a reshaped raster block.
 
         Works chunk by chunk so only one chunk's per-class arrays exist at a time.
         """
+        Xt = self._check_X(np.asarray(Xt).T).T
         limits = self.threshold_array(thresholds)
         n = Xt.shape[1]
         out = np.empty(n, np.uint8)
