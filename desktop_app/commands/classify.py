@@ -17,7 +17,7 @@ HELP = "classify an image from sample polygons into a uint8 class GeoTIFF"
 DESCRIPTION = (
     "Train a pixel classifier on the sample polygons (GeoJSON/GeoPackage/Shapefile/KML; class name from a "
     "property, colour from 'color') and classify IMAGE block by block into a uint8 GeoTIFF on the same grid: "
-    "0 = unclassified (rejected by a threshold), 1..K = classes in order of first appearance, 255 = nodata, "
+    "0 = unclassified (every class rejected: by its threshold, or outside every parallelepiped box), 1..K = classes in order of first appearance, 255 = nodata, "
     "with a colour table and the class list in the SATSEG_CLASSES tag. Thresholds are off by default; "
     "their meaning depends on the method (see README): mahalanobis = max distance, max_likelihood = "
     "confidence level p, parallelepiped = box half-width in std devs, random_forest/svm = min probability, "
