@@ -100,28 +100,42 @@ def read_samples(path: Union[str, Path], class_field: str = "class") -> SampleSe
 
 
 def _read_with_ogr(p: Path, class_field: str) -> SampleSet:
-    """GeoPackage / Shapefile / KML (and anything else OGR reads) via pyogrio."""
+    """GeoPackage / Shapefile / KML (and anything else OGR reads) via pyogrio.
+
+    Every layer is read: OGR turns each KML folder into a layer of its own, and
+    Google Earth files (and SatSeg's class KML) keep one folder per class.
+    """
     import pyogrio
 
     try:
-        meta, _fids, geoms, fields = pyogrio.raw.read(p)
+        layers = [str(name) for name, _geom_type in pyogrio.list_layers(p)]
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
         raise SatSegError(f"cannot read samples from {p}: {exc}") from exc
-    names = list(meta["fields"])
-    crs = meta.get("crs") or "EPSG:4326"
-    records = []
-    for i, wkb in enumerate(geoms):
-        props = {}
-        for name, col in zip(names, fields):
-            v = col[i]
-            props[name] = v.item() if hasattr(v, "item") else v
-        geom = shapely.from_wkb(wkb) if wkb is not None else None
-        records.append((geom, props))
+    records, names, crs = [], [], None
+    for layer in layers:
+        try:
+            meta, _fids, geoms, fields = pyogrio.raw.read(p, layer=layer)
+        except Exception as exc:
+            raise SatSegError(f"cannot read samples from {p} (layer '{layer}'): {exc}") from exc
+        layer_fields = list(meta["fields"])
+        names += [n for n in layer_fields if n not in names]
+        crs = crs or meta.get("crs")
+        for i, wkb in enumerate(geoms):
+            props = {"layer": layer}
+            for name, col in zip(layer_fields, fields):
+                v = col[i]
+                props[name] = v.item() if hasattr(v, "item") else v
+            geom = shapely.from_wkb(wkb) if wkb is not None else None
+            records.append((geom, props))
     field_name = class_field
     if p.suffix.lower() in (".kml", ".kmz") and class_field not in names:
-        # KML placemarks often carry the class only as their <name>.
-        field_name = next((n for n in names if n.lower() == "name"), class_field)
-    return _build_set(records, field_name, CRS.from_user_input(crs), str(p), names)
+        # KML without a class attribute: one folder per class names the class;
+        # otherwise placemarks carry the class only as their <name>.
+        if len(layers) > 1:
+            field_name = "layer"
+        else:
+            field_name = next((n for n in names if n.lower() == "name"), class_field)
+    return _build_set(records, field_name, CRS.from_user_input(crs or "EPSG:4326"), str(p), names)
 
 
 def samples_from_geojson(fc: dict, class_field: str = "class", source: str = "GeoJSON") -> SampleSet:

@@ -237,3 +237,21 @@ def test_unreadable_and_missing_files(tmp_path):
     junk.write_bytes(b"garbage")
     with pytest.raises(SatSegError, match="cannot read samples"):
         read_samples(junk)
+
+
+def test_kml_with_one_folder_per_class_reads_every_folder(tmp_path):
+    """Google Earth keeps classes in folders; OGR makes each folder a layer."""
+    import simplekml
+
+    kml = simplekml.Kml()
+    for cls, x in (("water", 77.70), ("urban", 77.71), ("forest", 77.72)):
+        folder = kml.newfolder(name=cls)
+        for j in range(2):
+            x0 = x + j * 0.001
+            folder.newpolygon(name=f"patch {j}", outerboundaryis=[
+                (x0, 29.47), (x0 + 0.0005, 29.47), (x0 + 0.0005, 29.4705), (x0, 29.47)])
+    kml.save(str(tmp_path / "folders.kml"))
+    samples = read_samples(tmp_path / "folders.kml")
+    assert [c.name for c in samples.classes] == ["water", "urban", "forest"]
+    assert len(samples.polygons) == 6
+    assert {p.class_name for p in samples.polygons} == {"water", "urban", "forest"}
