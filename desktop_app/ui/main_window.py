@@ -168,6 +168,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._action(f, "Open &image…", self.imagery_panel._pick_file, "Ctrl+O", "Open a GeoTIFF / COG")
         self._action(f, "Open &Sentinel-2 folder…", self.imagery_panel._pick_folder, "Ctrl+Shift+O")
         self._action(f, "Open &demo scene", lambda: self.open_demo(), "Ctrl+D")
+        self._action(f, "Earth Engine &account…", self.open_ee_account,
+                     tip="Sign in to Google Earth Engine, set the Cloud project, test the connection")
         f.addSeparator()
         self.act_open_project = self._action(f, "Open &project…", self.open_project_dialog, "Ctrl+Shift+P")
         self.act_save_project = self._action(f, "&Save project", self.save_project_action, "Ctrl+S")
@@ -339,6 +341,11 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         from .fetch_dialog import run_fetch_dialog  # present only with the online-imagery module
 
         run_fetch_dialog(self, self.roi)
+
+    def open_ee_account(self) -> None:
+        from .ee_account import open_ee_account
+
+        open_ee_account(self)
 
     # ================================================================ samples
     def _on_classes_changed(self) -> None:
