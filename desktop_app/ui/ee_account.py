@@ -71,11 +71,19 @@ def credentials_state() -> str:
 
 
 def account_summary(ee: EeSettings) -> str:
-    """One line for the fetch dialog: which credentials and project a fetch will use."""
-    who = f"key file {Path(ee.key_file).name}" if ee.key_file else "stored Google sign-in"
-    project = ee.project or ("the key file's project" if ee.key_file else "no project set")
-    url = f", endpoint {ee.url}" if ee.url else ""
-    return f"{who}, {project}{url}"
+    """One line for the fetch dialog: which credentials (and endpoint) a fetch will use."""
+    if ee.key_file:
+        who = f"service-account key {Path(ee.key_file).name}"
+    else:
+        from ..core.online.earthengine import has_stored_credentials
+
+        try:
+            stored = has_stored_credentials()
+        except Exception as exc:  # a broken earthengine-api install: say so instead of failing to open
+            log.warning("cannot read the Earth Engine credential state: %s", exc)
+            stored = False
+        who = "stored Google sign-in" if stored else "not signed in (use Account…)"
+    return who + (f", endpoint {ee.url}" if ee.url else "")
 
 
 class EeAccountDialog(QDialog):
@@ -99,7 +107,10 @@ class EeAccountDialog(QDialog):
         self.sign_in = QPushButton("Sign in with Google…")
         self.sign_in.setToolTip("Opens your browser for Google's Earth Engine sign-in; the credentials are stored "
                                 "like 'earthengine authenticate' does")
-        c.addWidget(self.sign_in)
+        sign_row = QHBoxLayout()
+        sign_row.addWidget(self.sign_in)
+        sign_row.addStretch(1)
+        c.addLayout(sign_row)
         c.addWidget(QLabel("or a service-account key (JSON), which takes precedence over the sign-in:"))
         key_row = QHBoxLayout()
         self.key_file = QLineEdit(saved.key_file or "")

@@ -41,6 +41,7 @@ class FetchDialog(QDialog):
         from ..core.online.fetch import COMPOSITES, DEFAULT_BANDS, SCALES, SOURCES, default_date_range
 
         self.setWindowTitle("Fetch Sentinel-2 imagery for the ROI")
+        self.setMinimumWidth(560)
         self.roi, self.cache_dir = roi, cache_dir
         # Without a window (tests, scripting) the settings are private and unsaved.
         self.settings = settings if settings is not None else QSettings()
@@ -60,6 +61,7 @@ class FetchDialog(QDialog):
             self.composite.addItem(c.replace("_", " "), c)
         self.max_cloud = QDoubleSpinBox()
         self.max_cloud.setRange(1, 100)
+        self.max_cloud.setDecimals(0)
         self.max_cloud.setValue(60)
         self.max_cloud.setSuffix(" %")
         self.bands = QLineEdit(",".join(DEFAULT_BANDS))
@@ -69,9 +71,11 @@ class FetchDialog(QDialog):
             self.band_preset.addItem(label, ",".join(bands or DEFAULT_BANDS))
         self.band_preset.setPlaceholderText("Presets…")
         self.band_preset.setCurrentIndex(-1)   # the text field is the truth; a preset only fills it
+        self.bands.setMinimumWidth(260)
+        self.bands.setCursorPosition(0)
         band_row = QHBoxLayout()
         band_row.addWidget(self.bands, 1)
-        band_row.addWidget(self.band_preset)
+        band_row.addWidget(self.band_preset, 0)
         self.scale = QComboBox()
         for m in SCALES:
             self.scale.addItem(f"{m} m", m)
@@ -115,12 +119,16 @@ class FetchDialog(QDialog):
         self.scale.currentIndexChanged.connect(self.update_plan)
         self.bands.textChanged.connect(self.update_plan)
         self.ee_project.textChanged.connect(self.update_plan)
-        self.band_preset.activated.connect(lambda i: self.bands.setText(self.band_preset.itemData(i)))
+        self.band_preset.activated.connect(self._apply_preset)
         self.source.currentIndexChanged.connect(self._source_changed)
         self.account_button.clicked.connect(self.open_account)
         self.accepted.connect(self._remember_project)
         self._show_account()
         self._source_changed()
+
+    def _apply_preset(self, index: int) -> None:
+        self.bands.setText(self.band_preset.itemData(index))
+        self.bands.setCursorPosition(0)   # show the start of a long list
 
     def _is_ee(self) -> bool:
         return self.source.currentData() == "earthengine"
