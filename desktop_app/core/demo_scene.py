@@ -155,8 +155,9 @@ def _polygons(rng, truth: np.ndarray, transform: Affine, class_id: int, n: int, 
     polys = []
     for row, col in chosen:
         k = int(rng.integers(5, 9))
-        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
-        rad = rng.uniform(0.6, 1.0, k) * radius
+        # Evenly spread vertex angles with jitter: irregular but never a sliver.
+        ang = (np.arange(k) + rng.uniform(-0.3, 0.3, k)) * (2 * np.pi / k)
+        rad = rng.uniform(0.7, 1.0, k) * radius
         x = col + 0.5 + rad * np.cos(ang)
         y = row + 0.5 + rad * np.sin(ang)
         polys.append(np.column_stack([x, y]))
