@@ -121,20 +121,23 @@ def _read_with_ogr(p: Path, class_field: str) -> SampleSet:
         names += [n for n in layer_fields if n not in names]
         crs = crs or meta.get("crs")
         for i, wkb in enumerate(geoms):
-            props = {"layer": layer}
+            props = {}
             for name, col in zip(layer_fields, fields):
                 v = col[i]
                 props[name] = v.item() if hasattr(v, "item") else v
             geom = shapely.from_wkb(wkb) if wkb is not None else None
-            records.append((geom, props))
+            records.append((geom, props, layer))
     field_name = class_field
     if p.suffix.lower() in (".kml", ".kmz") and class_field not in names:
         # KML without a class attribute: one folder per class names the class;
         # otherwise placemarks carry the class only as their <name>.
         if len(layers) > 1:
             field_name = "layer"
+            for _geom, props, layer in records:
+                props["layer"] = layer
         else:
             field_name = next((n for n in names if n.lower() == "name"), class_field)
+    records = [(geom, props) for geom, props, _layer in records]
     return _build_set(records, field_name, CRS.from_user_input(crs or "EPSG:4326"), str(p), names)
 
 
