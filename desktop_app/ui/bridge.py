@@ -25,6 +25,7 @@ class MapBridge(QObject):
     draw_created = Signal(object)     # {kind: sample|roi, id, shape, geometry}
     draw_edited = Signal(object)      # {kind, id, geometry}
     draw_removed = Signal(object)     # {kind, id}
+    role_requested = Signal(object)   # {id, role}: the user picked Training/Validation in a polygon's popup
     cursor_moved = Signal(object)     # (lon, lat) or None when the cursor leaves the map
     pong = Signal(str)
     js_error = Signal(str)
@@ -79,6 +80,8 @@ class MapBridge(QObject):
             self.draw_edited.emit(msg)
         elif kind == "draw_removed":
             self.draw_removed.emit(msg)
+        elif kind == "set_role":
+            self.role_requested.emit(msg)
         elif kind == "cursor":
             self.cursor_moved.emit((msg["lon"], msg["lat"]) if "lat" in msg else None)
         elif kind == "pong":

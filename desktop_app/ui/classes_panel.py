@@ -12,8 +12,8 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QButtonGroup, QColorDialog, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-    QMessageBox, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QButtonGroup, QColorDialog, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog,
+    QLabel, QMessageBox, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
 )
 
 from ..core.errors import SatSegError
@@ -74,6 +74,10 @@ class ClassesPanel(QWidget):
                                           "file; the 'class' attribute names the class", self.import_dialog)
         self.export_button = self._button("Export samples…", "Save all sample polygons (with class and role) as "
                                           "GeoJSON, KML or GeoPackage", self.export_dialog)
+        self.hold_out_button = self._button(
+            "Hold out for validation…", "Mark a random share of each class's training polygons as validation "
+            "(kept apart to measure accuracy); one training polygon always stays. Undo reverts it.",
+            self.hold_out_dialog)
         # Short fixed labels (the actions' own text grows to "Undo add water polygon");
         # the tooltip says what would be undone.
         stack = model.undo_stack
@@ -112,6 +116,7 @@ class ClassesPanel(QWidget):
             buttons.addWidget(b, 0, i)
         buttons.addWidget(self.import_button, 1, 0, 1, 2)
         buttons.addWidget(self.export_button, 1, 2, 1, 2)
+        buttons.addWidget(self.hold_out_button, 2, 0, 1, 4)
         role_row = QHBoxLayout()
         role_row.addWidget(QLabel("New polygons are:", self))
         role_row.addWidget(self.training_radio)
@@ -185,6 +190,7 @@ class ClassesPanel(QWidget):
         has = bool(self.model.classes())
         for b in (self.rename_button, self.color_button, self.delete_button):
             b.setEnabled(has)
+        self.hold_out_button.setEnabled(bool(self.model.polygon_ids(role="training")))
 
     def _counts_changed(self, _pid: str = "") -> None:
         self.refresh()
@@ -271,6 +277,20 @@ class ClassesPanel(QWidget):
         if path:
             self.export_to(path)
 
+    def hold_out_dialog(self) -> None:
+        percent = self._ask_hold_out_percent()
+        if percent is not None:
+            self.hold_out(percent / 100.0)
+
+    def hold_out(self, fraction: float) -> int:
+        """Hold out ``fraction`` of each class's training polygons; the status says how many moved."""
+        n = self.model.hold_out(fraction)
+        if n:
+            self.status.setText(f"{n} polygon(s) are now validation polygons ({fraction * 100:g} % of each "
+                                "class's training polygons); Undo reverts it. Click a polygon on the map "
+                                "to change one by hand.")
+        return n
+
     def import_from(self, path: str) -> bool:
         try:
             self.model.import_file(path)
@@ -292,6 +312,12 @@ class ClassesPanel(QWidget):
     def _ask_color(self, initial: str) -> Optional[str]:
         c = QColorDialog.getColor(QColor(initial), self, "Class colour")
         return c.name() if c.isValid() else None
+
+    def _ask_hold_out_percent(self) -> Optional[int]:
+        value, ok = QInputDialog.getInt(
+            self, "Hold out for validation", "Share of each class's training polygons to mark as validation (%):",
+            30, 1, 90, 5)
+        return value if ok else None
 
     def _ask_open_path(self) -> str:
         return QFileDialog.getOpenFileName(self, "Import sample polygons", "", SAMPLE_FILTER)[0]

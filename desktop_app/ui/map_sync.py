@@ -21,8 +21,14 @@ class MapSyncMixin:
     """Mixed into MainWindow; uses its map, model, panels and status bar."""
 
     _last_image_bounds = None
+    _role_events_connected = False
 
     def _on_map_ready(self) -> None:
+        # Role clicks can only come from a ready page, so this is the first moment they
+        # are needed; the flag keeps a page reload from connecting twice.
+        if not self._role_events_connected:
+            self.map.bridge.role_requested.connect(self._on_role_requested)
+            self._role_events_connected = True
         self._send_draw_style()
 
     def _send_draw_style(self) -> None:
@@ -39,7 +45,21 @@ class MapSyncMixin:
         feat = self.model.polygon_feature(pid)
         p = feat["properties"]
         self.map.bridge.send("add_polygon", id=pid, geometry=feat["geometry"], color=p["color"], role=p["role"],
-                             label=f"{p['class']} ({p['role']})")
+                             class_name=p["class"], label=f"{p['class']} ({p['role']})")
+
+    def _on_role_requested(self, ev: dict) -> None:
+        """Training/Validation picked in a polygon's popup: an undoable model edit.
+
+        The model's polygon_changed redraws the polygon (solid or dashed) through
+        _send_polygon, so the page never restyles on its own.
+        """
+        pid, role = ev.get("id"), ev.get("role")
+        if self.model.polygon(pid) is None:
+            return
+        if self.model.set_role(pid, role):
+            self.status.showMessage(f"Polygon marked as {role}.", 4000)
+        else:
+            self.notify(f"Unknown polygon role '{role}' (use training or validation).", "warning")
 
     def start_draw(self, shape: str, kind: str) -> None:
         if kind == "sample" and self.model.class_info(self.model.current_class()) is None:

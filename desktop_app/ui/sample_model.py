@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import uuid
 import weakref
 from dataclasses import dataclass, field, replace
@@ -380,6 +381,41 @@ class SampleModel(QObject):
         self._push(_Command(f"mark polygon as {role}", lambda m: m._swap(pid, new),
                             lambda m: m._swap(pid, old)))
         return True
+
+    def hold_out(self, fraction: float = 0.3, seed: int = 0) -> int:
+        """Mark a seeded random share of each class's training polygons as validation.
+
+        Per class, ``round(fraction * training)`` polygons (at least one) move
+        to validation, but one training polygon always stays so the class can
+        still be learned; a class with a single polygon is left alone. The
+        same seed and polygons give the same choice. All changes are one undo
+        step. Returns how many polygons changed role.
+        """
+        if not 0 < fraction < 1:
+            self.message.emit(f"The share to hold out must be between 0 and 100 % (got {fraction * 100:g} %).")
+            return 0
+        rng = random.Random(seed)
+        chosen: list[str] = []
+        for c in self._classes:
+            training = self.polygon_ids(c.id, "training")
+            if len(training) < 2:
+                continue  # a class needs a training polygon; a lone polygon cannot also validate
+            n = min(max(1, round(fraction * len(training))), len(training) - 1)
+            chosen.extend(rng.sample(training, n))
+        if not chosen:
+            self.message.emit("No polygons were held out: every class needs at least two training "
+                              "polygons so one can stay for training.")
+            return 0
+        # One macro, so a single Undo puts every polygon back.
+        self.undo_stack.beginMacro(f"hold out {len(chosen)} polygon(s) for validation")
+        try:
+            for pid in chosen:
+                self.set_role(pid, "validation")
+        finally:
+            self.undo_stack.endMacro()
+        self.message.emit(f"Marked {len(chosen)} training polygon(s) as validation "
+                          f"({fraction * 100:g} % per class); Undo (Ctrl+Z) reverts it.")
+        return len(chosen)
 
     def set_polygon_class(self, pid: str, class_id: int) -> bool:
         old = self._polygons.get(pid)

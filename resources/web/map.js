@@ -53,6 +53,44 @@
 
   function geometryOf(layer) { return layer.toGeoJSON().geometry; }
 
+  // While Geoman draws, edits, drags or removes, a click belongs to that tool, not to a popup.
+  function toolActive() {
+    var pm = map.pm;
+    return pm.globalDrawModeEnabled() || pm.globalEditModeEnabled() || pm.globalRemovalModeEnabled() ||
+      pm.globalDragModeEnabled() || pm.globalCutModeEnabled();
+  }
+
+  // Popup of a sample polygon: its class and a Training / Validation choice. The page only
+  // asks; Python changes the role in its model and sends the polygon back restyled.
+  function rolePopupContent(layer) {
+    var box = L.DomUtil.create("div", "satseg-role");
+    var title = L.DomUtil.create("div", "satseg-role-class", box);
+    title.textContent = layer.satsegClass || "Sample polygon";   // textContent: class names are user text
+    var row = L.DomUtil.create("div", "satseg-role-buttons", box);
+    [["training", "Training"], ["validation", "Validation"]].forEach(function (r) {
+      var current = layer.satsegRole === r[0];
+      var b = L.DomUtil.create("button", current ? "active" : "", row);
+      b.type = "button";
+      b.textContent = r[1];
+      b.title = r[0] === "training" ? "Teach the classifier with this polygon"
+        : "Keep this polygon apart to measure accuracy";
+      b.setAttribute("data-role", r[0]);
+      L.DomEvent.on(b, "click", function (ev) {
+        L.DomEvent.stop(ev);
+        map.closePopup();
+        if (!current) { send("set_role", { id: layer.satsegId, role: r[0] }); }
+      });
+    });
+    return box;
+  }
+
+  function openRolePopup(layer, latlng) {
+    L.popup({ className: "satseg-role-popup", minWidth: 120 })
+      .setLatLng(latlng || layer.getBounds().getCenter())
+      .setContent(rolePopupContent(layer))
+      .openOn(map);
+  }
+
   function watchEdits(layer, kind) {
     layer.on("pm:edit", function () {
       send("draw_edited", { kind: kind, id: layer.satsegId, geometry: geometryOf(layer) });
@@ -112,7 +150,12 @@
       var layer = layerFromGeometry(c.geometry, polygonStyle(c.color, c.role));
       layer.satsegId = c.id;
       layer.satsegColor = c.color;
+      layer.satsegRole = c.role;
+      layer.satsegClass = c.class_name;
       if (c.label) { layer.bindTooltip(c.label, { sticky: true, className: "satseg-label" }); }
+      layer.on("click", function (e) {
+        if (!toolActive()) { openRolePopup(layer, e.latlng); }
+      });
       watchEdits(layer, "sample");
       polygons[c.id] = layer;
       if (samplesVisible) { layer.addTo(map); }
@@ -185,7 +228,8 @@
     var out = { polygons: {}, masks: {}, image: null, roi: null, basemap: !!basemap, zoom: map.getZoom() };
     Object.keys(polygons).forEach(function (id) {
       var l = polygons[id];
-      out.polygons[id] = { color: l.options.color, geometry: geometryOf(l) };
+      out.polygons[id] = { color: l.options.color, dashArray: l.options.dashArray || null,
+                           role: l.satsegRole || null, geometry: geometryOf(l) };
     });
     Object.keys(masks).forEach(function (id) {
       var m = masks[id];
@@ -254,7 +298,16 @@
     map.on("mouseout", function () { send("cursor", {}); });
   }
 
-  window.satseg = { dispatch: dispatch, snapshot: snapshot, simulateDraw: simulateDraw };
+  // Tests open a polygon's popup as a click would, then click its buttons in the DOM.
+  function showRolePopup(id) {
+    var layer = polygons[id];
+    if (!layer || !map.hasLayer(layer)) { return false; }
+    layer.fire("click", { latlng: layer.getBounds().getCenter() });
+    return !!document.querySelector(".satseg-role");
+  }
+
+  window.satseg = { dispatch: dispatch, snapshot: snapshot, simulateDraw: simulateDraw,
+                    showRolePopup: showRolePopup };
 
   function connect() {
     buildMap();
