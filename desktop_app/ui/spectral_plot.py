@@ -15,10 +15,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.raster import S2_WAVELENGTHS_NM, normalize_band_name
 
+# Legend: dark text on a near-opaque white box, beside the plot rather than over the curves.
+LEGEND_TEXT_COLOR = "#1a1a1a"
+LEGEND_BRUSH = (255, 255, 255, 230)
+LEGEND_PEN = (170, 170, 170)
+LEGEND_ROWS_PER_COLUMN = 8
 EMPTY_TEXT = "No spectra yet: draw training polygons on the image (spectra appear once their pixels are read)."
 
 
@@ -26,6 +31,33 @@ def band_tick(name: str) -> str:
     """'B8A\\n865' (centre wavelength in nm) for Sentinel-2 bands, the plain name otherwise."""
     nm = S2_WAVELENGTHS_NM.get(normalize_band_name(str(name)))
     return f"{name}\n{nm}" if nm else str(name)
+
+
+class SideLegend(pg.LegendItem):
+    """A legend that lives in the plot's layout (a column right of the axes), not over the data.
+
+    pyqtgraph's own legend floats on the view box and covers the curves it
+    names; inside the layout it takes its own space, so the layout must be
+    told when its entries change size.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(offset=None, brush=LEGEND_BRUSH, pen=LEGEND_PEN, labelTextColor=LEGEND_TEXT_COLOR,
+                         labelTextSize="9pt", verSpacing=-2)
+        self.setFlag(self.GraphicsItemFlag.ItemIgnoresTransformations, False)
+        self.layout.setContentsMargins(6, 4, 8, 4)
+        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+
+    def updateSize(self) -> None:
+        # Instead of setting its own geometry (which fights the layout), ask for a new size.
+        self.layout.invalidate()
+        self.updateGeometry()
+
+    def boundingRect(self):
+        return self.rect()
+
+    def mouseDragEvent(self, ev) -> None:
+        ev.ignore()   # it has a place in the layout; dragging it around would only hide curves again
 
 
 class SpectralPlot(QWidget):
@@ -39,7 +71,14 @@ class SpectralPlot(QWidget):
         self.plot.setMouseEnabled(x=False, y=True)
         self.plot.setMenuEnabled(False)
         self.plot.getAxis("bottom").setHeight(44)
-        self.legend = self.plot.addLegend(offset=(10, 10))
+        item = self.plot.getPlotItem()
+        self.legend = SideLegend()
+        # Row 2 is the view box's row; column 3 is right of the right-hand axis column.
+        item.layout.addItem(self.legend, 2, 3, alignment=Qt.AlignTop | Qt.AlignLeft)
+        item.layout.setColumnStretchFactor(3, 0)
+        item.layout.setColumnSpacing(2, 8)                     # a gap between the last band and the box
+        item.layout.setContentsMargins(1, 1, 6, 1)             # and room for its right-hand border
+        item.legend = self.legend          # plot(name=...) adds its entry here
         self.plot.setToolTip("Mean reflectance of each class's training pixels; the shaded band is ± one "
                              "standard deviation. Classes whose bands overlap are hard to tell apart.")
         self.empty_label = QLabel(EMPTY_TEXT, self)
@@ -87,5 +126,6 @@ class SpectralPlot(QWidget):
                                    name=f"{sig.name} ({int(sig.pixels):,} px)")
             self.curves[sig.class_id] = curve
             self.fills[sig.class_id] = band
+        self.legend.setColumnCount(1 + (len(self.signatures) - 1) // LEGEND_ROWS_PER_COLUMN)
         self.plot.setXRange(-0.5, len(bands) - 0.5, padding=0)
         self.plot.enableAutoRange(axis="y")

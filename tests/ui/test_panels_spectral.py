@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from desktop_app.core.signatures import Signature
-from desktop_app.ui.spectral_plot import EMPTY_TEXT, SpectralPlot, band_tick
+from desktop_app.ui.spectral_plot import EMPTY_TEXT, SpectralPlot, band_tick, pg
 
 BANDS = ["B2", "B3", "B4", "B8", "B8A", "B11"]
 
@@ -57,3 +57,28 @@ def test_update_and_clear(plot):
     plot.clear()
     assert plot.curves == {} and plot.empty_label.text() == EMPTY_TEXT
     assert plot.empty_label.isVisibleTo(plot)
+
+
+def test_legend_is_legible_and_beside_the_curves(plot, qtbot):
+    plot.resize(900, 260)
+    plot.show()
+    plot.set_signatures([sig(i, f"class {i}", "#1f78b4", 0.05 * i) for i in range(1, 6)])
+    legend = plot.legend
+    qtbot.waitUntil(lambda: legend.sceneBoundingRect().height() > 5 * 10, timeout=3000)   # the layout settles
+    assert [label.text for _, label in legend.items][0] == "class 1 (1,234 px)"
+    # Dark text on a (nearly) opaque white box.
+    text = pg.mkColor(legend.items[0][1].opts["color"])
+    assert max(text.red(), text.green(), text.blue()) < 64
+    brush = legend.opts["brush"].color()
+    assert (brush.red(), brush.green(), brush.blue()) == (255, 255, 255) and brush.alpha() >= 200
+    # Its own column of the layout, right of the data: it covers no part of the view box.
+    view = plot.plot.getPlotItem().vb.sceneBoundingRect()
+    box = legend.sceneBoundingRect()
+    assert box.width() > 50 and box.height() > 5 * 10
+    assert box.left() >= view.right() - 0.5
+    assert box.right() <= plot.plot.width() + 0.5
+    # Many classes wrap into more columns instead of running off the bottom.
+    plot.set_signatures([sig(i, f"class {i}", "#1f78b4", 0.01 * i) for i in range(1, 13)])
+    assert legend.columnCount == 2
+    qtbot.waitUntil(lambda: legend.sceneBoundingRect().width() > 1.5 * box.width(), timeout=3000)
+    assert legend.sceneBoundingRect().left() >= plot.plot.getPlotItem().vb.sceneBoundingRect().right() - 0.5
