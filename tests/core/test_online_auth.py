@@ -132,11 +132,91 @@ def test_initialize_errors_are_translated(tmp_path, monkeypatch):
         E.ee_initialize(None, key_file=_key(tmp_path), check_network=False)
 
 
-def test_sign_in_runs_the_browser_flow(monkeypatch):
+def test_sign_in_other_modes_go_to_ee_authenticate(monkeypatch):
     calls = []
     monkeypatch.setattr(ee, "Authenticate", lambda **kw: calls.append(kw) or True)
-    E.ee_sign_in(check_network=False)
-    assert calls == [{"auth_mode": "localhost", "force": True}]
+    E.ee_sign_in("gcloud", check_network=False)
+    assert calls == [{"auth_mode": "gcloud", "force": True}]
     monkeypatch.setattr(ee, "Authenticate", lambda **kw: (_ for _ in ()).throw(RuntimeError("browser closed")))
     with pytest.raises(SatSegError, match="sign-in failed: browser closed"):
-        E.ee_sign_in(check_network=False)
+        E.ee_sign_in("notebook", check_network=False)
+
+
+def _port_of(auth_url: str) -> int:
+    from urllib.parse import parse_qs, urlparse
+
+    redirect = parse_qs(urlparse(auth_url).query)["redirect_uri"][0]
+    assert redirect.startswith("http://localhost:")
+    return int(redirect.rsplit(":", 1)[1])
+
+
+def _port_is_closed(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_sign_in_gives_up_after_the_time_limit_and_frees_the_port():
+    # The library's own localhost flow (port 0 = any free port); no browser ever answers.
+    opened = []
+    t0 = time.monotonic()
+    with pytest.raises(SatSegError, match=r"^Earth Engine sign-in was not completed within 0\.4 s; try again$"):
+        E.ee_sign_in("localhost:0", check_network=False, timeout_s=0.4, open_browser=opened.append)
+    assert 0.35 < time.monotonic() - t0 < 3
+    assert len(opened) == 1 and opened[0].startswith("https://accounts.google.com/o/oauth2/auth?")
+    assert _port_is_closed(_port_of(opened[0]))        # a new attempt can listen again
+    assert E._duration(300) == "5 minutes" and E._duration(60) == "1 minute"
+
+
+def test_sign_in_honours_cancel_while_waiting_for_the_browser():
+    import threading
+
+    from desktop_app.core.jobs import Cancelled, Job
+
+    job = Job()
+    opened = []
+    threading.Timer(0.3, job.cancel).start()
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        E.ee_sign_in("localhost:0", check_network=False, timeout_s=60, job=job, open_browser=opened.append)
+    assert time.monotonic() - t0 < 2
+    assert _port_is_closed(_port_of(opened[0]))
+
+
+def test_sign_in_completes_when_the_browser_redirect_arrives(tmp_path, monkeypatch):
+    """The browser's redirect reaches the library's server; the token exchange answers as Google does."""
+    import http.client
+    import io
+    import threading
+    import urllib.parse
+
+    creds_path = tmp_path / "credentials"
+    monkeypatch.setattr(ee.oauth, "get_credentials_path", lambda: str(creds_path))
+    posted = {}
+
+    def token_endpoint(url, data=None, *a, **kw):       # Google's token endpoint, recorded reply
+        posted.update(url=url, form=urllib.parse.parse_qs(data.decode()))
+        return io.BytesIO(json.dumps({"access_token": "ya29.x", "expires_in": 3599, "refresh_token": "1//refresh",
+                                      "scope": " ".join(ee.oauth.SCOPES), "token_type": "Bearer"}).encode())
+
+    monkeypatch.setattr(ee.oauth.urllib.request, "urlopen", token_endpoint)
+    replies, threads = [], []
+
+    def browser(url):                                     # the user signs in; Google redirects to localhost
+        def redirect():
+            time.sleep(0.2)
+            conn = http.client.HTTPConnection("localhost", _port_of(url), timeout=5)
+            conn.request("GET", "/?code=4/auth-code&scope=x")
+            replies.append(conn.getresponse().read())
+        threads.append(threading.Thread(target=redirect, daemon=True))
+        threads[0].start()
+
+    E.ee_sign_in("localhost:0", check_network=False, timeout_s=10, open_browser=browser)
+    assert posted["url"] == ee.oauth.TOKEN_URI
+    assert posted["form"]["code"] == ["4/auth-code"]
+    assert posted["form"]["redirect_uri"][0].startswith("http://localhost:")
+    assert posted["form"]["code_verifier"][0]
+    saved = json.loads(creds_path.read_text())
+    assert saved["refresh_token"] == "1//refresh"
+    threads[0].join(5)
+    assert b"authorization successful" in replies[0]      # the library's own page in the browser

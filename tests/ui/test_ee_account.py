@@ -163,9 +163,10 @@ def test_test_connection_default_endpoint_offline(qtbot, account):
 def test_sign_in_failure_is_reported(qtbot, monkeypatch, account):
     """Sign-in runs on the worker; offline it fails at the connectivity check with a clear message.
 
-    ``ee.Authenticate`` is replaced by one that fails (the user closing the
-    browser), only so that a machine *with* internet never opens a browser
-    during tests; offline it is not even reached. Nothing fakes success.
+    ``ee.oauth.Flow`` (what the localhost sign-in drives) and ``ee.Authenticate``
+    are replaced by ones that fail (the user closing the browser), only so that a
+    machine *with* internet never opens a browser during tests; offline they are
+    not even reached. Nothing fakes success.
     """
     import ee
 
@@ -173,6 +174,7 @@ def test_sign_in_failure_is_reported(qtbot, monkeypatch, account):
         raise RuntimeError("the browser was closed before sign-in finished")
 
     monkeypatch.setattr(ee, "Authenticate", closed_browser)
+    monkeypatch.setattr(ee.oauth, "Flow", closed_browser)
     account.sign_in.click()
     assert not account.sign_in.isEnabled()
     qtbot.waitUntil(lambda: account.sign_in.isEnabled(), timeout=15000)

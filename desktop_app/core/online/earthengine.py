@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -110,18 +111,83 @@ def ee_initialize(project: Optional[str] = None, key_file: Optional[str | os.Pat
     return f"Earth Engine project {project} ({account})"
 
 
-def ee_sign_in(auth_mode: str = "localhost", *, check_network: bool = True) -> None:
-    """Browser sign-in (blocking: the UI runs it on a worker thread); stores credentials."""
+def _duration(seconds: float) -> str:
+    minutes = seconds / 60
+    if seconds >= 60 and minutes == int(minutes):
+        return f"{int(minutes)} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} s"
+
+
+def _wait_for_browser(server, timeout_s: float, job: Job) -> None:
+    """Wait until the browser's redirect is queued on the library's callback server.
+
+    ``ee.Authenticate`` waits in ``HTTPServer.handle_request()`` with no time
+    limit, and if its server timed out the library would go on to prompt on
+    stdin for a code. So the wait happens here, on the listening socket, in
+    short slices that notice Cancel; the library reads the request only once
+    one is there.
+    """
+    import select
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job.check()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SatSegError(f"Earth Engine sign-in was not completed within {_duration(timeout_s)}; try again")
+        ready, _, _ = select.select([server.socket], [], [], min(0.25, left))
+        if ready:
+            return
+
+
+def ee_sign_in(auth_mode: str = "localhost", *, check_network: bool = True, timeout_s: float = 300,
+               job: Optional[Job] = None, open_browser: Optional[Callable[[str], Any]] = None) -> None:
+    """Browser sign-in (blocking: the UI runs it on a worker thread); stores credentials.
+
+    For the localhost modes ("localhost", "localhost:PORT") this drives
+    earthengine-api's own ``ee.oauth.Flow`` — the same steps ``ee.Authenticate``
+    takes (callback server, PKCE, token exchange, credential file) — but waits
+    for the browser at most ``timeout_s`` seconds and honours ``job``'s Cancel,
+    then frees the port. Other modes go to ``ee.Authenticate`` unchanged.
+    ``open_browser(url)`` defaults to the system browser.
+    """
     if check_network:
         check_connectivity("https://accounts.google.com", "Google sign-in")
     import ee
 
+    if not (auth_mode or "").startswith("localhost"):
+        try:
+            ok = ee.Authenticate(auth_mode=auth_mode, force=True)
+        except Exception as exc:
+            raise SatSegError(f"Earth Engine sign-in failed: {exc}") from exc
+        if ok is False:
+            raise SatSegError("Earth Engine sign-in did not complete")
+        return
+
+    import webbrowser
+
+    from ee import oauth
+
+    job = ensure_job(job)
     try:
-        ok = ee.Authenticate(auth_mode=auth_mode, force=True)
+        flow = oauth.Flow(auth_mode)   # starts the library's callback server on localhost
+    except OSError as exc:
+        raise SatSegError(f"Earth Engine sign-in cannot listen for the browser on localhost ({exc}); "
+                          "finish or close the other sign-in, then try again") from exc
     except Exception as exc:
         raise SatSegError(f"Earth Engine sign-in failed: {exc}") from exc
-    if ok is False:
-        raise SatSegError("Earth Engine sign-in did not complete")
+    server = flow.server.server
+    try:
+        flow.display_instructions()            # prints the sign-in URL, as ee.Authenticate does
+        (open_browser or webbrowser.open_new)(flow.auth_url)
+        _wait_for_browser(server, timeout_s, job)
+        flow.save_code()                       # reads the queued redirect, exchanges the code, writes credentials
+    except (SatSegError, Cancelled):
+        raise
+    except Exception as exc:
+        raise SatSegError(f"Earth Engine sign-in failed: {exc}") from exc
+    finally:
+        server.server_close()                  # the port is free for the next attempt
 
 
 def ee_is_initialized() -> bool:
