@@ -216,7 +216,7 @@ class EeAccountDialog(QDialog):
         self._busy(SIGN_IN_KIND, True)
         self._show_result("Waiting for the Google sign-in in your browser…", True)
         self._tasks[SIGN_IN_KIND] = self.runner.start(
-            SIGN_IN_KIND, lambda job: earthengine.ee_sign_in(), label="Signing in to Earth Engine",
+            SIGN_IN_KIND, lambda job: earthengine.ee_sign_in(job=job), label="Signing in to Earth Engine",
             on_done=self._signed_in, on_error=self._sign_in_failed)
         if self._tasks[SIGN_IN_KIND] is None:   # the window is closing
             self._busy(SIGN_IN_KIND, False)

@@ -212,6 +212,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         b.draw_created.connect(self._on_draw_created)
         b.draw_edited.connect(self._on_draw_edited)
         b.draw_removed.connect(self._on_draw_removed)
+        b.role_requested.connect(self._on_role_requested)
         b.cursor_moved.connect(self._on_cursor)
         b.js_error.connect(lambda text: self.notify(f"Map page error: {text}", "warning"))
         b.ready.connect(self._on_map_ready)

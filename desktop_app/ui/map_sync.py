@@ -21,14 +21,8 @@ class MapSyncMixin:
     """Mixed into MainWindow; uses its map, model, panels and status bar."""
 
     _last_image_bounds = None
-    _role_events_connected = False
 
     def _on_map_ready(self) -> None:
-        # Role clicks can only come from a ready page, so this is the first moment they
-        # are needed; the flag keeps a page reload from connecting twice.
-        if not self._role_events_connected:
-            self.map.bridge.role_requested.connect(self._on_role_requested)
-            self._role_events_connected = True
         self._send_draw_style()
 
     def _send_draw_style(self) -> None:
