@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from affine import Affine
 
-ee = pytest.importorskip("ee", reason="earthengine-api is a project dependency")
+import ee  # noqa: E402  (a project dependency; the tests use its offline harness)
 from ee import apitestcase  # noqa: E402
 
 from desktop_app.core.demo_scene import make_demo_scene  # noqa: E402

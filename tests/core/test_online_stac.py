@@ -30,9 +30,6 @@ from desktop_app.core.online.roi import parse_roi
 from desktop_app.core.online.stac import ASSET_KEYS
 from desktop_app.core.sources import open_image
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "s2-l2a-29RKH"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data/s2-l2a-29RKH")
 
 
 class StacServer:
@@ -347,10 +344,9 @@ def test_offline_stac_fails_fast(tmp_path):
 # --- the real 29RKH scene (shared data) -------------------------------------
 
 @pytest.fixture()
-def rkh_catalog(tmp_path):
-    if not (SHARED / "B02.tif").exists():
-        pytest.skip(f"shared Sentinel-2 scene not present at {SHARED} (optional data)")
-    item = json.loads((SHARED / "S2A_29RKH_20200219_0_L2A.json").read_text())
+def rkh_catalog(tmp_path, shared_scene):
+    """The real 29RKH COGs behind a local STAC server (skips without the optional shared data)."""
+    item = json.loads((shared_scene / "S2A_29RKH_20200219_0_L2A.json").read_text())
     files_dir = tmp_path / "files"
     files_dir.mkdir()
     server = StacServer(files_dir)
@@ -358,7 +354,7 @@ def rkh_catalog(tmp_path):
     # The shared files are decimated x10; re-label their pixels at the native size
     # (same origin, same UTM zone) so the fetch reads them on a true Sentinel-2 grid.
     for band, fname in {"B4": "B04", "B3": "B03", "B2": "B02", "B8": "B08", "B11": "B11", "SCL": "SCL"}.items():
-        with rasterio.open(SHARED / f"{fname}.tif") as src:
+        with rasterio.open(shared_scene / f"{fname}.tif") as src:
             arr = src.read(1)
             t = src.transform
             native = 20 if band in ("B11", "SCL") else 10
