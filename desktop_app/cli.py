@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -51,6 +52,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (Cancelled, KeyboardInterrupt):
         print("satseg: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the reader left: not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -40,3 +40,11 @@ def test_every_command_has_help():
     for name in sub.choices:
         p = subprocess.run(SATSEG + [name, "--help"], capture_output=True, text=True)
         assert p.returncode == 0 and "usage:" in p.stdout
+
+
+def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(demo_dir):
+    """`satseg info X | head -1` must not print a BrokenPipeError traceback."""
+    p = subprocess.run(
+        f"{sys.executable} -m desktop_app.cli info {demo_dir / 'scene.tif'} | head -c 10 > /dev/null",
+        shell=True, capture_output=True, text=True)
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr, p.stderr
