@@ -45,7 +45,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # surface a closed pipe here, not as a warning at exit
+        return status
     except SatSegError as exc:
         print(f"satseg: error: {exc}", file=sys.stderr)
         return 2
