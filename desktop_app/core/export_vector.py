@@ -146,6 +146,39 @@ def _kml_rings(poly: shapely.Polygon) -> tuple[list, list[list]]:
     return _kml_ring(poly.exterior), [_kml_ring(r) for r in poly.interiors]
 
 
+def kml_shared_style(kml, color: str, opacity: float, line_width: int = 1):
+    """A polygon style in ``color`` (fill at ``opacity``) registered once in the Document.
+
+    Shared styles belong in the Document (Google Earth ignores shared styles in Folders);
+    simplekml would otherwise write each one inside the first folder that uses it.
+    """
+    import simplekml
+
+    style = simplekml.Style()
+    style.polystyle.color = kml_color(color, opacity)
+    style.polystyle.fill = 1
+    style.polystyle.outline = 1
+    style.linestyle.color = kml_color(color, 1.0)
+    style.linestyle.width = line_width
+    kml.document._addstyle(style)
+    return style
+
+
+def kml_placemark(container, name: str, geometry: shapely.Geometry, style):
+    """One placemark for a (multi)polygon: a Polygon, or a MultiGeometry of its parts."""
+    polys = list(shapely.get_parts(geometry))
+    if len(polys) == 1:
+        outer, inner = _kml_rings(polys[0])
+        pm = container.newpolygon(name=name, outerboundaryis=outer, innerboundaryis=inner)
+    else:
+        pm = container.newmultigeometry(name=name)
+        for p in polys:
+            outer, inner = _kml_rings(p)
+            pm.newpolygon(outerboundaryis=outer, innerboundaryis=inner)
+    pm.style = style
+    return pm
+
+
 def write_kml(features: Sequence[ClassFeature], crs, path: str | os.PathLike, opacity: float = 0.6,
               job: Optional[Job] = None) -> str:
     """Write class polygons as KML 2.2: one folder per class, polygons in the class colour at ``opacity``."""
@@ -162,30 +195,10 @@ def write_kml(features: Sequence[ClassFeature], crs, path: str | os.PathLike, op
     for f in wgs:
         if f.class_id not in folders:
             folders[f.class_id] = kml.newfolder(name=f.name)
-            style = simplekml.Style()
-            style.polystyle.color = kml_color(f.color, opacity)
-            style.polystyle.fill = 1
-            style.polystyle.outline = 1
-            style.linestyle.color = kml_color(f.color, 1.0)
-            style.linestyle.width = 1
-            # Shared styles belong in the Document (Google Earth ignores shared styles in Folders);
-            # simplekml would otherwise write each one inside the first folder that uses it.
-            kml.document._addstyle(style)
-            styles[f.class_id] = style
-        folder = folders[f.class_id]
-        polys = list(shapely.get_parts(f.geometry))
+            styles[f.class_id] = kml_shared_style(kml, f.color, opacity)
         patch = f.properties.get("patch")
         name = f"{f.name} {patch}" if patch is not None else f.name
-        if len(polys) == 1:
-            outer, inner = _kml_rings(polys[0])
-            pm = folder.newpolygon(name=name, outerboundaryis=outer, innerboundaryis=inner)
-            pm.style = styles[f.class_id]
-        else:
-            pm = folder.newmultigeometry(name=name)
-            for p in polys:
-                outer, inner = _kml_rings(p)
-                pm.newpolygon(outerboundaryis=outer, innerboundaryis=inner)
-            pm.style = styles[f.class_id]
+        pm = kml_placemark(folders[f.class_id], name, f.geometry, styles[f.class_id])
         pm.description = (f"{f.name}: {f.area_m2 / 1e4:,.4f} ha ({f.area_m2:,.1f} m², "
                           f"{f.area_m2 / 1e6:,.6f} km²)")
         for key, value in (("class", f.name), ("class_id", f.class_id), ("color", f.color),

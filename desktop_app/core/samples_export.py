@@ -22,7 +22,7 @@ import shapely
 from .atomic import write_text_atomic
 from .classes import normalize_color
 from .errors import SatSegError
-from .export_vector import _kml_rings, kml_color
+from .export_vector import kml_placemark, kml_shared_style
 
 _RESERVED = ("class", "color", "role")
 # Fields GDAL's KML drivers add to every placemark; re-exporting them would only add noise.
@@ -98,23 +98,10 @@ def write_samples_kml(samples, path: str | os.PathLike, opacity: float = 0.5) ->
     styles: dict[str, object] = {}
     for n, s in enumerate(_samples(samples), start=1):
         if s.color not in styles:
-            style = simplekml.Style()
-            style.polystyle.color = kml_color(s.color, opacity)
-            style.linestyle.color = kml_color(s.color, 1.0)
-            style.linestyle.width = 2
-            kml.document._addstyle(style)   # shared styles live in the Document (see export_vector)
-            styles[s.color] = style
-        polys = list(shapely.get_parts(shapely.orient_polygons(s.geometry, exterior_cw=False)))
+            styles[s.color] = kml_shared_style(kml, s.color, opacity, line_width=2)
         label = str(s.properties.get("name") or f"{s.class_name} {n}")
-        if len(polys) == 1:
-            outer, inner = _kml_rings(polys[0])
-            pm = doc.newpolygon(name=label, outerboundaryis=outer, innerboundaryis=inner)
-        else:
-            pm = doc.newmultigeometry(name=label)
-            for p in polys:
-                outer, inner = _kml_rings(p)
-                pm.newpolygon(outerboundaryis=outer, innerboundaryis=inner)
-        pm.style = styles[s.color]
+        geometry = shapely.orient_polygons(s.geometry, exterior_cw=False)
+        pm = kml_placemark(doc, label, geometry, styles[s.color])
         pm.description = f"{s.class_name} ({s.role} sample)"
         for key, value in (("class", s.class_name), ("color", s.color), ("role", s.role),
                            *_clean_props(s.properties).items()):

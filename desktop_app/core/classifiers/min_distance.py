@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation
+from .base import Classifier, Evaluation, class_means
 
 
 class MinDistanceClassifier(Classifier):
@@ -22,7 +22,7 @@ class MinDistanceClassifier(Classifier):
 
     def _fit(self, X, index):
         K = self.n_classes
-        means = np.array([X[index == k].astype(np.float64).mean(axis=0) for k in range(K)])
+        means = class_means(X, index, K)
         self.means = means
         # ‖x−m‖² = ‖x‖² − 2mᵀx + ‖m‖²: the ranking needs only the last two terms (one matmul).
         self.M2 = (-2 * means).astype(np.float32)

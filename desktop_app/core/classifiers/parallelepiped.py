@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation, argmin_rows, group_reduce
+from .base import Classifier, Evaluation, argmin_rows, group_reduce, class_means
 
 # Min/max boxes are widened by this relative amount so the sample pixels on a
 # box face stay inside despite float32 rounding.
@@ -47,7 +47,7 @@ class ParallelepipedClassifier(Classifier):
         X64 = X.astype(np.float64)
         spread = float(np.mean(np.std(X64, axis=0)))
         floor = max(spread * 1e-6, 1e-12)
-        means = np.array([X64[index == k].mean(axis=0) for k in range(K)])
+        means = class_means(X, index, K)
         stds = np.array([X64[index == k].std(axis=0, ddof=1) if (index == k).sum() > 1 else np.zeros(b)
                          for k in range(K)])
         flat = stds < floor

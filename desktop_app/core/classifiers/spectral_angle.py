@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation
+from .base import Classifier, Evaluation, class_means
 
 
 class SpectralAngleClassifier(Classifier):
@@ -23,7 +23,7 @@ class SpectralAngleClassifier(Classifier):
 
     def _fit(self, X, index):
         K = self.n_classes
-        means = np.array([X[index == k].astype(np.float64).mean(axis=0) for k in range(K)])
+        means = class_means(X, index, K)
         norms = np.linalg.norm(means, axis=1)
         norms[norms == 0] = 1.0
         self.means = means
