@@ -315,8 +315,8 @@ def copy_image_into(folder: str | os.PathLike, image: str | os.PathLike) -> str:
 
 
 # ------------------------------------------------------------------ autosave / recovery
-def user_autosave_dir() -> Path:
-    """Where an untitled (never saved) session autosaves: per user, outside any project."""
+def user_data_dir() -> Path:
+    """The per-user data folder (autosaves, imported SAM-2 models, caches); ``SATSEG_HOME`` overrides it."""
     base = os.environ.get("SATSEG_HOME")
     if base:
         root = Path(base)
@@ -326,7 +326,12 @@ def user_autosave_dir() -> Path:
         root = Path.home() / "Library" / "Application Support" / "SatSeg"
     else:
         root = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "satseg"
-    return root / "autosave"
+    return root
+
+
+def user_autosave_dir() -> Path:
+    """Where an untitled (never saved) session autosaves: per user, outside any project."""
+    return user_data_dir() / "autosave"
 
 
 def autosave(folder: str | os.PathLike, state: ProjectState, project_folder: Optional[str | os.PathLike] = None) -> Path:
