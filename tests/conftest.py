@@ -1,11 +1,15 @@
 """Shared fixtures. Qt runs offscreen; QtWebEngine needs the sandbox off as root."""
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+# Every test (and every satseg / app process a test starts) uses a private data folder:
+# the user's real settings, cache and autosaves are never read or written.
+os.environ["SATSEG_HOME"] = tempfile.mkdtemp(prefix="satseg-test-home-")
 
 SHARED_SCENE = Path(__file__).resolve().parents[2] / "shared" / "data" / "s2-l2a-29RKH"
 

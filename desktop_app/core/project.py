@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Optional
 
 from .atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from .classes import ClassInfo, normalize_color
+from . import paths
 from .errors import SatSegError
 
 PROJECT_VERSION = 1
@@ -316,22 +316,13 @@ def copy_image_into(folder: str | os.PathLike, image: str | os.PathLike) -> str:
 
 # ------------------------------------------------------------------ autosave / recovery
 def user_data_dir() -> Path:
-    """The per-user data folder (autosaves, imported SAM-2 models, caches); ``SATSEG_HOME`` overrides it."""
-    base = os.environ.get("SATSEG_HOME")
-    if base:
-        root = Path(base)
-    elif sys.platform.startswith("win"):
-        root = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "SatSeg"
-    elif sys.platform == "darwin":
-        root = Path.home() / "Library" / "Application Support" / "SatSeg"
-    else:
-        root = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "satseg"
-    return root
+    """The per-user data folder; kept for callers of this name, see :mod:`desktop_app.core.paths`."""
+    return paths.data_home()
 
 
 def user_autosave_dir() -> Path:
     """Where an untitled (never saved) session autosaves: per user, outside any project."""
-    return user_data_dir() / "autosave"
+    return paths.autosave_dir()
 
 
 def autosave(folder: str | os.PathLike, state: ProjectState, project_folder: Optional[str | os.PathLike] = None) -> Path:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, 
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_list
 from .ee_account import EeAccountDialog, EeSettings, account_summary, load_ee_settings, save_ee_settings
+from .settings import user_settings
 
 SOURCE_LABELS = {"stac": "Earth Search STAC (no account)", "earthengine": "Google Earth Engine"}
 # Band presets offered next to the free-text band list (the list itself is what is fetched).
@@ -43,8 +44,7 @@ class FetchDialog(QDialog):
         self.setWindowTitle("Fetch Sentinel-2 imagery for the ROI")
         self.setMinimumWidth(560)
         self.roi, self.cache_dir = roi, cache_dir
-        # Without a window (tests, scripting) the settings are private and unsaved.
-        self.settings = settings if settings is not None else QSettings()
+        self.settings = settings if settings is not None else user_settings()
         self.runner, self.notify = runner, notify
         self.ee = load_ee_settings(self.settings)
         form = QFormLayout()

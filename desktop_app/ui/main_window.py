@@ -30,6 +30,7 @@ from .map_sync import MapSyncMixin
 from .map_view import MapView
 from .model_panel import ModelPanel
 from .sample_model import SampleModel
+from .settings import user_settings
 from .status_bar import SatSegStatusBar
 from .workers import TaskRunner
 
@@ -57,7 +58,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         super().__init__()
         self.setWindowTitle("SatSeg")
         self.setObjectName("SatSegMainWindow")
-        self.settings = settings if settings is not None else QSettings()
+        self.settings = settings if settings is not None else user_settings()
         # quiet: automation and tests; messages go to the status bar and the log, never a dialog.
         self.quiet = quiet
         self.messages: list[tuple[str, str]] = []
@@ -522,7 +523,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
     # ================================================================ projects
     def open_project_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open project folder")
+        folder = QFileDialog.getExistingDirectory(self, "Open project folder", _projects_start())
         if folder:
             self.open_project(folder)
 
@@ -532,7 +533,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         return self.save_project(self.project_folder)
 
     def save_project_as_dialog(self) -> bool:
-        folder = QFileDialog.getExistingDirectory(self, "Save project into folder")
+        folder = QFileDialog.getExistingDirectory(self, "Save project into folder", _projects_start())
         return self.save_project(folder) if folder else False
 
     def open_project(self, folder) -> bool:
@@ -613,3 +614,14 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         shutil.rmtree(self._overlay_dir, ignore_errors=True)
         event.accept()
 
+
+def _projects_start() -> str:
+    """The folder project dialogs open in: ``projects`` in the user's SatSeg data folder."""
+    from ..core.paths import projects_dir
+
+    folder = projects_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return ""   # the dialog then starts where Qt would anyway
+    return str(folder)

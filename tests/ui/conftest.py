@@ -1,13 +1,10 @@
 """Fixtures for the window tests: one QApplication (pytest-qt), offscreen, QtWebEngine ready."""
 import os
-import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-# Autosaves of test windows must never land in the real user folder.
-os.environ["SATSEG_HOME"] = tempfile.mkdtemp(prefix="satseg-test-home-")
 
 # QtWebEngine must be imported before the QApplication exists.
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401

@@ -195,19 +195,29 @@ def test_layers_panel_rows_and_state(qtbot):
     assert set(p.rows) == {"image", "samples"}
 
 
-def test_fetch_dialog_sizes_the_request_offline(qtbot):
+def test_fetch_dialog_sizes_the_request_offline(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from desktop_app.core.paths import settings_file
+    from desktop_app.ui.ee_account import EeSettings, save_ee_settings
     from desktop_app.ui.fetch_dialog import FetchDialog
 
     roi = {"type": "Polygon", "coordinates": [[[77.69, 29.46], [77.71, 29.46], [77.71, 29.48], [77.69, 29.48],
                                                [77.69, 29.46]]]}
-    import tempfile
-    from pathlib import Path
-
-    d = FetchDialog(roi, Path(tempfile.mkdtemp()))
+    # The test's own settings file: the user's real settings are neither read nor written.
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    save_ee_settings(settings, EeSettings("test-project", None, None))
+    d = FetchDialog(roi, tmp_path / "cache", settings=settings)
     qtbot.addWidget(d)
     assert d.ok.isEnabled(), d.plan.text()
     assert "px at 10 m" in d.plan.text() and "tile" in d.plan.text()
     req = d.request()
-    assert req.source in ("stac", "earthengine") and req.roi == roi
+    assert req.source == "earthengine" and req.ee_project == "test-project" and req.roi == roi
     d.end.setDate(d.start.date().addDays(-5))      # end before start: refused with the reason
     assert not d.ok.isEnabled() and "before" in d.plan.text()
+    d.ee_project.setText("other-project")
+    d.accept()                                      # remembers the project id: in the given settings only
+    settings.sync()
+    assert QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat).value("earthengine/project") \
+        == "other-project"
+    assert not settings_file().exists()

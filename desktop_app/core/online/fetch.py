@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Optional
 from affine import Affine
 from rasterio.crs import CRS
 
+from .. import paths
 from ..errors import SatSegError
 from ..jobs import Job, ensure_job
 from ..raster import S2_BANDS, normalize_band_name
@@ -51,13 +51,7 @@ def default_date_range(today: Optional[dt.date] = None) -> tuple[dt.date, dt.dat
 
 def default_cache_dir() -> Path:
     """Per-user imagery cache folder (used when no project folder is given)."""
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "SatSeg" / "imagery-cache"
+    return paths.cache_dir()
 
 
 def _as_date(value, name: str) -> dt.date:
