@@ -41,6 +41,13 @@ def make_app():
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SatSeg")
     app.setOrganizationName("SatSeg")
+    from pathlib import Path
+
+    from PySide6.QtGui import QIcon
+
+    # resources/ beside the package, or inside the PyInstaller bundle (as map_view.web_root)
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    app.setWindowIcon(QIcon(str(base / "resources" / "icons" / "satseg.png")))
     return app
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from ..core.errors import SatSegError
 from . import pipeline
+from .about_dialog import show_about
 from .bands_panel import BandsPanel
 from .classes_panel import ClassesPanel
 from .exports import ExportsMixin
@@ -272,9 +273,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             box.open()  # window-modal but never blocks the event loop (jobs keep reporting)
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About SatSeg",
-                          "SatSeg — land-use / land-cover segmentation of Sentinel-2 imagery.\n"
-                          "Map: Leaflet + Leaflet-Geoman, loaded from local files.")
+        show_about(self)
 
     # ================================================================ imagery
     def open_path(self, path: str, then=None) -> None:
