@@ -1,8 +1,10 @@
 """Tour screenshots of the real window, for the README.
 
-    QTWEBENGINE_DISABLE_SANDBOX=1 xvfb-run -a .venv/bin/python docs/tour_screenshots.py docs/screenshots
+    QTWEBENGINE_DISABLE_SANDBOX=1 xvfb-run -a -s "-screen 0 1366x768x24" \
+        .venv/bin/python docs/tour_screenshots.py docs/screenshots
 
-Steps 1-2 come from `python -m desktop_app --demo --screenshot`; this script makes 3-6.
+Steps 1-2 come from `python -m desktop_app --demo --screenshot docs/screenshots/tour-2-classified.png`
+(1366 x 768 by default); this script makes 3-6 at the same size.
 """
 import sys, os
 from PySide6.QtCore import QTimer, QSettings
@@ -12,7 +14,7 @@ from desktop_app.ui.main_window import MainWindow
 import tempfile
 out = sys.argv[1]
 win = MainWindow(settings=QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.Format.IniFormat), quiet=True)
-win.resize(1600, 1000); win.show()
+win.resize(1366, 768); win.show()
 steps = []
 def later(ms, fn): QTimer.singleShot(ms, fn)
 def shot(name):
@@ -26,7 +28,8 @@ def step_zoom():
     # Zoom on the town and the river: sample polygons over the image, before classifying.
     win.bands_panel.display_preset.setCurrentText("False colour (B8/B4/B3)")
     win.map.bridge.send("fit_bounds", bounds=[[29.468, 77.690], [29.486, 77.716]])
-    win.docks["dock_bands"].raise_()
+    win.show_panel("dock_classes")
+    win.docks["dock_spectra"].show()   # the spectral plot toggle (F9)
     later(2500, lambda: (shot("tour-3-samples-false-colour.png"), step_run()))
 def step_run():
     win.classification_finished.connect(after_run)
@@ -35,15 +38,16 @@ def after_run(outcome):
     if steps.count(2): return
     steps.append(2)
     win.bands_panel.display_preset.setCurrentText("True colour (B4/B3/B2)")
-    win.docks["dock_imagery"].raise_()
+    win.docks["dock_spectra"].hide()
+    win.show_panel("dock_layers")
     win.layers_panel.set_opacity("mask-3", 0.25)   # agriculture faint, others strong
     later(2500, lambda: (shot("tour-4-masks-zoomed.png"), step_accuracy()))
 def step_accuracy():
-    win.docks["dock_results"].raise_()
+    win.show_panel("dock_results")
     win.results_panel.tabs.setCurrentIndex(1)
     later(800, lambda: (shot("tour-5-accuracy.png"), step_thresholds()))
 def step_thresholds():
-    win.docks["dock_model"].raise_()
+    win.show_panel("dock_model")
     win.classification_finished.disconnect(after_run)
     win.classification_finished.connect(after_thr)
     win.model_panel.set_thresholds({c.name: 5.0 for c in win.model.classes()})

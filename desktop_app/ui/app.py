@@ -13,6 +13,19 @@ import sys
 from typing import Optional, Sequence
 
 SMOKE_TIMEOUT_S = 300
+SCREENSHOT_SIZE = (1366, 768)   # the most common field-laptop screen; screenshots are comparable between runs
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """'1366x768' -> (1366, 768), for --window-size."""
+    w, sep, h = text.lower().replace("×", "x").partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        size = None
+    if not sep or size is None or min(size) < 200 or max(size) > 10000:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 1366x768 (got '{text}')")
+    return size
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -25,6 +38,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         "classifier), save it to PNG and exit 0")
     p.add_argument("--smoke-test", action="store_true",
                    help="load the map page, round-trip one bridge message, classify the demo scene, exit 0")
+    p.add_argument("--window-size", metavar="WxH", type=window_size,
+                   help=f"window size in pixels, e.g. 1366x768 (default: the size of the last session; "
+                        f"--screenshot uses {SCREENSHOT_SIZE[0]}x{SCREENSHOT_SIZE[1]})")
     p.add_argument("--demo-size", type=int, default=1000, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -55,6 +71,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     _prepare_environment()
+    from .qt_platform import check_xcb
+
+    problem = check_xcb()
+    if problem:
+        print(f"satseg-app: error: {problem}", file=sys.stderr)
+        return 2
     app = make_app()
     from .main_window import MainWindow
 
@@ -69,8 +91,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         settings = QSettings(os.path.join(tempfile.mkdtemp(prefix="satseg-auto-"), "settings.ini"),
                              QSettings.Format.IniFormat)
     win = MainWindow(settings=settings, quiet=automated)
-    if args.screenshot:
-        win.resize(1600, 1000)   # a fixed size so screenshots are comparable between runs
+    size = args.window_size or (SCREENSHOT_SIZE if args.screenshot else None)
+    if size:
+        win.resize(*size)
     win.show()
     if args.smoke_test:
         from .automation import SmokeTest

@@ -21,6 +21,7 @@ from .sample_model import SampleModel
 
 COL_COLOR, COL_NAME, COL_TRAIN, COL_VALID, COL_PIXELS = range(5)
 SAMPLE_FILTER = "Sample polygons (*.geojson *.json *.kml *.gpkg);;GeoJSON (*.geojson *.json);;KML (*.kml);;GeoPackage (*.gpkg)"
+VISIBLE_ROWS = 6   # the table shows this many classes before it scrolls (the demo has 5)
 EXPORT_FILTER = "GeoJSON (*.geojson);;KML (*.kml);;GeoPackage (*.gpkg)"
 
 
@@ -124,12 +125,16 @@ class ClassesPanel(QWidget):
         role_row.addStretch(1)
         role_row.addWidget(self.undo_button)
         role_row.addWidget(self.redo_button)
+        self.tools_row = QHBoxLayout()
+        self.tools_row.addStretch(1)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addLayout(role_row)
+        layout.addLayout(self.tools_row)
         layout.addWidget(self.status)
+        self.table.setMinimumHeight(self._rows_height(VISIBLE_ROWS))
 
         model.classes_changed.connect(self.refresh)
         model.polygon_added.connect(self._counts_changed)
@@ -139,6 +144,19 @@ class ClassesPanel(QWidget):
         model.current_class_changed.connect(self._select_current)
         model.message.connect(self.status.setText)
         self.refresh()
+
+    def _rows_height(self, rows: int) -> int:
+        """Height that shows the header and ``rows`` class rows without scrolling."""
+        return (self.table.horizontalHeader().sizeHint().height()
+                + rows * self.table.verticalHeader().defaultSectionSize() + 2 * self.table.frameWidth() + 2)
+
+    def add_spectra_toggle(self, action) -> None:
+        """A button for the window's spectral-plot toggle, next to the samples it plots."""
+        b = QToolButton(self)
+        b.setDefaultAction(action)
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.spectra_button = b
+        self.tools_row.insertWidget(0, b)
 
     def _undo_text(self, text: str) -> None:
         self.undo_button.setToolTip(f"Undo {text} (Ctrl+Z)" if text else "Nothing to undo")

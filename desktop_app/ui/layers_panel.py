@@ -72,14 +72,15 @@ class LayersPanel(QWidget):
         row.check.toggled.connect(lambda on, i=row.id: self.visibility_changed.emit(i, on))
 
     def set_masks(self, classes: Sequence[ClassInfo], unclassified_visible: bool = True,
-                  state: Optional[dict] = None) -> None:
-        """One row per class mask plus 'Unclassified'; keeps settings of rows that stay."""
+                  state: Optional[dict] = None, unclassified: bool = True) -> None:
+        """One row per class mask plus 'Unclassified' (only when some pixel is); keeps settings of rows that stay."""
         state = state or {}
         keep = {k: (r.slider.value() / 100 if r.slider else None, r.check.isChecked())
                 for k, r in self.rows.items()}
         self.clear_masks()
         entries = [(mask_layer_id(c.id), f"{c.name} mask", c.color, True) for c in classes]
-        entries.append((mask_layer_id(0), "Unclassified", UNCLASSIFIED_COLOR, unclassified_visible))
+        if unclassified:
+            entries.append((mask_layer_id(0), "Unclassified", UNCLASSIFIED_COLOR, unclassified_visible))
         for lid, name, color, vis in entries:
             opacity, visible = keep.get(lid, (DEFAULT_MASK_OPACITY, vis))
             if lid in state:

@@ -7,7 +7,6 @@ run on worker threads, job results onto the map and into the tables.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import shutil
 import tempfile
@@ -17,8 +16,10 @@ from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget,
+                               QWidget)
 
+from ..core.display import UNCLASSIFIED_COLOR
 from ..core.errors import SatSegError
 from . import pipeline
 from .about_dialog import show_about
@@ -38,14 +39,18 @@ from .workers import TaskRunner
 log = logging.getLogger(__name__)
 SIGNATURE_DELAY_MS = 400
 AUTOSAVE_MS = 60_000
-LAYOUT_VERSION = 2   # bump when docks change, so an old saved layout is not forced onto new docks
+LAYOUT_VERSION = 3   # bump when docks change, so an old saved layout is not forced onto new docks
+PANEL_WIDTH = 430    # side panels: legible tables; the map keeps about two thirds of a 1366 px screen
+SPECTRA_HEIGHT = 220
+DEFAULT_SIZE = (1400, 900)
 
 
-def _has_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+def default_window_size(screen) -> tuple[int, int]:
+    """DEFAULT_SIZE, shrunk to the screen's free area (a 1366 × 768 laptop gets the whole screen)."""
+    if screen is None:
+        return DEFAULT_SIZE
+    free = screen.availableGeometry()
+    return min(DEFAULT_SIZE[0], free.width()), min(DEFAULT_SIZE[1], free.height())
 
 
 class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
@@ -105,53 +110,77 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.status.showMessage("Open an image (File ▸ Open) or the demo scene to start.")
 
     # ================================================================ building
-    def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
+    def add_panel(self, name: str, title: str, widget: QWidget, tip: str = "") -> QDockWidget:
+        """Add a panel as one more tab of the side panel group (the way new features add theirs).
+
+        Every panel sits in a scroll area, so a short window scrolls it instead of
+        squeezing its controls; the user can still drag a tab out to dock or float it.
+        """
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState needs stable names
-        dock.setWidget(widget)
+        scroll = QScrollArea(dock)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, dock)
+        if tip:
+            dock.setToolTip(tip)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        if self._panel_group:
+            self.tabifyDockWidget(self._panel_group[-1], dock)
+        self._panel_group.append(dock)
         self.docks[name] = dock
         return dock
 
+    def show_panel(self, name: str) -> None:
+        """Bring a side panel to the front (and back on screen if the user closed it)."""
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
     def _build_panels(self) -> None:
+        # The map gets the room: one group of tabbed panels on the right (about a third of a
+        # 1366 px screen), the spectral plot a toggle below the map, hidden until asked for.
         self.docks: dict[str, QDockWidget] = {}
-        L, R, B = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
-                   Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._panel_group: list[QDockWidget] = []
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
+        # The side panels keep the full height; the spectral plot goes under the map only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.imagery_panel = ImageryPanel()
         self.bands_panel = BandsPanel()
         self.classes_panel = ClassesPanel(self.model)
         self.model_panel = ModelPanel()
         self.layers_panel = LayersPanel()
-        # Left: Imagery / Bands as tabs above Layers. Right: classes above model / results.
-        imagery = self._dock("Imagery", self.imagery_panel, L, "dock_imagery")
-        layers = self._dock("Layers", self.layers_panel, L, "dock_layers")
-        bands = self._dock("Bands", self.bands_panel, L, "dock_bands")
-        self.tabifyDockWidget(imagery, bands)
-        imagery.raise_()
-        classes = self._dock("Classes && samples", self.classes_panel, R, "dock_classes")
-        model = self._dock("Model && thresholds", self.model_panel, R, "dock_model")
-        self.splitDockWidget(classes, model, Qt.Orientation.Vertical)
-        # Panels written alongside this window; each appears when its module is present.
-        self.results_panel = None
-        self.spectral_plot = None
-        if _has_module("desktop_app.ui.results_panel"):
-            from .results_panel import ResultsPanel
+        from .results_panel import ResultsPanel
+        from .spectral_plot import SpectralPlot
 
-            self.results_panel = ResultsPanel()
-            results = self._dock("Results", self.results_panel, R, "dock_results")
-            self.tabifyDockWidget(model, results)
-            model.raise_()
-        if _has_module("desktop_app.ui.spectral_plot"):
-            from .spectral_plot import SpectralPlot
-
-            self.spectral_plot = SpectralPlot()
-            spectra = self._dock("Spectral signatures", self.spectral_plot, B, "dock_spectra")
-            self.resizeDocks([spectra], [230], Qt.Orientation.Vertical)
-        self.resizeDocks([imagery, classes], [300, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([imagery, layers], [300, 420], Qt.Orientation.Vertical)
+        self.results_panel = ResultsPanel()
+        self.add_panel("dock_imagery", "Image", self.imagery_panel, "Open imagery, region of interest, basemap")
+        self.add_panel("dock_bands", "Bands", self.bands_panel, "Display bands and classifier bands")
+        self.add_panel("dock_classes", "Samples", self.classes_panel, "Classes and their sample polygons")
+        self.add_panel("dock_model", "Model", self.model_panel, "Classifier, options, thresholds, Run")
+        self.add_panel("dock_results", "Results", self.results_panel, "Class areas, accuracy, export")
+        self.add_panel("dock_layers", "Layers", self.layers_panel, "Visibility and opacity of map layers")
+        self.docks["dock_imagery"].raise_()
+        self.spectral_plot = SpectralPlot()
+        spectra = QDockWidget("Spectral signatures", self)
+        spectra.setObjectName("dock_spectra")
+        spectra.setWidget(self.spectral_plot)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, spectra)
+        self.docks["dock_spectra"] = spectra
+        spectra.hide()
+        self.resizeDocks([self.docks["dock_imagery"]], [PANEL_WIDTH], Qt.Orientation.Horizontal)
+        self.resizeDocks([spectra], [SPECTRA_HEIGHT], Qt.Orientation.Vertical)
+        act = spectra.toggleViewAction()
+        act.setText("&Spectral signatures")
+        act.setShortcut(QKeySequence("F9"))
+        act.setToolTip("Show or hide the plot of class spectra (mean ± std per band) below the map (F9)")
+        self.classes_panel.add_spectra_toggle(act)
 
     def _action(self, menu, text: str, slot, shortcut: Optional[str] = None, tip: str = "") -> QAction:
         act = QAction(text, self)
@@ -203,8 +232,12 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                                         lambda on: self.imagery_panel.basemap.setChecked(on), "Ctrl+B")
         self.act_basemap.setCheckable(True)
         v.addSeparator()
-        for dock in self.docks.values():
-            v.addAction(dock.toggleViewAction())
+        v.addAction(self.docks["dock_spectra"].toggleViewAction())
+        panels = v.addMenu("&Panels")
+        for dock in self._panel_group:
+            act = panels.addAction(dock.windowTitle())
+            act.triggered.connect(lambda _=False, n=dock.objectName(): self.show_panel(n))
+        self._action(v, "&Reset layout", self.reset_layout, tip="Put every panel back in its place")
 
         h = bar.addMenu("&Help")
         self._action(h, "&About SatSeg", self._about)
@@ -247,8 +280,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             lambda lid, on: self.map.bridge.send("set_layer_visible", id=lid, visible=on))
         self.layers_panel.opacity_changed.connect(
             lambda lid, op: self.map.bridge.send("set_layer_opacity", id=lid, opacity=op))
-        if self.results_panel is not None and hasattr(self.results_panel, "export_requested"):
-            self.results_panel.export_requested.connect(self.export_dialog)
+        self.results_panel.export_requested.connect(self.export_dialog)
 
         r = self.runner
         r.task_progress.connect(lambda t: self.status.set_job(t.label, t.fraction, t.message))
@@ -303,6 +335,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.setWindowTitle(f"SatSeg — {doc.title}")
         if load_samples and doc.samples is not None:
             self.model.from_geojson(doc.samples)
+        self.status.showMessage(f"Opened {doc.title}. Draw sample polygons for each class, then Run (F5).", 15000)
         self.image_loaded.emit()
         self.render_image()
         self._schedule_signatures()
@@ -353,6 +386,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         classes = self.model.classes()
         self.model_panel.set_classes(classes)
         self._send_draw_style()
+        self._send_legend()
         if self.result is not None:
             self._recolor_masks()
 
@@ -463,6 +497,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.result = None
         self.map.bridge.send("clear_masks")
         self.layers_panel.clear_masks()
+        self._send_legend()
         if self.results_panel is not None:
             self.results_panel.set_export_enabled(False)
             self.results_panel.show_areas(None)
@@ -472,8 +507,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         if self._closed or self.doc is None or res.request.doc is not self.doc:
             return  # the image changed (or the window closed) while this ran
         self.result = res
-        self.layers_panel.set_masks(res.classes)
+        self.layers_panel.set_masks(res.classes, unclassified=res.areas.unclassified.pixels > 0)
         self._send_masks(res.overlays)
+        self._send_legend()
         if self.results_panel is not None:
             self.results_panel.set_export_enabled(True)
             self.results_panel.show_areas(res.areas)
@@ -484,8 +520,6 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             if suggest is not None:
                 values = {c.name: suggest(c.id) for c in res.classes}
                 self.model_panel.set_suggested_thresholds({k: v for k, v in values.items() if v is not None})
-            if "dock_results" in self.docks:
-                self.docks["dock_results"].raise_()   # after a full run the areas are what users look at
         for w in res.warnings:
             self.notify(w, "info")
         unclassified = res.areas.unclassified.pixels
@@ -495,9 +529,21 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                 f"({res.classifier.label}); unclassified pixels: {unclassified:,}", 15000)
         self._mark_dirty()
 
+    def legend_items(self) -> list[dict]:
+        """The map legend: every class colour, and 'Unclassified' when the result has such pixels."""
+        items = [{"name": c.name, "color": c.color} for c in self.model.classes()]
+        if self.result is not None and self.result.areas.unclassified.pixels > 0:
+            items.append({"name": "Unclassified", "color": UNCLASSIFIED_COLOR})
+        return items
+
+    def _send_legend(self) -> None:
+        self.map.bridge.send("set_legend", items=self.legend_items())
+
     def _send_masks(self, overlays: dict) -> None:
         for cid, ov in overlays.items():
             lid = mask_layer_id(cid)
+            if lid not in self.layers_panel.rows:
+                continue   # e.g. 'Unclassified' when no pixel is: no layer, nothing to draw
             url = self._write_overlay(lid, ov.png)
             self.map.bridge.send("set_mask", id=lid, url=url, bounds=[list(ov.bounds[0]), list(ov.bounds[1])],
                                  opacity=self.layers_panel.opacity(lid), visible=self.layers_panel.visible(lid))
@@ -514,7 +560,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
         def done(overlays) -> None:
             if self.result is res:
-                self.layers_panel.set_masks(classes)
+                self.layers_panel.set_masks(classes, unclassified=res.areas.unclassified.pixels > 0)
                 self._send_masks(overlays)
 
         self.runner.start("recolor", lambda job: pipeline.recolor_overlays(res, classes), label="Redrawing masks",
@@ -563,12 +609,17 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def restore_layout(self) -> None:
         geo = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
+        self._default_state = self.saveState(LAYOUT_VERSION)
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
         else:
-            self.resize(1400, 900)
+            self.resize(*default_window_size(self.screen()))
         if isinstance(state, QByteArray):
             self.restoreState(state, LAYOUT_VERSION)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        self.show_panel("dock_imagery")
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -11,8 +11,8 @@ from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QScrollArea, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMenu,
+    QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget, QWidgetAction,
 )
 
 from ..core.classes import ClassInfo
@@ -21,6 +21,7 @@ from .method_options import UNCLASSIFIED_NOTE, MethodSpec, Option, default_thres
 
 DEFAULT_METHOD = "mahalanobis"
 DEBOUNCE_MS = 150
+RULE_POPOVER_WIDTH = 360
 
 
 class _OptionsForm(QWidget):
@@ -130,26 +131,43 @@ class ModelPanel(QWidget):
             self.forms[key] = form
             self.options_stack.addWidget(form)
 
-        self.thresholds_box = QGroupBox("Thresholds (leave pixels unclassified when they match poorly)", self)
-        self.rule_label = QLabel(self.thresholds_box)
+        self.thresholds_box = QGroupBox("Thresholds", self)
+        self.thresholds_box.setToolTip("Leave pixels unclassified when they match every class poorly")
+        # The rule of the chosen method is long: it lives in a popover behind "How it works".
+        self.rule_label = QLabel()
         self.rule_label.setWordWrap(True)
+        self.rule_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.rule_label.setFixedWidth(RULE_POPOVER_WIDTH)
+        self.rule_label.setContentsMargins(8, 6, 8, 6)
+        self.rule_button = QToolButton(self.thresholds_box)
+        self.rule_button.setText("How it works…")
+        self.rule_button.setToolTip("What a threshold means for the chosen method")
+        self.rule_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.rule_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        rule_menu = QMenu(self.rule_button)
+        rule_action = QWidgetAction(rule_menu)
+        rule_action.setDefaultWidget(self.rule_label)
+        rule_menu.addAction(rule_action)
+        self.rule_button.setMenu(rule_menu)
         self.all_check = QCheckBox("One value for all classes", self.thresholds_box)
         self.all_spin = QDoubleSpinBox(self.thresholds_box)
         self.all_check.toggled.connect(self._all_toggled)
         self.all_spin.valueChanged.connect(self._all_value_changed)
+        # No inner scroll area: the whole panel scrolls, so every class row stays reachable.
         self.grid_host = QWidget(self.thresholds_box)
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea(self.thresholds_box)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.grid_host)
+        self.grid.setColumnStretch(0, 1)
+        rule_row = QHBoxLayout()
+        rule_row.addWidget(QLabel("Off: every class may take any pixel.", self.thresholds_box), 1)
+        rule_row.addWidget(self.rule_button)
         all_row = QHBoxLayout()
         all_row.addWidget(self.all_check)
         all_row.addWidget(self.all_spin, 1)
         box_layout = QVBoxLayout(self.thresholds_box)
-        box_layout.addWidget(self.rule_label)
+        box_layout.addLayout(rule_row)
         box_layout.addLayout(all_row)
-        box_layout.addWidget(scroll, 1)
+        box_layout.addWidget(self.grid_host)
 
         self.run_button = QPushButton("Run classification", self)
         self.run_button.setToolTip("Train the chosen classifier on the training polygons and classify the image")
@@ -162,9 +180,10 @@ class ModelPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.options_stack)
-        layout.addWidget(self.thresholds_box, 1)
-        layout.addWidget(self.hint)
         layout.addWidget(self.run_button)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.thresholds_box)
+        layout.addStretch(1)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -330,7 +349,6 @@ class ModelPanel(QWidget):
                                QSizePolicy.Preferred if form is self.forms[key] else QSizePolicy.Ignored)
         self.options_stack.adjustSize()
         self.rule_label.setText(f"{spec.threshold_help} {UNCLASSIFIED_NOTE}\nUnit: {spec.threshold_unit}.")
-        self.rule_label.setToolTip(spec.threshold_help)
         self.thresholds_box.setToolTip(f"{spec.threshold_help}\n\n{UNCLASSIFIED_NOTE}")
         self.method_combo.setToolTip(spec.threshold_help)
         self._build_rows(self._saved.get(key, {}))

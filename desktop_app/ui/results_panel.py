@@ -67,10 +67,14 @@ def _table(columns: list[str], tips: list[str]) -> QTableWidget:
     return t
 
 
-AREA_COLUMNS = ["Class", "Pixels", "Area (m²)", "Area (ha)", "Area (km²)", "Share (%)"]
-AREA_TIPS = ["", "Number of pixels", "Ground area in square metres (on the ellipsoid, not the map plane)",
-             "Hectares (1 ha = 10,000 m²)", "Square kilometres (1 km² = 100 ha)",
-             "Share of the classified area (unclassified and nodata pixels not counted)"]
+AREA_COLUMNS = ["Class", "Pixels", "Area (m²)", "Area (ha)", "Area (km²)", "Share (%)"]   # copied text
+# On screen the units people read first come first, so km² and % fit a narrow panel.
+SHOWN_COLUMNS = ["Class", "km²", "%", "ha", "Pixels", "m²"]
+SHOWN_ORDER = [0, 4, 5, 3, 1, 2]   # index into AREA_COLUMNS for each shown column
+AREA_TIPS = ["", "Square kilometres (1 km² = 100 ha)",
+             "Share of the classified area (unclassified and nodata pixels not counted)",
+             "Hectares (1 ha = 10,000 m²)", "Number of pixels",
+             "Ground area in square metres (on the ellipsoid, not the map plane)"]
 
 
 class ResultsPanel(QWidget):
@@ -84,7 +88,7 @@ class ResultsPanel(QWidget):
         areas_page = QWidget()
         self.areas_note = QLabel(NO_RESULT_TEXT, areas_page)
         self.areas_note.setWordWrap(True)
-        self.areas_table = _table(AREA_COLUMNS, AREA_TIPS)
+        self.areas_table = _table(SHOWN_COLUMNS, AREA_TIPS)
         self.copy_button = QPushButton("Copy table", areas_page)
         self.copy_button.setToolTip("Copy the area table to the clipboard (tab-separated, pastes into a spreadsheet)")
         self.copy_button.clicked.connect(self.copy_areas)
@@ -205,7 +209,8 @@ class ResultsPanel(QWidget):
     def _area_row(self, row: int, name: str, color, pixels, m2, percent, bold=False, grey=False, tip="") -> None:
         values = [fmt_int(pixels), fmt_float(m2, 0), fmt_float(m2 / 1e4, 2), fmt_float(m2 / 1e6, 4),
                   fmt_float(percent, 2)]
-        items = [_cell(name, align_right=False, color=color)] + [_cell(v) for v in values]
+        cells = [_cell(name, align_right=False, color=color)] + [_cell(v) for v in values]
+        items = [cells[i] for i in SHOWN_ORDER]
         for col, item in enumerate(items):
             if bold:
                 f = QFont(item.font())

@@ -24,6 +24,7 @@
   var drawColor = "#e31a1c";
   var nextTemp = 1;
   var lastMove = 0;
+  var legend = null;       // Leaflet control listing the class colours
 
   function send(type, payload) {
     var msg = Object.assign({ type: type }, payload || {});
@@ -199,6 +200,20 @@
 
     fit_bounds: function (c) { map.fitBounds(toBounds(c.bounds)); },
 
+    // Legend: one row per class (colour and name); class names are user text, so textContent only.
+    set_legend: function (c) {
+      var box = legend.getContainer();
+      while (box.firstChild) { box.removeChild(box.firstChild); }
+      (c.items || []).forEach(function (it) {
+        var row = L.DomUtil.create("div", "satseg-legend-row", box);
+        var sw = L.DomUtil.create("span", "satseg-legend-swatch", row);
+        sw.style.background = it.color;
+        var name = L.DomUtil.create("span", "satseg-legend-name", row);
+        name.textContent = it.name;
+      });
+      box.style.display = (c.items && c.items.length) ? "" : "none";
+    },
+
     set_basemap: function (c) {
       // The only network access the page ever makes, and only when the user asks.
       if (c.online && !basemap) {
@@ -258,6 +273,15 @@
     map.createPane("imagery").style.zIndex = 250;
     map.createPane("masks").style.zIndex = 350;
     L.control.scale({ imperial: false }).addTo(map);
+    var Legend = L.Control.extend({
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "satseg-legend");
+        div.style.display = "none";
+        L.DomEvent.disableClickPropagation(div);
+        return div;
+      }
+    });
+    legend = new Legend({ position: "bottomright" }).addTo(map);
 
     map.pm.addControls({
       position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false,

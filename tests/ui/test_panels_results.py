@@ -36,22 +36,29 @@ def texts(table, row):
     return [table.item(row, c).text() for c in range(table.columnCount())]
 
 
+def by_header(table, row):
+    """{column header: cell text}: the shown column order is a layout choice, the values are not."""
+    return {table.horizontalHeaderItem(c).text(): table.item(row, c).text() for c in range(table.columnCount())}
+
+
 def test_area_rows_units_and_separate_unclassified(panel):
     table = utm_table()
     panel.show_areas(table)
     t = panel.areas_table
-    water = texts(t, 0)
-    assert water[0] == "water" and water[1] == "6,000"
+    water = by_header(t, 0)
+    assert water["Class"] == "water" and water["Pixels"] == "6,000"
     m2 = table.rows[0].area_m2
     assert abs(m2 - 600_000) / 600_000 < 0.003        # ellipsoidal, close to 6000 × 100 m²
-    assert water[2] == f"{m2:,.0f}" and water[3] == f"{m2 / 1e4:,.2f}" and water[4] == f"{m2 / 1e6:,.4f}"
-    assert water[5] == f"{table.rows[0].percent:.2f}" and abs(table.rows[0].percent - 66.67) < 0.01
-    assert t.item(0, 2).textAlignment() & 0x2           # Qt.AlignRight
-    assert texts(t, 2)[0] == "Total classified" and texts(t, 2)[1] == "9,000"
-    unc = texts(t, 4)
-    nod = texts(t, 5)
-    assert unc[0] == "Unclassified" and unc[1] == "900" and unc[5] == "–"
-    assert nod[0] == "No data" and nod[1] == "100"
+    assert water["m²"] == f"{m2:,.0f}" and water["ha"] == f"{m2 / 1e4:,.2f}" and water["km²"] == f"{m2 / 1e6:,.4f}"
+    assert water["%"] == f"{table.rows[0].percent:.2f}" and abs(table.rows[0].percent - 66.67) < 0.01
+    # km² and % come right after the class name, so a narrow panel shows them without scrolling.
+    assert [t.horizontalHeaderItem(c).text() for c in range(3)] == ["Class", "km²", "%"]
+    assert t.item(0, 1).textAlignment() & 0x2           # Qt.AlignRight
+    assert by_header(t, 2)["Class"] == "Total classified" and by_header(t, 2)["Pixels"] == "9,000"
+    unc = by_header(t, 4)
+    nod = by_header(t, 5)
+    assert unc["Class"] == "Unclassified" and unc["Pixels"] == "900" and unc["%"] == "–"
+    assert nod["Class"] == "No data" and nod["Pixels"] == "100"
     assert "Unclassified: " in panel.areas_note.text()
     assert all(b.isEnabled() for b in panel.export_buttons.values())
 

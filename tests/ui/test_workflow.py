@@ -33,10 +33,12 @@ def test_draw_classify_masks_opacity_areas(qtbot, demo_window):
     res = win.result
     assert [c.name for c in res.classes] == ["water", "agriculture", "forest"]
     assert set(np.unique(res.class_array)) <= {1, 2, 3}          # every pixel went to a class
-    # One overlay per class plus 'unclassified' is on the map.
-    ids = {f"mask-{c.id}" for c in win.model.classes()} | {"mask-0"}
+    # One overlay per class; no 'Unclassified' layer (or map overlay) when no pixel is unclassified.
+    ids = {f"mask-{c.id}" for c in win.model.classes()}
     snap = snapshot(qtbot, win)
     assert set(snap["masks"]) == ids
+    assert "mask-0" not in win.layers_panel.rows and win.result.areas.unclassified.pixels == 0
+    assert [i["name"] for i in win.legend_items()] == ["water", "agriculture", "forest"]
     assert all(m["visible"] for k, m in snap["masks"].items())
     water = f"mask-{win.model.class_by_name('water').id}"
     url_before = snap["masks"][water]["url"]
