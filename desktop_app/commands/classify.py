@@ -6,10 +6,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..core.classifiers import DEFAULT_METHOD, METHODS, make_classifier
+from ..core.classifiers import METHODS, make_classifier
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_list
 from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
+from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
 
 NAME = "classify"
@@ -29,8 +30,6 @@ DESCRIPTION = (
 def add_arguments(p) -> None:
     p.add_argument("image", metavar="IMAGE", help="GeoTIFF/COG, Sentinel-2 band folder or .SAFE folder")
     p.add_argument("samples", metavar="SAMPLES", help="sample polygons (GeoJSON, GeoPackage, Shapefile, KML)")
-    p.add_argument("--method", choices=list(METHODS), default=DEFAULT_METHOD,
-                   help=f"classifier (default {DEFAULT_METHOD})")
     p.add_argument("--out", required=True, metavar="CLASSES.tif", help="class raster to write")
     p.add_argument("--bands", metavar="LIST", help="bands to use, e.g. B2,B3,B4,B8 or 2,3,4,8 (default: all)")
     p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name (default class)")
@@ -38,11 +37,10 @@ def add_arguments(p) -> None:
                    help="reject rule: one value for every class, or CLASS=VALUE (class name or id) per class; "
                         "repeat for several classes; a bare VALUE plus CLASS=VALUE sets a default and overrides")
     p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
-    p.add_argument("--seed", type=int, default=0, help="seed for the pixel cap and random methods (default 0)")
-    p.add_argument("--trees", type=int, default=100, help="random forest: number of trees (default 100)")
     p.add_argument("--block", type=int, default=1024, help="block size in pixels for processing (default 1024)")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_method_arguments(p)
     add_export_arguments(p)
 
 
@@ -82,20 +80,19 @@ def run(args) -> int:
         raise SatSegError("--out must not be the input image")
     start = time.perf_counter()
     job = terminal_job(None if not args.json else False)
+    clf = make_classifier(args.method, **method_options(args))   # bad options fail before any reading
     samples = read_samples(args.samples, args.class_field)
-    options = {"seed": args.seed} if args.method in ("random_forest", "svm") else {}
-    if args.method == "random_forest":
-        options["trees"] = args.trees
     with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds) as src:
         training = collect_training(src, samples, bands=parse_band_list(args.bands), max_per_class=args.max_per_class,
                                     seed=args.seed, job=job.sub(0, 0.1))
-        clf = make_classifier(args.method, **options).fit(training)
+        clf.fit(training)
         thresholds = parse_thresholds(args.threshold, clf)
         summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0))
     result = summary.to_dict()
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["training_pixels"] = training.report()
     result["bands"] = clf.band_names
+    result["options"] = clf.options
     result["thresholds"] = None if thresholds is None else (
         thresholds if not isinstance(thresholds, dict) else {str(k): v for k, v in thresholds.items()})
     result["warnings"] = list(dict.fromkeys(training.warnings + result["warnings"]))

@@ -143,7 +143,7 @@ def state_to_dict(state: ProjectState, folder: Path, samples_ref: Optional[str] 
         "classifier_bands": None if state.classifier_bands is None else list(state.classifier_bands),
         "classes": [c.to_dict() for c in state.classes],
         "method": state.method,
-        "options": dict(state.options or {}),
+        "options": _full_options(state.method, state.options),
         "thresholds": None if not state.thresholds else {str(k): v for k, v in state.thresholds.items()},
         "results": {str(k): _to_stored(v, folder) for k, v in (state.results or {}).items()},
         "layers": dict(state.layers or {}),
@@ -169,6 +169,23 @@ def check_header(d: Any, where: str) -> int:
     return version
 
 
+def _full_options(method: str, options: Optional[dict]) -> dict:
+    """Every option with its value (one default, core/classifiers/options.py), so a project
+    reopened after a default changed still trains the same model."""
+    from .classifiers.options import resolve_options
+
+    try:
+        return resolve_options(method, options)
+    except SatSegError:
+        return dict(options or {})
+
+
+def _stored_options(method: str, options, warnings: list) -> dict:
+    from .classifiers.options import stored_options
+
+    return stored_options(method, options if isinstance(options, dict) else {}, warnings)
+
+
 def state_from_dict(d: dict, folder: Path, samples: Optional[dict] = None, where: str = "the project") -> ProjectState:
     folder = Path(folder)
     check_header(d, where)
@@ -180,7 +197,9 @@ def state_from_dict(d: dict, folder: Path, samples: Optional[dict] = None, where
     extra = d.get("extra") or {}
     if not all(isinstance(x, dict) for x in (results, layers, extra)):
         raise SatSegError(f"{where}: the results/layers/extra sections are damaged")
+    option_warnings: list[str] = []
     return ProjectState(
+        warnings=option_warnings,
         name=str(d.get("name") or folder.name),
         image=_from_stored(d.get("image"), folder),
         display_bands=list(d.get("display_bands") or []),
@@ -188,7 +207,7 @@ def state_from_dict(d: dict, folder: Path, samples: Optional[dict] = None, where
         classes=_classes_from(d.get("classes"), where),
         samples=fc,
         method=str(d.get("method") or "mahalanobis"),
-        options=dict(d.get("options") or {}),
+        options=_stored_options(str(d.get("method") or "mahalanobis"), d.get("options"), option_warnings),
         thresholds=dict(d["thresholds"]) if d.get("thresholds") else None,
         results={str(k): _from_stored(v, folder) for k, v in results.items()},
         layers=dict(layers),
@@ -280,7 +299,7 @@ def load_project(folder: str | os.PathLike) -> ProjectState:
     for kind, path in state.results.items():
         if path and not Path(path).exists():
             warnings.append(f"the result file {path} ({kind}) is missing; run the classification again")
-    state.warnings = warnings
+    state.warnings = state.warnings + warnings
     return state
 
 

@@ -1,32 +1,20 @@
 """What the Model panel shows for each classifier: label, options, threshold spin box.
 
 The classifier classes in ``core.classifiers`` are the authority for the
-label, the threshold rule text, unit and range; this table adds only what a
-form needs (option widgets, sensible spin-box steps) and the rule wording of
-DESIGN.md §3 for a method whose class does not describe itself.
+label, the threshold rule text, unit and range, and ``core.classifiers.options``
+for the options and their one default (shared with the CLI and the project
+file); this module adds only what a form needs (sensible spin-box steps) and
+the rule wording of docs/classifiers.md for a method whose class does not
+describe itself.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..core.classifiers.options import Option, options_for as core_options_for  # noqa: F401 (Option re-exported)
+
 UNCLASSIFIED_NOTE = "A pixel rejected by every class is left unclassified (0)."
-
-
-@dataclass(frozen=True)
-class Option:
-    key: str
-    label: str
-    kind: str                      # "int", "float", "choice", "bool"
-    default: object
-    tip: str
-    minimum: float = 0
-    maximum: float = 1e9
-    step: float = 1
-    decimals: int = 2
-    choices: tuple = ()            # (value, label) pairs for "choice"
-    enabled_when: Optional[tuple] = None   # (other option key, value) that enables this one
-    zero_means_none: bool = False          # an int option whose 0 means "no limit" (sent as None)
 
 
 @dataclass(frozen=True)
@@ -79,42 +67,6 @@ _FALLBACK = {
         "probability t, 0..1", 0.0, 1.0, 0.5, 0.05, 2),
 }
 
-# Option forms per method, keyed by the option names the classifiers read.
-OPTIONS = {
-    "max_likelihood": (
-        Option("priors", "Class priors", "choice", "equal",
-               "Equal: every class equally likely. Samples: in proportion to the training pixels of each class.",
-               choices=(("equal", "equal"), ("samples", "from sample sizes"))),
-    ),
-    "parallelepiped": (
-        Option("box", "Box", "choice", "minmax",
-               "Min–max: the box spans the lowest to highest sample value on each band. "
-               "Mean ± k·σ: the box spans k standard deviations either side of the class mean.",
-               choices=(("minmax", "min–max of samples"), ("sigma", "mean ± k·σ"))),
-        Option("k", "k (standard deviations)", "float", 2.0,
-               "Half-width of the mean ± k·σ box, in standard deviations of each band",
-               minimum=0.1, maximum=10, step=0.1, decimals=1, enabled_when=("box", "sigma")),
-    ),
-    "random_forest": (
-        Option("trees", "Trees", "int", 100, "Number of trees; more is steadier but slower",
-               minimum=1, maximum=2000, step=10),
-        Option("max_depth", "Maximum depth", "int", 0,
-               "Deepest a tree may grow (levels); no limit lets trees grow fully",
-               minimum=0, maximum=100, zero_means_none=True),
-        Option("balanced", "Balance classes", "bool", True,
-               "Weight classes inversely to their pixel counts, so a class with few samples is not swamped"),
-    ),
-    "svm": (
-        Option("C", "C (regularization)", "float", 10.0,
-               "Penalty for misclassified training pixels: larger C follows the samples more closely",
-               minimum=0.01, maximum=10000, step=1, decimals=2),
-        Option("max_train_per_class", "Training pixels per class (max)", "int", 2000,
-               "SVM training time grows with the square of the pixel count, so at most this many random "
-               "training pixels per class are used", minimum=2, maximum=100000, step=500),
-    ),
-}
-
-
 def method_specs() -> dict[str, MethodSpec]:
     """Specs in the order of ``core.classifiers.METHODS``; texts taken from the classifier classes."""
     try:
@@ -137,7 +89,8 @@ def method_specs() -> dict[str, MethodSpec]:
 
 
 def options_for(key: str) -> tuple:
-    return OPTIONS.get(key, ())
+    """The form's options: the core's one option table, less CLI-only ones (the seed)."""
+    return tuple(o for o in core_options_for(key) if o.in_form)
 
 
 def default_threshold(spec: MethodSpec, n_bands: Optional[int]) -> float:

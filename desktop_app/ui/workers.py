@@ -86,6 +86,11 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
+        from ..core.classifiers.pool import own_blas_threads
+
+        # Classifier chunks run on the core's pool, which owns one process-wide BLAS
+        # limit; set it here, on the main thread, where OpenBLAS honours it.
+        own_blas_threads()
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="satseg-worker")
         self._futures: list = []
         self._shut_down = False

@@ -30,7 +30,7 @@ def make_state(folder) -> ProjectState:
     return ProjectState(
         name="Muzaffarnagar", image=str(img), display_bands=["B4", "B3", "B2"], classifier_bands=["B2", "B8"],
         classes=[ClassInfo(1, "water", "#1f78b4"), ClassInfo(3, "forest", "#1b7837")], samples=fc,
-        method="random_forest", options={"trees": 50, "max_depth": None, "balanced": True},
+        method="random_forest", options={"trees": 50, "max_depth": None, "balanced": True, "seed": 0},
         thresholds={"water": 0.6}, results={"class_raster": str(res)},
         layers={"mask:water": {"opacity": 0.7, "visible": False}}, extra={"view": [29.4, 77.7, 13]},
     )

@@ -1,4 +1,4 @@
-"""Every threshold rule of DESIGN.md §3 against hand-computed pixels: accepted, rejected, tie,
+"""Every threshold rule of docs/classifiers.md against hand-computed pixels: accepted, rejected, tie,
 direction (near is never rejected while far is) and per-class values that really differ."""
 import numpy as np
 import pytest

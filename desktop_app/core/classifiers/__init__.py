@@ -2,7 +2,7 @@
 
 ``make_classifier("mahalanobis")`` gives an unfitted classifier; ``fit`` it on
 ``samples.collect_training(...)`` and ``predict`` blocks of pixels. Threshold
-rules (DESIGN.md §3) live with each method and are described by its
+rules (docs/classifiers.md) live with each method and are described by its
 ``threshold_help``.
 """
 from __future__ import annotations

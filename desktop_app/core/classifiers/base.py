@@ -24,8 +24,9 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..classes import ClassInfo
+from ..classes import NODATA, ClassInfo
 from ..errors import SatSegError
+from .pool import _workers
 
 ThresholdValue = Union[int, float]
 Thresholds = Union[None, ThresholdValue, Mapping[Union[int, str], ThresholdValue]]
@@ -40,7 +41,8 @@ class Evaluation:
 
     rank: np.ndarray
     extra: dict = field(default_factory=dict)
-    invalid: Optional[np.ndarray] = None  # (n,) bool: pixels the method cannot label at all
+    invalid: Optional[np.ndarray] = None  # (n,) bool: pixels the method cannot label at all (-> 0)
+    nodata: Optional[np.ndarray] = None   # (n,) bool: pixels with a non-finite band (-> NODATA)
 
     @property
     def n(self) -> int:
@@ -65,7 +67,10 @@ class Classifier(ABC):
     parallel_chunks = True
 
     def __init__(self, **options) -> None:
-        self.options = options
+        from .options import resolve_options
+
+        # Every option with its value; the defaults come from the one table in options.py.
+        self.options = resolve_options(self.name, options)
         self.classes: list[ClassInfo] = []
         self.class_ids = np.zeros(0, np.uint8)
         self.band_names: list[str] = []
@@ -77,6 +82,10 @@ class Classifier(ABC):
         """Fit on a ``TrainingData`` (X (n, bands), y class ids, classes, band_names)."""
         X = np.ascontiguousarray(training.X, dtype=np.float32)
         y = np.asarray(training.y)
+        finite = np.isfinite(X).all(axis=1)
+        dropped = int((~finite).sum())
+        if dropped:   # nodata by docs/classifiers.md, "Nodata"
+            X, y = X[finite], y[finite]
         ids = sorted({int(i) for i in np.unique(y)})
         if len(ids) < 2:
             raise SatSegError("at least two classes with training pixels are needed to classify")
@@ -88,6 +97,8 @@ class Classifier(ABC):
         self.class_ids = np.array(ids, dtype=np.uint8)
         self.band_names = list(training.band_names)
         self.warnings = []
+        if dropped:
+            self.warnings.append(f"{dropped} training pixel(s) with a non-finite band (NaN/inf) were left out")
         index = np.searchsorted(self.class_ids, y)
         self._fit(X, index)
         self.fitted = True
@@ -130,10 +141,24 @@ class Classifier(ABC):
         """Xt is (bands, n) (any strides); evaluated chunk by chunk."""
         n = Xt.shape[1]
         if n <= self.chunk:
-            return self._evaluate(np.asarray(Xt, dtype=np.float32))
-        parts = [self._evaluate(np.asarray(Xt[:, i:i + self.chunk], dtype=np.float32))
-                 for i in range(0, n, self.chunk)]
-        return _concat(parts)
+            return self._evaluate_chunk(Xt)
+        return _concat([self._evaluate_chunk(Xt[:, i:i + self.chunk]) for i in range(0, n, self.chunk)])
+
+    def _evaluate_chunk(self, Xt: np.ndarray, full: bool = True) -> Evaluation:
+        """``_evaluate`` with non-finite pixels treated as nodata (docs/classifiers.md, "Nodata").
+
+        A NaN compares False with every limit and would otherwise win class 1;
+        such pixels are evaluated as zeros and flagged, so they end as NODATA.
+        """
+        Xt = np.asarray(Xt, dtype=np.float32)
+        finite = np.isfinite(Xt[0])
+        for j in range(1, Xt.shape[0]):          # whole-row passes, no strided reduction
+            finite &= np.isfinite(Xt[j])
+        if finite.all():
+            return self._evaluate(Xt, full)
+        ev = self._evaluate(np.where(finite, Xt, np.float32(0)), full)
+        ev.nodata = ~finite
+        return ev
 
     @abstractmethod
     def _evaluate(self, Xt: np.ndarray, full: bool = True) -> Evaluation:
@@ -156,7 +181,7 @@ class Classifier(ABC):
         def work(i: int) -> None:
             # ``full=False``: without thresholds only the ranking is needed, which some
             # methods get cheaper (e.g. minimum distance skips the |x|² term).
-            ev = self._evaluate(np.asarray(Xt[:, i:i + self.chunk], dtype=np.float32), full=limits is not None)
+            ev = self._evaluate_chunk(Xt[:, i:i + self.chunk], full=limits is not None)
             out[i:i + self.chunk] = self._decide(ev, limits)
 
         starts = range(0, n, self.chunk)
@@ -165,14 +190,10 @@ class Classifier(ABC):
             for i in starts:
                 work(i)
             return out
-        from concurrent.futures import ThreadPoolExecutor
+        from .pool import chunk_pool
 
-        from threadpoolctl import threadpool_limits
-
-        # One BLAS thread per worker: the small per-chunk products gain nothing from
-        # BLAS threads, and two levels of threads fight over the cores.
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-            list(pool.map(work, starts))
+        # The shared chunk pool owns the one BLAS thread limit (see pool.py).
+        list(chunk_pool().map(work, starts))
         return out
 
     def decide(self, evaluation: Evaluation, thresholds: Thresholds = None) -> np.ndarray:
@@ -184,7 +205,15 @@ class Classifier(ABC):
         return np.ascontiguousarray(self.scores_from(self.evaluate(X)).T)
 
     def scores_from(self, ev: Evaluation) -> np.ndarray:
-        """(K, n) scores from an evaluation; subclasses convert their rank."""
+        """(K, n) float32 scores from an evaluation; NaN for nodata pixels."""
+        s = np.asarray(self._scores(ev), dtype=np.float32)
+        if ev.nodata is not None:
+            s = s.copy() if s is ev.rank else s
+            s[:, ev.nodata] = np.nan
+        return s
+
+    def _scores(self, ev: Evaluation) -> np.ndarray:
+        """(K, n) scores in the method's unit; subclasses convert their rank."""
         return ev.rank
 
     # -- thresholds -------------------------------------------------------
@@ -237,39 +266,25 @@ class Classifier(ABC):
     def _rejected(self, ev: Evaluation, limits: np.ndarray) -> np.ndarray:
         """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'."""
 
-    def _always_rejected(self, ev: Evaluation) -> Optional[np.ndarray]:
-        """(K, n) rejections that apply without any threshold (parallelepiped boxes)."""
-        return None
+    def _labels(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
+        """Class ids from the rank: the best class not rejected, 0 when all are."""
+        if limits is None:
+            return self.class_ids[argmin_rows(ev.rank)]
+        rejected = self._rejected(ev, limits)
+        labels = self.class_ids[argmin_rows(np.where(rejected, np.float32(np.inf), ev.rank))]
+        labels[rejected.all(axis=0)] = 0
+        return labels
 
     def _decide(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
-        rank = ev.rank
-        rejected = self._always_rejected(ev)
-        if limits is not None:
-            r = self._rejected(ev, limits)
-            rejected = r if rejected is None else (rejected | r)
-        if rejected is None:
-            best = argmin_rows(rank)
-            labels = self.class_ids[best]
-        else:
-            masked = np.where(rejected, np.float32(np.inf), rank)
-            best = argmin_rows(masked)
-            labels = self.class_ids[best]
-            labels[rejected.all(axis=0)] = 0
+        labels = self._labels(ev, limits)
         if ev.invalid is not None:
             labels[ev.invalid] = 0
+        if ev.nodata is not None:
+            labels[ev.nodata] = NODATA
         return labels
 
     def describe(self) -> dict:
         return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings)}
-
-
-def _workers() -> int:
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def argmin_rows(a: np.ndarray, return_min: bool = False):
@@ -292,8 +307,14 @@ def argmin_rows(a: np.ndarray, return_min: bool = False):
 def _concat(parts: Sequence[Evaluation]) -> Evaluation:
     rank = np.concatenate([p.rank for p in parts], axis=1)
     extra = {key: np.concatenate([p.extra[key] for p in parts], axis=-1) for key in parts[0].extra}
-    invalid = None if parts[0].invalid is None else np.concatenate([p.invalid for p in parts])
-    return Evaluation(rank, extra, invalid)
+
+    def flags(name):
+        got = [getattr(p, name) for p in parts]
+        if all(g is None for g in got):
+            return None
+        return np.concatenate([np.zeros(p.n, bool) if g is None else g for p, g in zip(parts, got)])
+
+    return Evaluation(rank, extra, flags("invalid"), flags("nodata"))
 
 
 def group_reduce(Y: np.ndarray, K: int, op=np.add) -> np.ndarray:

@@ -28,7 +28,7 @@ class MahalanobisClassifier(Classifier):
     def _evaluate(self, Xt, full=True):
         return Evaluation(squared_mahalanobis(self.stats, Xt))
 
-    def scores_from(self, ev):
+    def _scores(self, ev):
         return np.sqrt(np.maximum(ev.rank, 0))
 
     def _rejected(self, ev, limits):

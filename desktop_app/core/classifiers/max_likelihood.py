@@ -32,7 +32,7 @@ class MaxLikelihoodClassifier(Classifier):
     )
 
     def _fit(self, X, index):
-        priors = self.options.get("priors", "equal")
+        priors = self.options["priors"]
         self.stats = gaussian_stats(X, index, [c.name for c in self.classes], self.warnings)
         K = self.n_classes
         if priors == "equal":
@@ -51,7 +51,7 @@ class MaxLikelihoodClassifier(Classifier):
         d2 += self.offset
         return Evaluation(d2)
 
-    def scores_from(self, ev):
+    def _scores(self, ev):
         return (-0.5 * ev.rank - np.float32(self.log_2pi_term)).astype(np.float32)
 
     def _rejected(self, ev, limits):

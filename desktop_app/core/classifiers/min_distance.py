@@ -36,9 +36,9 @@ class MinDistanceClassifier(Classifier):
         if full:
             rank += np.einsum("ij,ij->j", Xt, Xt)
             np.maximum(rank, 0, out=rank)
-        return Evaluation(rank, {"full": full})
+        return Evaluation(rank)
 
-    def scores_from(self, ev):
+    def _scores(self, ev):
         return np.sqrt(ev.rank)
 
     def _rejected(self, ev, limits):

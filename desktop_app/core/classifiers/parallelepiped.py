@@ -6,11 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation, argmin_rows, group_reduce, class_means
-
-# Min/max boxes are widened by this relative amount so the sample pixels on a
-# box face stay inside despite float32 rounding.
-_EDGE = 1e-6
+from .base import Classifier, Evaluation, argmin_rows, class_means, group_reduce
 
 
 class ParallelepipedClassifier(Classifier):
@@ -36,11 +32,11 @@ class ParallelepipedClassifier(Classifier):
     )
 
     def _fit(self, X, index):
-        box = self.options.get("box", "minmax")
+        box = self.options["box"]
         if box not in ("minmax", "sigma"):
             raise SatSegError(f"unknown parallelepiped box '{box}' (use minmax or sigma)")
         self.box = box
-        self.k = float(self.options.get("k", 2.0))
+        self.k = float(self.options["k"])
         if not self.k > 0:
             raise SatSegError("the parallelepiped k (standard deviations) must be positive")
         K, b = self.n_classes, X.shape[1]
@@ -55,38 +51,39 @@ class ParallelepipedClassifier(Classifier):
             bands = [self.band_names[i] for i in np.flatnonzero(flat[k])]
             self.warnings.append(
                 f"class '{self.classes[k].name}': no spread in band(s) {', '.join(bands)}; "
-                "its box there is widened to a tiny tolerance"
+                "its standardized distance there uses a tiny tolerance"
             )
         stds = np.maximum(stds, floor)
-        lo = np.array([X64[index == k].min(axis=0) for k in range(K)])
-        hi = np.array([X64[index == k].max(axis=0) for k in range(K)])
-        centre = (lo + hi) / 2
-        half = np.maximum((hi - lo) / 2 * (1 + _EDGE), floor)
-        self.means, self.stds, self.lo, self.hi = means, stds, lo, hi
-        # Rows 0..K-1: z = (x − m)/σ; rows K..2K-1: u = (x − centre)/half (|u| <= 1 inside the min/max box).
-        # Both are per-band affine maps: a broadcast multiply-subtract, no matrix product needed.
-        scale, offset = [1 / stds], [means / stds]
-        if box == "minmax":
-            scale.append(1 / half)
-            offset.append(centre / half)
-        self.scale = np.concatenate(scale).astype(np.float32)[:, :, None]      # (K or 2K, b, 1)
-        self.offset = np.concatenate(offset).astype(np.float32)[:, :, None]
+        lo = np.array([X[index == k].min(axis=0) for k in range(K)])
+        hi = np.array([X[index == k].max(axis=0) for k in range(K)])
+        self.means, self.stds, self.lo, self.hi = means, stds, lo.astype(np.float64), hi.astype(np.float64)
+        # z = (x − m)/σ per band: a broadcast multiply-subtract, no matrix product needed.
+        self.scale = (1 / stds).astype(np.float32)[:, :, None]      # (K, b, 1)
+        self.offset = (means / stds).astype(np.float32)[:, :, None]
+        # The min/max box is tested on the pixel values themselves, never on a rescaled
+        # value: lo and hi are float32 sample values, so x < lo and x > hi are exact and a
+        # training pixel can never round out of its own box (docs/classifiers.md).
+        self.lo32 = lo.astype(np.float32)[:, :, None]
+        self.hi32 = hi.astype(np.float32)[:, :, None]
 
     def _evaluate(self, Xt, full=True):
         K = self.n_classes
-        Y = Xt[None] * self.scale            # (K or 2K, b, n)
+        Y = Xt[None] * self.scale            # (K, b, n)
         Y -= self.offset
         np.square(Y, out=Y)
-        rank = group_reduce(Y[:K], K)        # Σ z²: squared standardized distance
+        rank = group_reduce(Y, K)            # Σ z²: squared standardized distance
         extra = {}
         if full or self.box == "sigma":
             # Largest squared standardized deviation: |z| <= k on every band <=> max z² <= k².
-            extra["zmax2"] = group_reduce(Y[:K], K, np.maximum)
+            extra["zmax2"] = group_reduce(Y, K, np.maximum)
         if self.box == "minmax":
-            extra["umax2"] = group_reduce(Y[K:], K, np.maximum)
+            # Largest overshoot beyond the box on any band: > 0 exactly when some band is
+            # outside [lo, hi] (the sign of a float difference is exact).
+            over = np.maximum(self.lo32 - Xt[None], Xt[None] - self.hi32)
+            extra["over"] = group_reduce(over, K, np.maximum)
         return Evaluation(rank, extra)
 
-    def scores_from(self, ev):
+    def _scores(self, ev):
         return np.sqrt(np.maximum(ev.rank, 0))
 
     def _box_limits(self, limits):
@@ -100,16 +97,16 @@ class ParallelepipedClassifier(Classifier):
         lim = self._box_limits(limits)
         use_sigma = ~np.isnan(lim)
         if not use_sigma.any():
-            return ev.extra["umax2"] > 1.0
+            return ev.extra["over"] > 0
         out = ev.extra["zmax2"] > (np.where(use_sigma, lim, 0.0) ** 2).astype(np.float32)[:, None]
         if not use_sigma.all():
-            out[~use_sigma] = ev.extra["umax2"][~use_sigma] > 1.0
+            out[~use_sigma] = ev.extra["over"][~use_sigma] > 0
         return out
 
     def _rejected(self, ev, limits):
         return self._outside(ev, limits)
 
-    def _decide(self, ev, limits):
+    def _labels(self, ev, limits):
         # The box test always applies; a class's threshold replaces (not adds to) its default box.
         masked = np.where(self._outside(ev, limits), np.float32(np.inf), ev.rank)
         best, low = argmin_rows(masked, return_min=True)

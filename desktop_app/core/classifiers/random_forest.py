@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SatSegError
 from .base import Classifier, Evaluation
 
 
@@ -34,7 +33,7 @@ def _vote_proba(codes, X: np.ndarray, n_classes: int) -> np.ndarray:
     """(n, K) float32 vote shares of the trees in ``codes`` for float32 C-contiguous X."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .base import _workers
+    from .pool import _workers
 
     def count(group):
         acc = np.zeros(len(X), np.uint64)
@@ -71,7 +70,7 @@ class ProbabilityClassifier(Classifier):
         p = self._proba(X)
         return Evaluation(np.ascontiguousarray(-p.T, dtype=np.float32))
 
-    def scores_from(self, ev):
+    def _scores(self, ev):
         return -ev.rank
 
     def _rejected(self, ev, limits):
@@ -84,8 +83,8 @@ class ProbabilityClassifier(Classifier):
 
 
 class RandomForestClassifier(ProbabilityClassifier):
-    """Options: ``trees`` (100), ``max_depth`` (None = grow fully), ``balanced``
-    (False; True weights classes inversely to their pixel counts), ``seed`` (0)."""
+    """Options (options.py): ``trees``, ``max_depth`` (None = grow fully), ``balanced``
+    (weight classes inversely to their pixel counts), ``seed``."""
 
     name = "random_forest"
     label = "Random forest"
@@ -98,16 +97,10 @@ class RandomForestClassifier(ProbabilityClassifier):
     def _fit(self, X, index):
         from sklearn.ensemble import RandomForestClassifier as SkForest
 
-        trees = int(self.options.get("trees", 100))
-        depth = self.options.get("max_depth")
-        if trees < 1:
-            raise SatSegError("the random forest needs at least one tree")
-        if depth is not None and int(depth) < 1:
-            raise SatSegError("the random forest max depth must be at least 1")
+        o = self.options
         self.model = SkForest(
-            n_estimators=trees, max_depth=None if depth is None else int(depth),
-            class_weight="balanced" if self.options.get("balanced") else None,
-            n_jobs=-1, random_state=int(self.options.get("seed", 0)),
+            n_estimators=o["trees"], max_depth=o["max_depth"],
+            class_weight="balanced" if o["balanced"] else None, n_jobs=-1, random_state=o["seed"],
         )
         self.model.fit(X, index)
         self._vote_codes = _vote_codes(self.model, self.n_classes)

@@ -36,7 +36,7 @@ class SpectralAngleClassifier(Classifier):
         norm = np.sqrt(np.einsum("ij,ij->j", Xt, Xt))
         return Evaluation(rank, {"norm": norm}, invalid=norm == 0)
 
-    def scores_from(self, ev):
+    def _scores(self, ev):
         norm = ev.extra["norm"]
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = -ev.rank / norm

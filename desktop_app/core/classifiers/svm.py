@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SatSegError
 from .random_forest import ProbabilityClassifier
 
 
 class SvmClassifier(ProbabilityClassifier):
-    """Options: ``C`` (10), ``gamma`` ("scale"), ``max_train_per_class`` (2000), ``seed`` (0).
+    """Options (options.py): ``C``, ``max_train_per_class``, ``seed``; gamma is scikit-learn's "scale".
 
     Kernel SVM training grows with the square of the sample count and
     prediction with the number of support vectors, so training uses at most
@@ -31,10 +30,8 @@ class SvmClassifier(ProbabilityClassifier):
         from sklearn.preprocessing import StandardScaler
         from sklearn.svm import SVC
 
-        cap = int(self.options.get("max_train_per_class", 2000))
-        if cap < 2:
-            raise SatSegError("max_train_per_class for SVM must be at least 2")
-        rng = np.random.default_rng(int(self.options.get("seed", 0)))
+        cap = self.options["max_train_per_class"]
+        rng = np.random.default_rng(self.options["seed"])
         keep = []
         for k in range(self.n_classes):
             idx = np.flatnonzero(index == k)
@@ -50,8 +47,7 @@ class SvmClassifier(ProbabilityClassifier):
             # Platt scaling fitted on the final SVM's decision values (sklearn's
             # replacement for the deprecated SVC(probability=True)).
             CalibratedClassifierCV(
-                SVC(kernel="rbf", C=float(self.options.get("C", 10.0)), gamma=self.options.get("gamma", "scale"),
-                    random_state=int(self.options.get("seed", 0))),
+                SVC(kernel="rbf", C=self.options["C"], gamma="scale", random_state=self.options["seed"]),
                 method="sigmoid", ensemble=False,
             ),
         )
