@@ -12,6 +12,7 @@ from ..core.raster import parse_band_list
 from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
+from .source_options import add_baseline_argument, source_warnings
 
 NAME = "classify"
 HELP = "classify an image from sample polygons into a uint8 class GeoTIFF"
@@ -39,6 +40,7 @@ def add_arguments(p) -> None:
     p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
     p.add_argument("--block", type=int, default=1024, help="block size in pixels for processing (default 1024)")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
+    add_baseline_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_method_arguments(p)
     add_export_arguments(p)
@@ -82,12 +84,13 @@ def run(args) -> int:
     job = terminal_job(None if not args.json else False)
     clf = make_classifier(args.method, **method_options(args))   # bad options fail before any reading
     samples = read_samples(args.samples, args.class_field)
-    with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds) as src:
+    with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds, baseline=args.baseline) as src:
         training = collect_training(src, samples, bands=parse_band_list(args.bands), max_per_class=args.max_per_class,
                                     seed=args.seed, job=job.sub(0, 0.1))
         clf.fit(training)
         thresholds = parse_thresholds(args.threshold, clf)
         summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0))
+        read_warnings = source_warnings(src)
     result = summary.to_dict()
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["training_pixels"] = training.report()
@@ -95,7 +98,7 @@ def run(args) -> int:
     result["options"] = clf.options
     result["thresholds"] = None if thresholds is None else (
         thresholds if not isinstance(thresholds, dict) else {str(k): v for k, v in thresholds.items()})
-    result["warnings"] = list(dict.fromkeys(training.warnings + result["warnings"]))
+    result["warnings"] = list(dict.fromkeys(read_warnings + training.warnings + result["warnings"]))
     exports = run_exports(args, out) if wants_exports(args) else None
     if exports is not None:
         result["exports"] = {"vector": _s(exports["vector"]), "kml": _s(exports["kml"]),

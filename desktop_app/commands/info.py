@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 
 from ..core.geo import bounds_to_wgs84
 from ..core.sources import open_image
+from .source_options import add_baseline_argument, source_warnings
 
 NAME = "info"
 HELP = "print bands, size, CRS, bounds and nodata share of an image"
@@ -19,11 +21,12 @@ DESCRIPTION = (
 def add_arguments(p) -> None:
     p.add_argument("image", metavar="IMAGE", help="GeoTIFF/COG file, Sentinel-2 band folder or .SAFE folder")
     p.add_argument("--mask-clouds", action="store_true", help="count SCL clouds/shadows as nodata (Sentinel-2 folders)")
+    add_baseline_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args) -> int:
-    with open_image(args.image, mask_clouds=args.mask_clouds, check_valid=False) as src:
+    with open_image(args.image, mask_clouds=args.mask_clouds, check_valid=False, baseline=args.baseline) as src:
         preview = src.preview(1024)
         nodata_share = float(preview.nodata_mask.mean())
         info = {
@@ -33,6 +36,7 @@ def run(args) -> int:
             "bounds_wgs84": list(bounds_to_wgs84(src.bounds, src.crs)),
             "nodata_share": round(nodata_share, 6),
             "metadata": {k: v for k, v in src.metadata.items() if v is not None and k not in ("path", "bands")},
+            "warnings": source_warnings(src),
         }
         if not preview.nodata_mask.all():
             info["mean_reflectance"] = {
@@ -53,4 +57,6 @@ def run(args) -> int:
         print(f"  {k}: {v}")
     if nodata_share >= 1.0:
         print("  warning: the image has no valid pixels")
+    for w in info["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
     return 0

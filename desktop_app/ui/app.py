@@ -54,6 +54,9 @@ def _prepare_environment() -> None:
 def make_app():
     from PySide6.QtWidgets import QApplication
 
+    from .web_scheme import register_scheme
+
+    register_scheme()   # QtWebEngine wants custom schemes before the application exists
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SatSeg")
     app.setOrganizationName("SatSeg")

@@ -8,13 +8,11 @@ run on worker threads, job results onto the map and into the tables.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QTabWidget,
                                QWidget)
@@ -75,8 +73,6 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._footprint = None
         self._image_shown_once = False
         self._rethreshold_pending = False
-        self._overlay_dir = Path(tempfile.mkdtemp(prefix="satseg-map-"))
-        self._overlay_serial = 0
         self.project_folder: Optional[Path] = None
         self.dirty = False
         self._closed = False
@@ -308,9 +304,13 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         show_about(self)
 
     # ================================================================ imagery
-    def open_path(self, path: str, then=None) -> None:
-        """Open an image on a worker; ``then(doc)`` replaces the default (show it) when given."""
-        self.runner.start("open", lambda job: pipeline.open_image_doc(path, job), label=f"Opening {Path(path).name}",
+    def open_path(self, path: str, then=None, baseline: Optional[str] = None) -> None:
+        """Open an image on a worker; ``then(doc)`` replaces the default (show it) when given.
+
+        ``baseline``: the Sentinel-2 processing baseline the user stated for a band folder.
+        """
+        self.runner.start("open", lambda job: pipeline.open_image_doc(path, job, baseline),
+                          label=f"Opening {Path(path).name}",
                           on_done=then or self.set_document,
                           on_error=lambda msg: self.notify(f"Cannot open {path}: {msg}", "error"))
 
@@ -341,6 +341,38 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._schedule_signatures()
         if self.project_folder is not None:
             self._mark_dirty()   # the project's image changed
+        if doc.baseline_unknown:
+            self.ask_baseline(doc.title, lambda answer, d=doc: self._baseline_answered(d, answer))
+
+    # A band folder that does not say its processing baseline may read 0.1 too bright
+    # (docs/sentinel2.md): ask; ``reply`` gets "04.00", "03.00" or None (not answered).
+    def ask_baseline(self, title: str, reply) -> None:
+        if self.quiet:
+            reply(None)
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "SatSeg — processing baseline",
+                          f"{title} has no metadata saying its Sentinel-2 processing baseline.\n\n"
+                          "Products of baseline 04.00 and later (from 25 January 2022) store every "
+                          "band 1000 DN higher; read without correction, all reflectances are 0.1 "
+                          "too high.", QMessageBox.StandardButton.NoButton, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)   # the title is a folder name: text, not HTML
+        new = box.addButton("04.00 or later (remove the offset)", QMessageBox.ButtonRole.AcceptRole)
+        old = box.addButton("Before 04.00 (no offset)", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("I don't know", QMessageBox.ButtonRole.RejectRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r: reply("04.00" if box.clickedButton() is new
+                                              else "03.00" if box.clickedButton() is old else None))
+        box.open()
+
+    def _baseline_answered(self, doc, answer: Optional[str]) -> None:
+        if doc is not self.doc:
+            return
+        if answer is None:
+            self.notify(doc.warnings[0] if doc.warnings else "unknown processing baseline", "warning")
+        elif answer == "04.00":
+            self.open_path(doc.path, baseline=answer)   # read again without the offset
+        else:
+            doc.baseline, doc.baseline_unknown = answer, False   # what is open is already right
 
     def render_image(self) -> None:
         if self.doc is None:
@@ -351,11 +383,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                           on_error=lambda msg: self.notify(f"Cannot draw the image: {msg}", "error"))
 
     def _write_overlay(self, name: str, png: bytes) -> str:
-        # A fresh file name per version: the page would otherwise show a cached picture.
-        self._overlay_serial += 1
-        path = self._overlay_dir / f"{name}-{self._overlay_serial}.png"
-        path.write_bytes(png)
-        return QUrl.fromLocalFile(str(path)).toString()
+        # Served to the page from memory (web_scheme.py): nothing is written to disk.
+        return self.map.publish_overlay(name, png)
 
     def _show_image(self, overlay) -> None:
         if self._closed:
@@ -661,7 +690,6 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         if self.doc is not None:
             self.doc.close()
         self.map.shutdown()
-        shutil.rmtree(self._overlay_dir, ignore_errors=True)
         event.accept()
 
 

@@ -8,25 +8,30 @@ recorded, so "the map makes no network request" is checked, not hoped.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import (QWebEnginePage, QWebEngineProfile, QWebEngineSettings,
+from PySide6.QtWebEngineCore import (QWebEnginePage, QWebEngineProfile, QWebEngineScript, QWebEngineSettings,
                                      QWebEngineUrlRequestInterceptor)
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
 from ..core.errors import SatSegError
 from .bridge import MapBridge
+from .web_scheme import BASE_URL, SCHEME, WebSchemeHandler, register_scheme
 
 log = logging.getLogger(__name__)
 
-LOCAL_SCHEMES = {"file", "qrc", "data", "blob", "about", "devtools"}
+# The page comes from satseg:// (web_scheme.py); file: is not on the list, the page never needs it.
+LOCAL_SCHEMES = {SCHEME, "qrc", "data", "blob", "about", "devtools"}
 OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_TILE_HOST = "tile.openstreetmap.org"
 _LIVE_PROFILES: set = set()
+# Set to "1" by the test suite only: the page then exposes its test hooks (map.js).
+TEST_HOOKS_ENV = "SATSEG_MAP_TEST_HOOKS"
 
 
 def web_root() -> Path:
@@ -89,21 +94,29 @@ class MapPage(QWebEnginePage):
 class MapView(QWebEngineView):
     """The Leaflet map and its bridge. ``view.bridge.send(...)`` talks to the page."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, test_hooks: bool | None = None) -> None:
         super().__init__(parent)
+        if test_hooks is None:
+            test_hooks = os.environ.get(TEST_HOOKS_ENV) == "1"
         self.bridge = MapBridge(self)
         self.guard = RequestGuard(self)
         # A private, off-the-record profile: no disk cache, no cookies, and the
         # interceptor applies to this page only. It has no Qt parent: it must outlive
         # its page (Qt warns otherwise), so shutdown() deletes it after the page.
+        register_scheme()
         self.profile = QWebEngineProfile()
         _LIVE_PROFILES.add(self.profile)
         self.profile.setUrlRequestInterceptor(self.guard)
+        self.scheme_handler = WebSchemeHandler(web_root(), self)
+        self.profile.installUrlSchemeHandler(SCHEME.encode(), self.scheme_handler)
         self.map_page = MapPage(self.profile, self)
+        if test_hooks:
+            self._enable_test_hooks()
+        # The page is not local content: it can read no file:// URL, and https tiles (the
+        # opt-in basemap) load like on any web page, through the guard.
         settings = self.map_page.settings()
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
-        # Needed for the opt-in basemap; the guard still blocks everything not allowed.
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, True)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, False)
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, False)
         self.channel = QWebChannel(self.map_page)
         self.channel.registerObject("bridge", self.bridge)
         self.map_page.setWebChannel(self.channel)
@@ -111,10 +124,24 @@ class MapView(QWebEngineView):
         self.online = False
         self.is_shut_down = False
 
+    def _enable_test_hooks(self) -> None:
+        """Let map.js expose window.satseg (snapshot, simulated drawing, popups) to tests."""
+        script = QWebEngineScript()
+        script.setName("satseg-test-hooks")
+        script.setSourceCode("window.SATSEG_TEST_HOOKS = true;")
+        script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+        script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+        self.map_page.scripts().insert(script)
+
     def load_map(self) -> None:
-        index = check_web_assets()
+        check_web_assets()
+        self.scheme_handler.root = web_root().resolve()
         self.bridge.reset()
-        self.load(QUrl.fromLocalFile(str(index)))
+        self.load(QUrl(BASE_URL + "index.html"))
+
+    def publish_overlay(self, layer: str, png: bytes) -> str:
+        """Make an overlay PNG available to the page (in memory); returns the URL to send it."""
+        return self.scheme_handler.publish_overlay(layer, png)
 
     def set_online_basemap(self, online: bool) -> None:
         self.online = bool(online)
@@ -123,7 +150,7 @@ class MapView(QWebEngineView):
         self.bridge.send("set_basemap", online=self.online, url=OSM_TILE_URL)
 
     def snapshot(self, callback) -> None:
-        """Ask the page what it shows; ``callback(dict)`` runs when it answers."""
+        """Ask the page what it shows; ``callback(dict)`` runs when it answers (test hooks only)."""
         import json
 
         self.map_page.runJavaScript("window.satseg ? window.satseg.snapshot() : '{}'", 0,

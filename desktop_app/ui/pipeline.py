@@ -41,6 +41,9 @@ class ImageDoc:
     source: object = None                # ImageSource for big images (read by block)
     samples: Optional[dict] = None       # sample polygons that come with it (demo)
     is_demo: bool = False
+    baseline: Optional[str] = None       # Sentinel-2 processing baseline the user stated
+    baseline_unknown: bool = False       # a band folder that does not say it (docs/sentinel2.md)
+    warnings: list = field(default_factory=list)
 
     @property
     def image(self):
@@ -56,7 +59,7 @@ class ImageDoc:
             return
         from ..core.sources import open_image
 
-        src = open_image(self.path, check_valid=False)
+        src = open_image(self.path, check_valid=False, baseline=self.baseline)
         try:
             yield src
         finally:
@@ -89,16 +92,17 @@ class ImageDoc:
             self.source.close()
 
 
-def open_image_doc(path: str, job: Optional[Job] = None) -> ImageDoc:
+def open_image_doc(path: str, job: Optional[Job] = None, baseline: Optional[str] = None) -> ImageDoc:
     from pathlib import Path
 
     from ..core.sources import open_image
 
     job = ensure_job(job)
     job.step(0.05, "opening")
-    src = open_image(path)
+    src = open_image(path, baseline=baseline)
     doc = ImageDoc(Path(path).name, str(path), list(src.band_names), src.transform, src.crs,
-                   src.width, src.height, source=src)
+                   src.width, src.height, source=src, baseline=baseline, warnings=list(src.warnings),
+                   baseline_unknown=getattr(src, "baseline_from", "") is None)
     if src.width * src.height * src.count * 4 <= IN_MEMORY_BYTES:
         job.step(0.2, "reading pixels")
         doc.raster = src.read()

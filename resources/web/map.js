@@ -37,6 +37,13 @@
     el.className = text ? "hint" : "hint hidden";
   }
 
+  // User text (class names, labels) for Leaflet content: a node whose text is never parsed as HTML.
+  function textElement(text) {
+    var span = document.createElement("span");
+    span.textContent = String(text);
+    return span;
+  }
+
   function toBounds(b) { return L.latLngBounds([b[0][0], b[0][1]], [b[1][0], b[1][1]]); }
 
   function polygonStyle(color, role) {
@@ -153,7 +160,9 @@
       layer.satsegColor = c.color;
       layer.satsegRole = c.role;
       layer.satsegClass = c.class_name;
-      if (c.label) { layer.bindTooltip(c.label, { sticky: true, className: "satseg-label" }); }
+      // Leaflet writes a string tooltip with innerHTML; an element is inserted as it is, so
+      // the class name (user text, maybe from an imported file) stays text.
+      if (c.label) { layer.bindTooltip(textElement(c.label), { sticky: true, className: "satseg-label" }); }
       layer.on("click", function (e) {
         if (!toolActive()) { openRolePopup(layer, e.latlng); }
       });
@@ -238,7 +247,11 @@
     }
   }
 
-  // A read-only summary of what the map shows, for tests and diagnostics.
+  // ---- test hooks --------------------------------------------------------------
+  // Only when the embedding sets window.SATSEG_TEST_HOOKS before this script runs (MapView
+  // does that for tests only, see map_view.py); the shipped page exposes nothing on window.
+
+  // A read-only summary of what the map shows.
   function snapshot() {
     var out = { polygons: {}, masks: {}, image: null, roi: null, basemap: !!basemap, zoom: map.getZoom() };
     Object.keys(polygons).forEach(function (id) {
@@ -264,6 +277,14 @@
     var layer = layerFromGeometry(geometry, polygonStyle(drawColor, "training"));
     layer.addTo(map);
     map.fire("pm:create", { layer: layer, shape: shape || "Polygon" });
+  }
+
+  // Tests open a polygon's popup as a click would, then click its buttons in the DOM.
+  function showRolePopup(id) {
+    var layer = polygons[id];
+    if (!layer || !map.hasLayer(layer)) { return false; }
+    layer.fire("click", { latlng: layer.getBounds().getCenter() });
+    return !!document.querySelector(".satseg-role");
   }
 
   // ---- map -----------------------------------------------------------------
@@ -322,16 +343,9 @@
     map.on("mouseout", function () { send("cursor", {}); });
   }
 
-  // Tests open a polygon's popup as a click would, then click its buttons in the DOM.
-  function showRolePopup(id) {
-    var layer = polygons[id];
-    if (!layer || !map.hasLayer(layer)) { return false; }
-    layer.fire("click", { latlng: layer.getBounds().getCenter() });
-    return !!document.querySelector(".satseg-role");
+  if (window.SATSEG_TEST_HOOKS === true) {
+    window.satseg = { snapshot: snapshot, simulateDraw: simulateDraw, showRolePopup: showRolePopup };
   }
-
-  window.satseg = { dispatch: dispatch, snapshot: snapshot, simulateDraw: simulateDraw,
-                    showRolePopup: showRolePopup };
 
   function connect() {
     buildMap();

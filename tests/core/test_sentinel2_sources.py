@@ -1,4 +1,5 @@
 """Sentinel-2 band folders and .SAFE products: stacking, resampling, SCL masking."""
+import json
 import shutil
 
 import numpy as np
@@ -66,6 +67,48 @@ def test_processing_baseline_4_offset_is_removed(synthetic_folder):
     with open_image(synthetic_folder) as src:
         r = src.read(bands=["B2"])
     assert np.allclose(r.data[0, 5, 5], (500 - 1000) / 10000)
+
+
+def test_folder_without_metadata_warns_about_the_baseline_and_takes_it_from_the_user(synthetic_folder):
+    # Nothing tells the baseline: the pixels are read as they are, with a warning.
+    with open_image(synthetic_folder) as src:
+        assert any("processing baseline" in w and "0.1 too" in w for w in src.warnings), src.warnings
+        assert src.read(bands=["B2"]).data[0, 5, 5] == pytest.approx(0.05)
+    # Stated 04.00 or later: the 1000 DN offset (0.1 reflectance) is removed, no warning.
+    for stated in ("04.00", "4", "N0509"):
+        with open_image(synthetic_folder, baseline=stated) as src:
+            assert src.warnings == []
+            assert src.read(bands=["B2"]).data[0, 5, 5] == pytest.approx(0.05 - 0.1)
+            assert src.metadata["baseline_from"] == "user"
+    # Stated older: no offset, no warning.
+    with open_image(synthetic_folder, baseline="02.14") as src:
+        assert src.warnings == [] and src.read(bands=["B2"]).data[0, 5, 5] == pytest.approx(0.05)
+    with pytest.raises(SatSegError, match="not a Sentinel-2 processing baseline"):
+        open_image(synthetic_folder, baseline="new")
+
+
+def test_baseline_in_the_product_name_is_used(tmp_path, synthetic_folder):
+    named = tmp_path / "S2A_MSIL2A_20240105T052221_N0510_R062_T43RGP_20240105T083512"
+    shutil.copytree(synthetic_folder, named)
+    with open_image(named) as src:
+        assert src.warnings == [] and src.metadata["baseline_from"] == "product name"
+        assert src.read(bands=["B2"]).data[0, 5, 5] == pytest.approx(0.05 - 0.1)
+
+
+def test_cli_warns_and_accepts_baseline(synthetic_folder, capsys):
+    from desktop_app.cli import main
+
+    assert main(["info", str(synthetic_folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("--baseline 04.00" in w for w in out["warnings"])
+    assert out["mean_reflectance"]["B2"] == pytest.approx(0.05)
+    assert main(["info", str(synthetic_folder), "--baseline", "04.00", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["warnings"] == [] and out["mean_reflectance"]["B2"] == pytest.approx(-0.05)
+    assert main(["info", str(synthetic_folder)]) == 0
+    assert "warning:" in capsys.readouterr().err
+    assert main(["info", str(synthetic_folder), "--baseline", "soon"]) == 2
+    assert "not a Sentinel-2 processing baseline" in capsys.readouterr().err
 
 
 def test_safe_product_with_jp2_bands(tmp_path):

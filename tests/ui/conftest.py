@@ -5,6 +5,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+# The map page exposes window.satseg (snapshot, simulated drawing) only when asked (map_view.py).
+os.environ["SATSEG_MAP_TEST_HOOKS"] = "1"
 
 # QtWebEngine must be imported before the QApplication exists.
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401

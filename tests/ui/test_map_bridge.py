@@ -1,7 +1,7 @@
 """The map page and its QWebChannel bridge, both ways, offline."""
 import json
 
-from ui_helpers import simulate_draw, snapshot
+from ui_helpers import run_js, simulate_draw, snapshot
 
 SQUARE = {"type": "Polygon", "coordinates": [[[77.69, 29.46], [77.70, 29.46], [77.70, 29.47], [77.69, 29.47],
                                                [77.69, 29.46]]]}
@@ -83,9 +83,75 @@ def test_map_page_loads_offline_without_any_network_request(qtbot, demo_window):
 
 
 def test_requests_to_the_internet_are_blocked_and_logged(qtbot, window):
-    # Anything the page tries to fetch from outside is stopped by the interceptor and recorded.
-    window.map.page().runJavaScript("fetch('https://example.invalid/tile.png').catch(function () {});")
-    qtbot.waitUntil(lambda: any("example.invalid" in u for u in window.map.guard.blocked), timeout=10000)
+    # The page's content policy already refuses other hosts; a tile request to the basemap host
+    # passes it, and with the basemap off the interceptor stops and records it.
+    window.map.page().runJavaScript("new Image().src = 'https://tile.openstreetmap.org/0/0/0.png';")
+    qtbot.waitUntil(lambda: any("tile.openstreetmap.org" in u for u in window.map.guard.blocked), timeout=10000)
+
+
+HOSTILE = '<img src=x onerror="window.pwned = 1; document.title = \'pwned\'">'
+
+
+def test_a_class_name_is_text_on_the_map_never_html(qtbot, window):
+    # A class name can come from an imported KML / GeoJSON: it must not become an element.
+    cid = window.model.add_class(HOSTILE, "#e31a1c")
+    pid = window.model.add_polygon(SQUARE, cid)
+    window.map.bridge.send("fit_bounds", bounds=[[29.46, 77.69], [29.47, 77.70]])
+    qtbot.waitUntil(lambda: pid in snapshot(qtbot, window)["polygons"], timeout=5000)
+    # Hover the polygon as the mouse would: Leaflet opens its tooltip with the label.
+    hovered = run_js(qtbot, window, """(function () {
+        var path = document.querySelector('.leaflet-overlay-pane path.leaflet-interactive');
+        if (!path) { return false; }
+        var r = path.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+        ['mouseover', 'mousemove'].forEach(function (t) {
+            path.dispatchEvent(new MouseEvent(t, {bubbles: true, clientX: x, clientY: y}));
+        });
+        return true;
+    })()""")
+    assert hovered is True
+    qtbot.waitUntil(lambda: run_js(qtbot, window, "document.querySelectorAll('.leaflet-tooltip').length") == 1,
+                    timeout=5000)
+    assert run_js(qtbot, window, "document.querySelector('.leaflet-tooltip').textContent") == f"{HOSTILE} (training)"
+    # No element was made from the name (innerHTML would have created the <img> at once) ...
+    assert run_js(qtbot, window, "document.querySelectorAll('.leaflet-tooltip img, img[src=x]').length") == 0
+    # ... and its handler never ran (it would have run by the time the page answers twice more).
+    qtbot.wait(200)
+    assert run_js(qtbot, window, "typeof window.pwned + ' | ' + document.title") == "undefined | SatSeg map"
+
+
+def test_the_page_cannot_read_local_files(qtbot, window, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    from PySide6.QtCore import QUrl
+
+    url = QUrl.fromLocalFile(str(secret)).toString()
+    outcome = run_js(qtbot, window, f"""(function () {{
+        try {{ var x = new XMLHttpRequest(); x.open('GET', {json.dumps(url)}, false); x.send();
+               return 'read: ' + x.responseText; }}
+        catch (e) {{ return 'refused'; }}
+    }})()""")
+    assert outcome == "refused"
+    # Nor can it walk out of the web folder through its own scheme.
+    outcome = run_js(qtbot, window, """(function () {
+        try { var x = new XMLHttpRequest(); x.open('GET', 'satseg://app/%2e%2e/%2e%2e/pyproject.toml', false);
+              x.send(); return 'read: ' + x.status; }
+        catch (e) { return 'refused'; }
+    })()""")
+    assert outcome == "refused"
+
+
+def test_the_shipped_page_has_no_test_hooks(qtbot):
+    from desktop_app.ui.map_view import MapView
+
+    view = MapView(test_hooks=False)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.bridge.ready, timeout=20000):
+        view.load_map()
+    box = {}
+    view.map_page.runJavaScript("typeof window.satseg", 0, lambda v: box.setdefault("v", v))
+    qtbot.waitUntil(lambda: "v" in box, timeout=5000)
+    assert box["v"] == "undefined"
+    view.shutdown()
 
 
 def test_online_basemap_is_opt_in(qtbot, window):

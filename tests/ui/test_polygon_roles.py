@@ -8,6 +8,7 @@ import pytest
 
 from desktop_app.ui.classes_panel import COL_TRAIN, COL_VALID, ClassesPanel
 from desktop_app.ui.sample_model import SampleModel
+from ui_helpers import run_js as _js
 from ui_helpers import snapshot
 
 
@@ -111,13 +112,6 @@ def test_panel_button_asks_the_share_and_reports_the_count(qtbot):
 
 SQUARE = {"type": "Polygon", "coordinates": [[[77.69, 29.46], [77.70, 29.46], [77.70, 29.47], [77.69, 29.47],
                                                [77.69, 29.46]]]}
-
-
-def _js(qtbot, win, code: str):
-    box = {}
-    win.map.page().runJavaScript(code, 0, lambda v: box.setdefault("v", v))
-    qtbot.waitUntil(lambda: "v" in box, timeout=5000)
-    return box["v"]
 
 
 def test_set_role_event_from_the_page_changes_the_model_and_the_map_style(qtbot, window):

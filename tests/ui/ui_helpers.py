@@ -16,6 +16,14 @@ def snapshot(qtbot, win) -> dict:
     return box["s"]
 
 
+def run_js(qtbot, win, code: str):
+    """Run ``code`` in the map page and return its value."""
+    box = {}
+    win.map.page().runJavaScript(code, 0, lambda v: box.setdefault("v", v))
+    qtbot.waitUntil(lambda: "v" in box, timeout=5000)
+    return box["v"]
+
+
 def simulate_draw(qtbot, win, geometry: dict, shape: str = "Polygon") -> dict:
     """Draw on the page through Geoman's pm:create path; returns the draw_created event."""
     with qtbot.waitSignal(win.map.bridge.draw_created, timeout=10000) as sig:

@@ -11,18 +11,24 @@ from .sentinel2 import Sentinel2Source, find_band_files
 __all__ = ["ImageSource", "GeoTiffSource", "Sentinel2Source", "open_image", "find_band_files"]
 
 
-def open_image(path: str | Path, mask_clouds: bool = False, check_valid: bool = True) -> ImageSource:
-    """Open a GeoTIFF/COG file, a folder of Sentinel-2 band files or a .SAFE product."""
+def open_image(path: str | Path, mask_clouds: bool = False, check_valid: bool = True, baseline=None) -> ImageSource:
+    """Open a GeoTIFF/COG file, a folder of Sentinel-2 band files or a .SAFE product.
+
+    ``baseline`` states the Sentinel-2 processing baseline of a band folder (e.g. "04.00").
+    """
     p = Path(path)
     if not p.exists():
         raise SatSegError(f"{p} does not exist")
     if p.is_dir():
-        source: ImageSource = Sentinel2Source(p, mask_clouds=mask_clouds)
+        source: ImageSource = Sentinel2Source(p, mask_clouds=mask_clouds, baseline=baseline)
     else:
         if p.suffix.lower() == ".zip":
             raise SatSegError(f"{p} is a zip archive; unzip the .SAFE product and open its folder")
         if mask_clouds:
             raise SatSegError("cloud masking (SCL) needs a Sentinel-2 band folder or .SAFE product, not a single file")
+        if baseline is not None:
+            raise SatSegError("a processing baseline applies to a Sentinel-2 band folder or .SAFE product, "
+                              "not a single file")
         source = GeoTiffSource(p)
     if check_valid:
         try:

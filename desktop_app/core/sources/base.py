@@ -31,6 +31,8 @@ class ImageSource(ABC):
 
     def __init__(self) -> None:
         self.metadata: dict = {}
+        # What the user should know about how the pixels were read (shown by the CLI and the app).
+        self.warnings: list[str] = []
 
     # -- grid -------------------------------------------------------------
     @property

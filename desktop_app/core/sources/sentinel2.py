@@ -90,12 +90,45 @@ def _safe_boa_offsets(folder: Path) -> dict[str, float]:
     return {S2_BANDS[int(b)]: float(v) for b, v in ids if int(b) < len(S2_BANDS)}
 
 
+# Products of processing baseline 04.00 and later (from 25 January 2022) store DN + 1000:
+# reflectance = (DN - 1000) / 10000 (docs/sentinel2.md).
+OFFSET_BASELINE = 4.0
+BASELINE_OFFSET_DN = -1000.0
+_BASELINE_IN_NAME = re.compile(r"_N(\d{2})(\d{2})(?:_|\.|$)")
+BASELINE_UNKNOWN = (
+    "{folder} has no metadata giving its processing baseline (no MTD_MSIL2A.xml, no STAC item, no N#### in "
+    "the name): if it is 04.00 or later (products from 25 January 2022 on), every reflectance reads 0.1 too "
+    "high; state the baseline to be sure"
+)
+
+
+def parse_baseline(value) -> float:
+    """'04.00', '4', 'N0400' or 4.0 -> 4.0; anything else is a clear error."""
+    text = str(value).strip().upper().removeprefix("N")
+    if re.fullmatch(r"\d{4}", text):
+        text = f"{text[:2]}.{text[2:]}"
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 100:
+        raise SatSegError(f"'{value}' is not a Sentinel-2 processing baseline (write it like 04.00 or 02.14)")
+    return number
+
+
+def _baseline_from_name(folder: Path) -> Optional[float]:
+    """ESA product names carry the baseline: S2A_MSIL2A_..._N0400_R037_... -> 4.0."""
+    m = _BASELINE_IN_NAME.search(folder.name)
+    return float(f"{m.group(1)}.{m.group(2)}") if m else None
+
+
 class Sentinel2Source(ImageSource):
     """All spectral bands of an L2A product stacked on the finest band grid."""
 
     kind = "Sentinel-2"
 
-    def __init__(self, folder: str | Path, mask_clouds: bool = False) -> None:
+    def __init__(self, folder: str | Path, mask_clouds: bool = False, baseline=None) -> None:
+        """``baseline`` (e.g. "04.00") states the processing baseline; it wins over the metadata."""
         super().__init__()
         folder = Path(folder)
         self.path = str(folder)
@@ -120,14 +153,19 @@ class Sentinel2Source(ImageSource):
             raise SatSegError(f"cloud masking needs the SCL band, which {folder} does not have")
         item = _read_stac_item(folder)
         props = item.get("properties", {})
-        self.offsets = self._dn_offsets(folder, props)
+        self.offsets = self._dn_offsets(folder, props, None if baseline is None else parse_baseline(baseline))
         self.metadata.update({
             "source": "sentinel2", "path": self.path, "bands": bands,
             "datetime": props.get("datetime"), "platform": props.get("platform"),
             "cloud_cover": props.get("eo:cloud_cover"), "stac_id": item.get("id"),
             "processing_baseline": props.get("s2:processing_baseline"),
             "has_scl": self._scl is not None, "mask_clouds": mask_clouds,
+            "baseline_offset_dn": self.offsets.get(bands[0], 0.0), "baseline_from": self.baseline_from,
         })
+        if baseline is not None:
+            self.metadata["processing_baseline"] = f"{parse_baseline(baseline):05.2f}"
+        if self.baseline_from is None:
+            self.warnings.append(BASELINE_UNKNOWN.format(folder=folder.name))
 
     def _on_grid(self, ds, resampling: Resampling) -> WarpedVRT:
         if (ds.width, ds.height, ds.transform) == (self.width, self.height, self.transform):
@@ -138,19 +176,34 @@ class Sentinel2Source(ImageSource):
             resampling=resampling, src_nodata=nodata, nodata=nodata,
         )
 
-    def _dn_offsets(self, folder: Path, props: dict) -> dict[str, float]:
-        """Digital-number offsets to add before scaling (-1000 from baseline 04.00)."""
-        safe = _safe_boa_offsets(folder)
-        if safe:
-            return safe
+    def _dn_offsets(self, folder: Path, props: dict, stated: Optional[float]) -> dict[str, float]:
+        """Digital-number offsets to add before scaling (-1000 from baseline 04.00).
+
+        Rules: docs/sentinel2.md. Sets ``baseline_from`` to where the answer came from ("user", "MTD_MSIL2A.xml",
+        "STAC item", "product name") or None when nothing tells (then no offset).
+        """
+        def uniform(number: float) -> dict[str, float]:
+            return {b: BASELINE_OFFSET_DN for b in self.band_names} if number >= OFFSET_BASELINE else {}
+
+        if stated is not None:
+            self.baseline_from = "user"
+            return uniform(stated)
+        if (folder / "MTD_MSIL2A.xml").exists():
+            self.baseline_from = "MTD_MSIL2A.xml"
+            return _safe_boa_offsets(folder)   # no BOA_ADD_OFFSET entries: before 04.00
         baseline = props.get("s2:processing_baseline")
-        if baseline and not props.get("earthsearch:boa_offset_applied", False):
+        if baseline:
             try:
-                if float(baseline) >= 4.0:
-                    return {b: -1000.0 for b in self.band_names}
+                number = float(baseline)
             except ValueError:
-                pass
-        return {}
+                number = None
+            if number is not None:
+                self.baseline_from = "STAC item"
+                applied = props.get("earthsearch:boa_offset_applied", False)
+                return {} if applied else uniform(number)
+        number = _baseline_from_name(folder)
+        self.baseline_from = "product name" if number is not None else None
+        return uniform(number) if number is not None else {}
 
     def _read(self, window, indexes, out_shape):
         shape = out_shape or (int(window.height), int(window.width))

@@ -1,0 +1,17 @@
+"""Options about how an input image is read, shared by the commands that open one."""
+from __future__ import annotations
+
+
+def add_baseline_argument(p) -> None:
+    p.add_argument("--baseline", metavar="VERSION",
+                   help="Sentinel-2 processing baseline of a band folder, e.g. 04.00 or 02.14, for folders "
+                        "without metadata: 04.00 and later subtract the 1000 DN offset (-0.1 reflectance); "
+                        "overrides the metadata when given")
+
+
+def source_warnings(src) -> list[str]:
+    """The source's warnings; an unknown baseline also says which flag answers it."""
+    out = list(getattr(src, "warnings", []))
+    if getattr(src, "kind", "") == "Sentinel-2" and getattr(src, "baseline_from", "") is None:
+        out.append("state the processing baseline with --baseline 04.00 (or e.g. --baseline 02.14)")
+    return out

@@ -1,0 +1,35 @@
+"""Opening a Sentinel-2 band folder that does not say its processing baseline (docs/sentinel2.md)."""
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+
+
+@pytest.fixture
+def bare_folder(tmp_path):
+    """Two 10 m bands, DN 1500 and 2500, and no metadata at all."""
+    folder = tmp_path / "bands"
+    folder.mkdir()
+    for name, dn in (("B02.tif", 1500), ("B04.tif", 2500)):
+        with rasterio.open(folder / name, "w", driver="GTiff", width=20, height=20, count=1, dtype="uint16",
+                           transform=Affine(10, 0, 600000, 0, -10, 3300000), crs=CRS.from_epsg(32643),
+                           nodata=0) as ds:
+            ds.write(np.full((20, 20), dn, np.uint16), 1)
+    return folder
+
+
+def test_the_user_states_the_baseline_and_the_offset_goes(qtbot, window, bare_folder):
+    asked = []
+    window.ask_baseline = lambda title, reply: (asked.append(title), reply("04.00"))
+    window.open_path(str(bare_folder))
+    qtbot.waitUntil(lambda: window.doc is not None and window.doc.baseline == "04.00", timeout=60000)
+    assert asked == ["bands"]                          # asked once, not again for the corrected read
+    assert window.doc.pixel_values(5, 5) == pytest.approx([0.05, 0.15])   # (DN - 1000) / 10000
+
+
+def test_without_an_answer_the_user_is_warned(qtbot, window, bare_folder):
+    with qtbot.waitSignal(window.image_loaded, timeout=60000):
+        window.open_path(str(bare_folder))             # quiet window: no question, a warning
+    assert any(level == "warning" and "0.1 too high" in text for level, text in window.messages)
+    assert window.doc.pixel_values(5, 5) == pytest.approx([0.15, 0.25])
