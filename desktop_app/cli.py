@@ -23,6 +23,10 @@ COMMAND_MODULES = [
     "classify",
     "accuracy",
     "fetch",
+    "postprocess",
+    "sample_design",
+    "change",
+    "cluster",
 ]
 
 

@@ -33,6 +33,10 @@ def add_arguments(p) -> None:
     p.add_argument("samples", metavar="SAMPLES", help="sample polygons (GeoJSON, GeoPackage, Shapefile, KML)")
     p.add_argument("--out", required=True, metavar="CLASSES.tif", help="class raster to write")
     p.add_argument("--bands", metavar="LIST", help="bands to use, e.g. B2,B3,B4,B8 or 2,3,4,8 (default: all)")
+    p.add_argument("--indices", metavar="LIST",
+                   help="spectral indices to add as bands, computed per block: NDVI, NDWI, MNDWI, NDBI, SAVI, NDRE "
+                        "or NAME=FORMULA over band names (+ - * / ** and parentheses), e.g. "
+                        "NDVI,MNDWI,WET=(B3-B12)/(B3+B12); pixels where an index divides by zero are nodata")
     p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name (default class)")
     p.add_argument("--threshold", action="append", metavar="VALUE|CLASS=VALUE",
                    help="reject rule: one value for every class, or CLASS=VALUE (class name or id) per class; "
@@ -73,6 +77,7 @@ def parse_thresholds(items, clf):
 
 
 def run(args) -> int:
+    from ..core.analysis.indices import IndexedSource, parse_index_list
     from ..core.classify import bounded_gdal_cache, classify_image
     from ..core.samples import collect_training, read_samples
     from ..core.sources import open_image
@@ -84,22 +89,37 @@ def run(args) -> int:
     job = terminal_job(None if not args.json else False)
     clf = make_classifier(args.method, **method_options(args))   # bad options fail before any reading
     samples = read_samples(args.samples, args.class_field)
-    with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds, baseline=args.baseline) as src:
-        training = collect_training(src, samples, bands=parse_band_list(args.bands), max_per_class=args.max_per_class,
+    indices = parse_index_list(args.indices)
+    bands = parse_band_list(args.bands)
+    if bands is not None and indices:
+        bands = list(bands) + [i.name for i in indices]
+    tags = {"SATSEG_INDICES": json.dumps([i.to_dict() for i in indices])} if indices else None
+    with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds, baseline=args.baseline) as raw:
+        src = IndexedSource(raw, indices) if indices else raw
+        training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
                                     seed=args.seed, job=job.sub(0, 0.1))
         clf.fit(training)
         thresholds = parse_thresholds(args.threshold, clf)
-        summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0))
-        read_warnings = source_warnings(src)
+        summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0),
+                                 extra_tags=tags)
+        read_warnings = source_warnings(raw)
     result = summary.to_dict()
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["training_pixels"] = training.report()
     result["bands"] = clf.band_names
     result["options"] = clf.options
+    result["indices"] = [i.to_dict() for i in indices]
     result["thresholds"] = None if thresholds is None else (
         thresholds if not isinstance(thresholds, dict) else {str(k): v for k, v in thresholds.items()})
     result["warnings"] = list(dict.fromkeys(read_warnings + training.warnings + result["warnings"]))
-    exports = run_exports(args, out) if wants_exports(args) else None
+    exports = run_exports(args, out, rewrite_raster=True) if wants_exports(args) or args.min_area > 1 else None
+    if exports is not None and exports["cleaned"] is not None:
+        # --min-area cleaned the raster itself: report the counts of the map that was written.
+        table = exports["areas"]
+        by_id = {r.class_id: r for r in table.rows}
+        for c in result["classes"]:
+            c["pixels"], c["area_m2"] = by_id[c["id"]].pixels, round(by_id[c["id"]].area_m2, 2)
+        result["unclassified"] = table.unclassified.pixels
     if exports is not None:
         result["exports"] = {"vector": _s(exports["vector"]), "kml": _s(exports["kml"]),
                              "reports": [str(p) for p in exports["reports"]], "features": exports["features"]}

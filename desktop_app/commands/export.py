@@ -5,7 +5,7 @@ from ..core.areas import class_areas_of_file
 from ..core.classes import read_class_raster
 from ..core.export_raster import export_class_geotiff
 from ..core.report import format_area_table
-from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
+from .export_options import add_export_arguments, min_area_cleaning, print_exports, run_exports, wants_exports
 from .progress import terminal_job
 
 NAME = "export"
@@ -26,15 +26,19 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     job = terminal_job()
-    if not wants_exports(args) and not args.geotiff:
+    if not wants_exports(args) and not args.geotiff and not min_area_cleaning(args):
         print(format_area_table(class_areas_of_file(args.classes, job=job)))
         return 0
+    result = run_exports(args, args.classes, job=job) if wants_exports(args) or min_area_cleaning(args) else None
     if args.geotiff:
         array, transform, crs, classes = read_class_raster(args.classes)
+        if result is not None and result["cleaned"] is not None:
+            array = result["cleaned"]   # the same cleaned map as the vectors and the report
         export_class_geotiff(args.geotiff, array, transform, crs, classes)
         print(args.geotiff)
-    if wants_exports(args):
-        result = run_exports(args, args.classes, job=job)
+    if result is not None and not wants_exports(args) and not args.geotiff:
+        print(format_area_table(result["areas"]))   # the area table of the cleaned map
+    if result is not None:
         print_exports(result)
         for warning in result["areas"].warnings + result["warnings"]:
             print(f"warning: {warning}")

@@ -1,0 +1,113 @@
+"""Unsupervised start: k-means clusters of an image.
+
+scikit-learn's MiniBatchKMeans is fitted on a random sample of valid pixels
+(from the whole image decimated to at most 2048 px on its long side, so a
+full tile is never read for the fit), then every pixel is assigned to its
+nearest centre block by block (bounded memory) into a SatSeg class raster
+with classes "cluster 1".."cluster K". A fixed seed gives the same clusters.
+See docs/analysis.md, "Clusters".
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..classes import NODATA, ClassInfo, class_raster_writer, normalize_color
+from ..errors import SatSegError
+from ..jobs import Job, ensure_job
+from ..raster import BandRef
+
+SAMPLE_PIXELS = 100_000
+
+
+def fit_clusters(source, k: int, bands: Optional[Sequence[BandRef]] = None, sample: int = SAMPLE_PIXELS,
+                 seed: int = 0):
+    """A fitted MiniBatchKMeans (n_init=3, random_state=seed) on a pixel sample of ``source``."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    if k < 2 or k > 254:
+        raise SatSegError(f"--k must be between 2 and 254, not {k}")
+    preview = source.preview(2048, bands=bands)
+    X = preview.pixels()
+    if len(X) == 0:
+        raise SatSegError("the image has no valid pixels to cluster")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    if len(X) > sample:
+        X = X[np.sort(rng.choice(len(X), size=sample, replace=False))]
+    distinct = len(np.unique(X, axis=0))
+    if k > distinct:
+        raise SatSegError(f"--k {k} is more than the {distinct} distinct pixel values in the image "
+                          f"(sample of {len(X)} pixels): choose at most {distinct} clusters")
+    model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096,
+                            max_iter=200).fit(X.astype(np.float64))
+    # Order clusters by brightness (mean reflectance) so ids are stable and meaningful across runs.
+    order = np.argsort(model.cluster_centers_.mean(axis=1), kind="stable")
+    model.cluster_centers_ = model.cluster_centers_[order]
+    return model, list(preview.band_names)
+
+
+def predict_clusters(centres: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Nearest-centre ids 1..K for (bands, n) pixels (squared Euclidean distance, a BLAS product)."""
+    c = centres.astype(np.float32)
+    d = (c * c).sum(axis=1)[:, None] - 2.0 * (c @ data)
+    return (np.argmin(d, axis=0) + 1).astype(np.uint8)
+
+
+def cluster_image(source, k: int, out_path, bands: Optional[Sequence[BandRef]] = None, sample: int = SAMPLE_PIXELS,
+                  seed: int = 0, block: int = 1024, job: Optional[Job] = None) -> dict:
+    """Cluster ``source`` into a class raster at ``out_path`` (atomic); returns a summary."""
+    from ..atomic import check_writable
+
+    job = ensure_job(job)
+    check_writable(out_path)
+    job.step(0.0, "fitting k-means on a pixel sample")
+    model, names = fit_clusters(source, k, bands, sample, seed)
+    centres = model.cluster_centers_
+    classes = [ClassInfo(i + 1, f"cluster {i + 1}", normalize_color(None, i)) for i in range(k)]
+    counts = np.zeros(256, np.int64)
+    windows = source.windows(block)
+    with class_raster_writer(out_path, width=source.width, height=source.height, transform=source.transform,
+                             crs=source.crs, classes=classes,
+                             extra_tags={"SATSEG_METHOD": "kmeans", "SATSEG_BANDS": ",".join(names),
+                                         "SATSEG_KMEANS_SEED": str(seed)}) as w:
+        for i, win in enumerate(windows):
+            job.step(0.1 + 0.9 * i / len(windows), f"assigning block {i + 1}/{len(windows)}")
+            r = source.read(win, bands=names)
+            labels = np.full(r.shape, NODATA, np.uint8)
+            valid = r.valid_mask
+            if valid.any():
+                labels[valid] = predict_clusters(centres, r.data[:, valid])
+            w.write(labels, window=win)
+            counts += np.bincount(labels.ravel(), minlength=256)
+    job.step(1.0, "clusters written")
+    return {"path": str(out_path), "k": k, "seed": seed, "bands": names,
+            "centres": np.round(centres, 6).tolist(),
+            "clusters": [{"id": c.id, "name": c.name, "color": c.color, "pixels": int(counts[c.id])} for c in classes],
+            "nodata": int(counts[NODATA])}
+
+
+def relabel(array: np.ndarray, classes: Sequence[ClassInfo], names: dict[int, str],
+            colors: Optional[dict[str, str]] = None) -> tuple[np.ndarray, list[ClassInfo]]:
+    """Rename clusters and merge those given the same name into one class.
+
+    ``names`` maps a cluster id to a class name (missing ids keep their name;
+    an empty name makes the cluster unclassified). New ids are 1..M in order of
+    first appearance; the colour is the first merged cluster's unless
+    ``colors`` gives one for the name.
+    """
+    colors = colors or {}
+    lut = np.arange(256, dtype=np.uint8)
+    out_classes: list[ClassInfo] = []
+    by_name: dict[str, int] = {}
+    for c in classes:
+        name = names.get(c.id, c.name).strip()
+        if not name:
+            lut[c.id] = 0
+            continue
+        if name not in by_name:
+            by_name[name] = len(out_classes) + 1
+            out_classes.append(ClassInfo(by_name[name], name, normalize_color(colors.get(name, c.color),
+                                                                               len(out_classes))))
+        lut[c.id] = by_name[name]
+    return lut[np.asarray(array, dtype=np.uint8)], out_classes
