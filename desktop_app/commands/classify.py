@@ -6,10 +6,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..core.atomic import atomic_batch, check_outputs
 from ..core.classifiers import METHODS, make_classifier
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_list
-from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
+from .export_options import add_export_arguments, export_outputs, print_exports, run_exports, wants_exports
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
 from .source_options import add_baseline_argument, source_warnings
@@ -83,8 +84,8 @@ def run(args) -> int:
     from ..core.sources import open_image
 
     out = Path(args.out)
-    if out.resolve() == Path(args.image).resolve():
-        raise SatSegError("--out must not be the input image")
+    # Every output is checked before any work; the run then writes all of them or none (docs/data-safety.md).
+    check_outputs({"--out": out, **export_outputs(args)}, inputs=[args.image, args.samples])
     start = time.perf_counter()
     job = terminal_job(None if not args.json else False)
     clf = make_classifier(args.method, **method_options(args))   # bad options fail before any reading
@@ -94,15 +95,19 @@ def run(args) -> int:
     if bands is not None and indices:
         bands = list(bands) + [i.name for i in indices]
     tags = {"SATSEG_INDICES": json.dumps([i.to_dict() for i in indices])} if indices else None
-    with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds, baseline=args.baseline) as raw:
-        src = IndexedSource(raw, indices) if indices else raw
-        training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
-                                    seed=args.seed, job=job.sub(0, 0.1))
-        clf.fit(training)
-        thresholds = parse_thresholds(args.threshold, clf)
-        summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0),
-                                 extra_tags=tags)
-        read_warnings = source_warnings(raw)
+    with atomic_batch():
+        with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds,
+                                              baseline=args.baseline) as raw:
+            src = IndexedSource(raw, indices) if indices else raw
+            training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
+                                        seed=args.seed, job=job.sub(0, 0.1))
+            clf.fit(training)
+            thresholds = parse_thresholds(args.threshold, clf)
+            summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0),
+                                     extra_tags=tags)
+            read_warnings = source_warnings(raw)
+        # The class raster waits under its temporary name until the exports succeed too.
+        exports = run_exports(args, out, rewrite_raster=True) if wants_exports(args) or args.min_area > 1 else None
     result = summary.to_dict()
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["training_pixels"] = training.report()
@@ -112,7 +117,6 @@ def run(args) -> int:
     result["thresholds"] = None if thresholds is None else (
         thresholds if not isinstance(thresholds, dict) else {str(k): v for k, v in thresholds.items()})
     result["warnings"] = list(dict.fromkeys(read_warnings + training.warnings + result["warnings"]))
-    exports = run_exports(args, out, rewrite_raster=True) if wants_exports(args) or args.min_area > 1 else None
     if exports is not None and exports["cleaned"] is not None:
         # --min-area cleaned the raster itself: report the counts of the map that was written.
         table = exports["areas"]

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ..core.areas import class_areas_of_file
+from ..core.atomic import atomic_batch, check_outputs
 from ..core.classes import read_class_raster
 from ..core.export_raster import export_class_geotiff
 from ..core.report import format_area_table
-from .export_options import add_export_arguments, min_area_cleaning, print_exports, run_exports, wants_exports
+from .export_options import add_export_arguments, min_area_cleaning, export_outputs, print_exports, run_exports, wants_exports
 from .progress import terminal_job
 
 NAME = "export"
@@ -29,12 +30,15 @@ def run(args) -> int:
     if not wants_exports(args) and not args.geotiff and not min_area_cleaning(args):
         print(format_area_table(class_areas_of_file(args.classes, job=job)))
         return 0
-    result = run_exports(args, args.classes, job=job) if wants_exports(args) or min_area_cleaning(args) else None
+    check_outputs({"--geotiff": args.geotiff, **export_outputs(args)}, inputs=[args.classes])
+    with atomic_batch():   # every output, or none of them
+        result = run_exports(args, args.classes, job=job) if wants_exports(args) or min_area_cleaning(args) else None
+        if args.geotiff:
+            array, transform, crs, classes = read_class_raster(args.classes)
+            if result is not None and result["cleaned"] is not None:
+                array = result["cleaned"]   # the same cleaned map as the vectors and the report
+            export_class_geotiff(args.geotiff, array, transform, crs, classes)
     if args.geotiff:
-        array, transform, crs, classes = read_class_raster(args.classes)
-        if result is not None and result["cleaned"] is not None:
-            array = result["cleaned"]   # the same cleaned map as the vectors and the report
-        export_class_geotiff(args.geotiff, array, transform, crs, classes)
         print(args.geotiff)
     if result is not None and not wants_exports(args) and not args.geotiff:
         print(format_area_table(result["areas"]))   # the area table of the cleaned map

@@ -11,7 +11,7 @@ import argparse
 from typing import Optional
 
 from ..core.areas import class_areas, class_areas_of_file
-from ..core.atomic import check_writable
+from ..core.atomic import check_writable, staged_path
 from ..core.classes import read_class_raster, write_class_raster
 from ..core.errors import SatSegError
 from ..core.export_vector import write_geojson, write_kml
@@ -68,6 +68,14 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
                    help="fill opacity of KML polygons (default 0.6)")
 
 
+def export_outputs(args) -> dict:
+    """The files the export options ask for, by option name (for ``core.atomic.check_outputs``)."""
+    outputs = {"--vector": getattr(args, "vector", None), "--kml": getattr(args, "kml", None)}
+    for i, path in enumerate(getattr(args, "report", None) or []):
+        outputs["--report" if i == 0 else f"--report ({i + 1})"] = path
+    return outputs
+
+
 def wants_exports(args) -> bool:
     return bool(getattr(args, "vector", None) or getattr(args, "kml", None) or getattr(args, "report", None))
 
@@ -94,11 +102,13 @@ def run_exports(args, class_raster_path, job: Optional[Job] = None, rewrite_rast
         if path:
             check_writable(path)
     wants_vectors = bool(getattr(args, "vector", None) or getattr(args, "kml", None))
+    # A raster this run wrote may still wait under its temporary name (core.atomic.atomic_batch).
+    source = staged_path(class_raster_path)
     if not wants_vectors and not min_area_cleaning(args):
         # Reports only: read the raster window by window so any size fits in memory.
-        result["areas"] = table = class_areas_of_file(class_raster_path, job=job)
+        result["areas"] = table = class_areas_of_file(source, job=job)
     else:
-        array, transform, crs, classes = read_class_raster(class_raster_path)
+        array, transform, crs, classes = read_class_raster(source)
         if crs is None:
             raise SatSegError(f"{class_raster_path} has no CRS; cannot compute areas or export polygons")
         if min_area_cleaning(args):
@@ -108,7 +118,7 @@ def run_exports(args, class_raster_path, job: Optional[Job] = None, rewrite_rast
             result["cleaned"] = array
             if rewrite_raster:
                 write_class_raster(class_raster_path, array, transform, crs, classes,
-                                   extra_tags=_tags_of(class_raster_path, args))
+                                   extra_tags=_tags_of(source, args))
         result["areas"] = table = class_areas(array, transform, crs, classes, job=job.sub(0.0, 0.2))
     for path in getattr(args, "report", None) or []:
         result["reports"].append(write_area_report(table, path))

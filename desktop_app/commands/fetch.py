@@ -42,6 +42,13 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from ..core.atomic import check_outputs
+
+    # Before any download: --out must be a writable file name (a missing folder is created at the end).
+    if Path(args.out).parent.exists() or Path(args.out).is_dir():
+        check_outputs({"--out": args.out}, inputs=[args.roi])
     request = FetchRequest(
         source=args.source, roi=args.roi, start=args.start, end=args.end,
         bands=parse_band_list(args.bands) or [], scale=args.scale, composite=args.composite,

@@ -21,7 +21,9 @@ from rasterio.crs import CRS
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .atomic import atomic_batch, check_outputs, write_text_atomic
 from .classes import ClassInfo, write_class_raster
+from .errors import SatSegError
 from .geo import WGS84, transform_points
 from .geotiff import GeoTiffWriter
 from .jobs import Job, ensure_job
@@ -213,18 +215,24 @@ def write_demo_scene(out_dir: str | Path, seed: int = 7, size: int = 1000, job: 
     """Write scene.tif (uint16 DN like real L2A), truth.tif, samples/validation/roi GeoJSON."""
     job = ensure_job(job)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SatSegError(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
+    paths = {name: out / name for name in ("scene.tif", "truth.tif", "samples.geojson", "validation.geojson", "roi.geojson")}
+    check_outputs(paths)
     scene = make_demo_scene(seed, size, job.sub(0, 0.8))
     img = scene.image
     dn = np.clip(np.round(img.data * 10000), 1, 65535).astype(np.uint16)
-    paths = {name: out / name for name in ("scene.tif", "truth.tif", "samples.geojson", "validation.geojson", "roi.geojson")}
-    with GeoTiffWriter(paths["scene.tif"], width=img.width, height=img.height, count=img.count, dtype="uint16",
-                       transform=img.transform, crs=img.crs, nodata=0, band_names=img.band_names,
-                       tags={"SATSEG_SOURCE": "demo", "SATSEG_SEED": str(seed)}) as w:
-        w.write(dn)
-    job.step(0.9, "writing truth")
-    write_class_raster(paths["truth.tif"], scene.truth, img.transform, img.crs, CLASSES)
-    for key, fc in (("samples.geojson", scene.samples), ("validation.geojson", scene.validation), ("roi.geojson", scene.roi)):
-        paths[key].write_text(json.dumps(fc, indent=1))
+    with atomic_batch():   # all five files or none
+        with GeoTiffWriter(paths["scene.tif"], width=img.width, height=img.height, count=img.count, dtype="uint16",
+                           transform=img.transform, crs=img.crs, nodata=0, band_names=img.band_names,
+                           tags={"SATSEG_SOURCE": "demo", "SATSEG_SEED": str(seed)}) as w:
+            w.write(dn)
+        job.step(0.9, "writing truth")
+        write_class_raster(paths["truth.tif"], scene.truth, img.transform, img.crs, CLASSES)
+        for key, fc in (("samples.geojson", scene.samples), ("validation.geojson", scene.validation),
+                        ("roi.geojson", scene.roi)):
+            write_text_atomic(paths[key], json.dumps(fc, indent=1))
     job.step(1.0, "done")
     return paths

@@ -10,11 +10,13 @@ A project is a folder::
       .satseg-autosave.json written while working; deleted by a normal save
 
 Paths inside the folder are stored relative to it, so a project can be moved
-or copied to another machine; paths outside stay absolute. Every file is
-written atomically (temporary file + rename), and everything is serialized
-*before* the first byte is written, so a failed save leaves the previous
-project exactly as it was. The manifest is written last: it is the commit
-point, and it records a checksum of the samples file it belongs to.
+or copied to another machine; paths outside stay absolute. A save is one
+``core.atomic.atomic_batch``: everything is serialized first, every file
+(samples, class raster, copied image, manifest) is written and verified under
+a temporary name, and only then are they switched in, the manifest last (it
+is the commit point, and it records a checksum of the samples file it belongs
+to). A failed save (full disk, permission) leaves the previous project
+exactly as it was (docs/data-safety.md).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-from .atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from .atomic import atomic_batch, copy_file_atomic, write_text_atomic
 from .classes import ClassInfo, normalize_color
 from . import paths
 from .errors import SatSegError
@@ -39,6 +41,8 @@ SAMPLES_NAME = "samples.geojson"
 AUTOSAVE_NAME = ".satseg-autosave.json"
 IMAGERY_DIR = "imagery"
 RESULTS_DIR = "results"
+CLASS_RASTER = "class_raster"          # key of the saved class map in ProjectState.results
+CLASS_RASTER_NAME = "classes.tif"
 
 
 def _empty_fc() -> dict:
@@ -233,15 +237,26 @@ def is_project_folder(folder: str | os.PathLike) -> bool:
     return (Path(folder) / MANIFEST_NAME).is_file()
 
 
-def save_project(folder: str | os.PathLike, state: ProjectState) -> Path:
+def save_project(folder: str | os.PathLike, state: ProjectState, *, class_raster: Optional[tuple] = None,
+                 copy_image: bool = False) -> Path:
     """Write ``state`` to ``folder`` (created if needed); returns the manifest path.
 
-    Samples go to samples.geojson, then the manifest; both atomically. A
-    successful save removes the autosave, which is now older than the project.
+    ``class_raster`` = (array, transform, crs, classes) of the last result is
+    stored as results/classes.tif; ``copy_image`` copies the image file into
+    imagery/ so the project opens anywhere. Every file is written and verified
+    first and switched in together, the manifest last (``atomic_batch``); once
+    they are in place the autosave, now older than the project, is removed.
+    ``state`` gets the new image and result paths.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise SatSegError(f"cannot save the project: {folder} is a file, not a folder")
+    if copy_image and state.image and Path(state.image).is_file():
+        image_src, state.image = Path(state.image), str((folder / IMAGERY_DIR / Path(state.image).name).absolute())
+    else:
+        image_src = None
+    if class_raster is not None:
+        state.results[CLASS_RASTER] = str((folder / RESULTS_DIR / CLASS_RASTER_NAME).absolute())
     # Serialize everything first: a state that cannot be stored must not touch the disk.
     samples_text = _dumps(state.samples if state.samples is not None else _empty_fc(), "the sample polygons")
     manifest = state_to_dict(state, folder, samples_ref=SAMPLES_NAME)
@@ -251,22 +266,17 @@ def save_project(folder: str | os.PathLike, state: ProjectState) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SatSegError(f"cannot create the project folder {folder}: {exc.strerror or exc}") from exc
-    samples_path = folder / SAMPLES_NAME
-    previous = samples_path.read_bytes() if samples_path.is_file() else None
-    write_text_atomic(samples_path, samples_text)
-    try:
-        write_text_atomic(folder / MANIFEST_NAME, manifest_text)
-    except BaseException:
-        # Roll the samples back so the folder stays the previous, consistent project.
-        try:
-            if previous is None:
-                samples_path.unlink(missing_ok=True)
-            else:
-                write_bytes_atomic(samples_path, previous)
-        except (OSError, SatSegError):
-            pass   # the manifest checksum will flag the mismatch on load
-        raise
-    discard_recovery(folder)
+    with atomic_batch() as batch:
+        if image_src is not None:
+            copy_image_into(folder, image_src)
+        if class_raster is not None:
+            from .classes import write_class_raster
+
+            array, transform, crs, classes = class_raster
+            write_class_raster(results_dir(folder) / CLASS_RASTER_NAME, array, transform, crs, classes)
+        write_text_atomic(folder / SAMPLES_NAME, samples_text)
+        write_text_atomic(folder / MANIFEST_NAME, manifest_text)   # last: the commit point
+        batch.after_switch(lambda: discard_recovery(folder))
     return folder / MANIFEST_NAME
 
 
@@ -328,8 +338,7 @@ def copy_image_into(folder: str | os.PathLike, image: str | os.PathLike) -> str:
     dest = dest_dir / src.name
     if dest.exists() and dest.resolve() == src.resolve():
         return str(dest.resolve())
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
+    copy_file_atomic(src, dest)
     return str(dest.resolve())
 
 

@@ -25,6 +25,13 @@ class ExportsMixin:
         if res is None:
             self.notify("Run a classification first; there is nothing to export yet.", "warning")
             return
+        from ..core.atomic import check_writable
+
+        try:
+            check_writable(path)   # before any work: a folder or a read-only place is refused at once
+        except SatSegError as exc:
+            self.notify(f"Export failed: {exc}", "error")
+            return
 
         def work(job):
             from ..core import export_raster, export_vector, report, vectorize

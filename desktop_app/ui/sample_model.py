@@ -637,7 +637,7 @@ class SampleModel(QObject):
         import pyogrio.raw
         import shapely
 
-        from ..core.atomic import check_writable
+        from ..core.atomic import atomic_path
 
         pids = [pid for pid, r in self._polygons.items() if role is None or r.role == role]
         recs = [self._polygons[p] for p in pids]
@@ -649,14 +649,16 @@ class SampleModel(QObject):
             "role": np.array([r.role for r in recs], dtype=object),
             "pid": np.array(pids, dtype=object),
         }
-        # GDAL wants a .gpkg name, so the temporary file (same folder, renamed at the end) keeps it.
-        dest = check_writable(path)
-        tmp = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part.gpkg")
+        def verify(tmp) -> None:   # every polygon made it into the file
+            if pyogrio.read_info(tmp, layer="samples")["features"] != len(recs):
+                raise SatSegError(f"cannot write {path}: the file is incomplete")
+
         try:
-            pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object),
-                              field_data=list(fields.values()), fields=list(fields), layer="samples",
-                              driver="GPKG", crs="EPSG:4326", geometry_type="MultiPolygon")
-            os.replace(tmp, dest)
-        except Exception as exc:
-            tmp.unlink(missing_ok=True)
-            raise SatSegError(f"cannot write {dest}: {exc}") from exc
+            with atomic_path(path, verify=verify) as tmp:
+                pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object),
+                                  field_data=list(fields.values()), fields=list(fields), layer="samples",
+                                  driver="GPKG", crs="EPSG:4326", geometry_type="MultiPolygon")
+        except SatSegError:
+            raise
+        except Exception as exc:   # pyogrio/GDAL raise many kinds
+            raise SatSegError(f"cannot write {path}: {exc}") from exc

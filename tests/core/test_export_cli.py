@@ -96,8 +96,8 @@ def test_unwritable_output_from_a_real_process(demo_dir, tmp_path):
     p = subprocess.run(SATSEG + ["export", str(demo_dir / "truth.tif"), "--kml", str(tmp_path / "no" / "c.kml")],
                        capture_output=True, text=True)
     assert p.returncode == 2
-    assert p.stderr.strip().splitlines() == [f"satseg: error: cannot write {tmp_path / 'no' / 'c.kml'}: "
-                                             f"folder {tmp_path / 'no'} does not exist"]
+    assert p.stderr.strip().splitlines() == [f"satseg: error: cannot write --kml {tmp_path / 'no' / 'c.kml'}: "
+                                             f"its folder does not exist"]
 
 
 def test_all_unclassified_raster_exports_empty_files_with_a_warning(tmp_path, capsys):

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -23,6 +22,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from .. import paths
+from ..atomic import copy_file_atomic
 from ..errors import SatSegError
 from ..jobs import Job, ensure_job
 from ..raster import S2_BANDS, normalize_band_name
@@ -223,15 +223,11 @@ def _tags(c: CheckedRequest, scenes: list[str], collection: str) -> dict:
 
 def _copy_to(src: Path, dst: Path) -> None:
     """Copy the cached result to the user's path atomically."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    os.close(fd)
     try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+        dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SatSegError(f"cannot write {dst}: {exc}") from exc
+        raise SatSegError(f"cannot create the folder of {dst}: {exc.strerror or exc}") from exc
+    copy_file_atomic(src, dst)
 
 
 def fetch_imagery(request: FetchRequest, cache_dir: str | os.PathLike, job: Optional[Job] = None,

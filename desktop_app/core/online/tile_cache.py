@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from ..atomic import atomic_open, write_text_atomic
 from ..errors import SatSegError
 from ..geotiff import GeoTiffWriter
 from ..jobs import Job, ensure_job
@@ -47,14 +47,8 @@ class TileCache:
     def save(self, tile: Tile, data: np.ndarray) -> None:
         if data.shape[1:] != (tile.height, tile.width):
             raise ValueError(f"tile {tile.key} has shape {data.shape}, expected (*, {tile.height}, {tile.width})")
-        fd, tmp = tempfile.mkstemp(prefix=f".{tile.key}.", suffix=".part", dir=self.dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(data, dtype=np.uint16))
-            os.replace(tmp, self.path(tile))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(self.path(tile)) as f:
+            np.save(f, np.ascontiguousarray(data, dtype=np.uint16))
 
     def load(self, tile: Tile) -> np.ndarray:
         try:
@@ -77,10 +71,7 @@ class TileCache:
             return {}
 
     def write_manifest(self, manifest: dict) -> None:
-        p = self.dir / MANIFEST
-        tmp = p.with_suffix(".part")
-        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, p)
+        write_text_atomic(self.dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
 
     def drop_tiles(self) -> None:
         """Remove the tile files once the stitched GeoTIFF exists (it is the cache then)."""
