@@ -15,7 +15,7 @@ from ..core import project as core_project
 from ..core.errors import SatSegError
 from . import pipeline
 
-CLASS_RASTER = "class_raster"
+CLASS_RASTER = core_project.CLASS_RASTER
 
 
 def state_from_window(win, folder: Optional[Path] = None) -> core_project.ProjectState:
@@ -55,17 +55,13 @@ def save_project(win, folder) -> bool:
     folder = Path(folder)
     try:
         state = state_from_window(win, folder)
-        if state.image and _in_fetch_cache(state.image):
-            # Fetched imagery lives in a per-user cache; copy it in so the project opens anywhere, offline.
-            state.image = core_project.copy_image_into(folder, state.image)
-        if win.result is not None:
-            from ..core.classes import write_class_raster
-
-            path = core_project.results_dir(folder) / "classes.tif"
-            doc = win.result.request.doc
-            write_class_raster(path, win.result.class_array, doc.transform, doc.crs, win.result.classes)
-            state.results[CLASS_RASTER] = str(path)
-        core_project.save_project(folder, state)
+        res = win.result
+        raster = None if res is None else (res.class_array, res.request.doc.transform, res.request.doc.crs,
+                                           res.classes)
+        # Fetched imagery lives in a per-user cache; copy it in so the project opens anywhere, offline.
+        # All files are written first and switched in together (docs/data-safety.md).
+        core_project.save_project(folder, state, class_raster=raster,
+                                  copy_image=bool(state.image and _in_fetch_cache(state.image)))
     except SatSegError as exc:
         win.notify(f"The project was not saved: {exc}", "error")
         return False
