@@ -73,6 +73,10 @@ class TrainingData:
     band_names: list[str]
     pixels_per_class: dict[int, int]
     warnings: list[str] = field(default_factory=list)
+    # (n,) index of the polygon each pixel came from (per-polygon signatures, grouped
+    # cross-validation); None when unknown. ``group_labels[i]`` names polygon i in messages.
+    groups: Optional[np.ndarray] = None
+    group_labels: list[str] = field(default_factory=list)
 
     @property
     def n_bands(self) -> int:
@@ -284,7 +288,7 @@ def collect_training(image, samples: SampleSet, bands=None, max_per_class: Optio
     if not polys:
         raise SatSegError(f"{samples.source or 'the samples'} contain no {role} polygons")
     warnings = list(samples.warnings)
-    flats, values, labels = [], [], []
+    flats, values, labels, groups = [], [], [], []
     outside, empty = [], []
     nodata_total = 0
     for i, poly in enumerate(polys):
@@ -303,6 +307,7 @@ def collect_training(image, samples: SampleSet, bands=None, max_per_class: Optio
         flats.append(flat)
         values.append(vals)
         labels.append(np.full(len(flat), cid, np.int32))
+        groups.append(np.full(len(flat), i, np.int32))
     if outside:
         if len(outside) == len(polys):
             raise SatSegError(f"none of the {role} polygons overlaps the image (check that the samples belong to this "
@@ -318,9 +323,11 @@ def collect_training(image, samples: SampleSet, bands=None, max_per_class: Optio
         flat = np.concatenate(flats)
         X = np.concatenate(values)
         y = np.concatenate(labels)
+        g = np.concatenate(groups)
     else:
         flat, X, y = np.zeros(0, np.int64), np.zeros((0, len(idx)), np.float32), np.zeros(0, np.int32)
-    X, y = _resolve_overlaps(flat, X, y, samples, warnings)
+        g = np.zeros(0, np.int32)
+    X, y, g = _resolve_overlaps(flat, X, y, samples, warnings, g)
     present = [c for c in samples.classes if any(p.class_name == c.name for p in polys)]
     counts = {c.id: int((y == c.id).sum()) for c in present}
     need = (len(idx) + 1) if min_pixels is None else min_pixels
@@ -337,18 +344,19 @@ def collect_training(image, samples: SampleSet, bands=None, max_per_class: Optio
         only = present[0].name if present else "none"
         raise SatSegError(f"at least two classes are needed to classify; the samples have one ({only})")
     if max_per_class is not None:
-        X, y = _cap(X, y, int(max_per_class), seed)
+        X, y, g = _cap(X, y, int(max_per_class), seed, g)
         counts = {c.id: int((y == c.id).sum()) for c in present}
     job.step(1.0, "samples read")
-    return TrainingData(X, y.astype(np.int32), present, names, counts, warnings)
+    return TrainingData(X, y.astype(np.int32), present, names, counts, warnings, g, [p.label for p in polys])
 
 
-def _resolve_overlaps(flat, X, y, samples: SampleSet, warnings: list[str]):
-    """One entry per pixel: duplicates of one class collapse; pixels claimed by two classes are dropped."""
+def _resolve_overlaps(flat, X, y, samples: SampleSet, warnings: list[str], g):
+    """One entry per pixel: duplicates of one class collapse (the first polygon keeps the pixel);
+    pixels claimed by two classes are dropped."""
     if len(flat) == 0:
-        return X, y
+        return X, y, g
     order = np.argsort(flat, kind="stable")
-    flat, X, y = flat[order], X[order], y[order]
+    flat, X, y, g = flat[order], X[order], y[order], g[order]
     first = np.ones(len(flat), bool)
     first[1:] = flat[1:] != flat[:-1]
     group = np.cumsum(first) - 1
@@ -362,10 +370,10 @@ def _resolve_overlaps(flat, X, y, samples: SampleSet, warnings: list[str]):
         warnings.append(f"{int(first[conflict].sum())} pixel(s) covered by polygons of different classes "
                         f"({desc}) were left out")
     keep = first & ~conflict
-    return X[keep], y[keep]
+    return X[keep], y[keep], g[keep]
 
 
-def _cap(X, y, cap: int, seed: int):
+def _cap(X, y, cap: int, seed: int, g):
     if cap < 1:
         raise SatSegError("the per-class pixel cap must be at least 1")
     rng = np.random.default_rng(seed)
@@ -376,7 +384,7 @@ def _cap(X, y, cap: int, seed: int):
             idx = np.sort(rng.choice(idx, cap, replace=False))
         keep.append(idx)
     keep = np.sort(np.concatenate(keep))
-    return X[keep], y[keep]
+    return X[keep], y[keep], g[keep]
 
 
 def rasterize_samples(samples: SampleSet, shape: tuple[int, int], transform, crs, role: Optional[str] = None,

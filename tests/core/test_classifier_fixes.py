@@ -150,8 +150,9 @@ def test_cli_has_a_flag_for_every_option(demo, tmp_path, capsys):
     assert d["options"] == {"trees": 7, "max_depth": 5, "balanced": True, "seed": 0}
     for method, flags, expected in [
         ("svm", ["--C", "2.5", "--max-train-per-class", "50"], {"C": 2.5, "max_train_per_class": 50, "seed": 0}),
-        ("max_likelihood", ["--priors", "samples"], {"priors": "samples"}),
-        ("parallelepiped", ["--box", "sigma", "--k", "3"], {"box": "sigma", "k": 3.0}),
+        ("max_likelihood", ["--priors", "samples"], {"priors": "samples", "signatures": "per-class"}),
+        ("parallelepiped", ["--box", "sigma", "--k", "3", "--signatures", "per-polygon"],
+         {"box": "sigma", "k": 3.0, "signatures": "per-polygon"}),
     ]:
         assert main(args + ["--method", method] + flags) == 0
         assert json.loads(capsys.readouterr().out)["options"] == expected

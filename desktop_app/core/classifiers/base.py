@@ -65,6 +65,9 @@ class Classifier(ABC):
     #: Evaluate chunks on all cores (numpy and single-threaded BLAS release the GIL).
     #: Off for scikit-learn models, which parallelize themselves.
     parallel_chunks = True
+    #: Fitted from signature statistics alone (``_fit_signatures``); several signatures
+    #: per class possible. False: fitted from pixels (``_fit``), one row per class.
+    from_signatures = False
 
     def __init__(self, **options) -> None:
         from .options import resolve_options
@@ -76,6 +79,11 @@ class Classifier(ABC):
         self.band_names: list[str] = []
         self.warnings: list[str] = []
         self.fitted = False
+        # Rows of the per-row arrays (rank etc.): one per signature, each mapped to a class.
+        self.signatures = None                        # a SignatureSet for from_signatures methods
+        self.row_class = np.zeros(0, np.intp)         # (S,) index into self.classes
+        self.row_ids = np.zeros(0, np.uint8)          # (S,) class id of each row
+        self.row_names: list[str] = []
 
     # -- fitting ----------------------------------------------------------
     def fit(self, training) -> "Classifier":
@@ -99,14 +107,62 @@ class Classifier(ABC):
         self.warnings = []
         if dropped:
             self.warnings.append(f"{dropped} training pixel(s) with a non-finite band (NaN/inf) were left out")
+        mode = self.options.get("signatures", "per-class")
+        if self.from_signatures:
+            from .signature_set import build_signatures
+
+            groups = getattr(training, "groups", None)
+            sigs = build_signatures(X, y, self.classes, self.band_names, mode,
+                                    None if groups is None else np.asarray(groups)[finite],
+                                    getattr(training, "group_labels", ()), seed=0)
+            warnings = self.warnings + list(sigs.notes)
+            self.fit_signatures(sigs)
+            self.warnings = warnings + self.warnings
+            return self
         index = np.searchsorted(self.class_ids, y)
+        self.row_class = np.arange(len(ids))
         self._fit(X, index)
-        self.fitted = True
+        self._set_rows([c.name for c in self.classes])
         return self
 
-    @abstractmethod
+    def fit_signatures(self, sigs) -> "Classifier":
+        """Fit from a ``SignatureSet`` (from pixels, a catalogue or a saved model): no pixels needed."""
+        if not self.from_signatures:
+            raise SatSegError(f"the {self.label} classifier is trained on pixels, not on signatures")
+        present = sorted({int(c) for c in sigs.class_of})
+        if len(present) < 2:
+            raise SatSegError("at least two classes with training pixels are needed to classify")
+        self.classes = [c for c in sorted(sigs.classes, key=lambda c: c.id) if c.id in present]
+        self.class_ids = np.array([c.id for c in self.classes], dtype=np.uint8)
+        self.band_names = list(sigs.band_names)
+        self.warnings = []
+        self.signatures = sigs
+        self.row_class = np.searchsorted(self.class_ids, sigs.class_of)
+        self._fit_signatures(sigs)          # may replace self.signatures (the Gaussian guard merges some)
+        self.row_class = np.searchsorted(self.class_ids, self.signatures.class_of)
+        self._set_rows(list(self.signatures.names))
+        return self
+
+    def _set_rows(self, names: list[str]) -> None:
+        self.row_ids = self.class_ids[self.row_class]
+        self.row_names = names
+        self.fitted = True
+
     def _fit(self, X: np.ndarray, index: np.ndarray) -> None:
-        """X (n, bands) float32, index (n,) 0..K-1 into ``self.classes``."""
+        """Pixel-trained methods: X (n, bands) float32, index (n,) 0..K-1 into ``self.classes``."""
+        raise NotImplementedError
+
+    def _fit_signatures(self, sigs) -> None:
+        """Signature-trained methods: per-row statistics from ``sigs`` (one row per signature)."""
+        raise NotImplementedError
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_class)
+
+    @property
+    def several_per_class(self) -> bool:
+        return self.n_rows != self.n_classes
 
     @property
     def n_classes(self) -> int:
@@ -205,7 +261,10 @@ class Classifier(ABC):
         return np.ascontiguousarray(self.scores_from(self.evaluate(X)).T)
 
     def scores_from(self, ev: Evaluation) -> np.ndarray:
-        """(K, n) float32 scores from an evaluation; NaN for nodata pixels."""
+        """(K, n) float32 scores from an evaluation (a class's best signature); NaN for nodata pixels."""
+        if self.several_per_class:
+            rank = np.stack([ev.rank[self.row_class == k].min(axis=0) for k in range(self.n_classes)])
+            ev = Evaluation(rank, ev.extra, ev.invalid, ev.nodata)
         s = np.asarray(self._scores(ev), dtype=np.float32)
         if ev.nodata is not None:
             s = s.copy() if s is ev.rank else s
@@ -218,32 +277,42 @@ class Classifier(ABC):
 
     # -- thresholds -------------------------------------------------------
     def threshold_array(self, thresholds: Thresholds) -> Optional[np.ndarray]:
-        """Thresholds as a (K,) float64 array, NaN = no threshold for that class; None if all off.
+        """Thresholds as a (rows,) float64 array, NaN = no threshold for that row; None if all off.
 
         Accepts one number for every class or a mapping keyed by class id or
-        class name. Unknown classes and out-of-range values are errors, never
-        silently ignored.
+        class name (every signature of the class) or signature name (that
+        signature only; it overrides its class's value). Unknown keys and
+        out-of-range values are errors, never silently ignored.
         """
         if thresholds is None:
             return None
-        K = self.n_classes
         if isinstance(thresholds, Mapping):
             if not thresholds:
                 return None
-            values = np.full(K, np.nan)
+            values = np.full(self.n_classes, np.nan)
+            rows = {}
             for key, value in thresholds.items():
-                k = self._class_index(key)
-                values[k] = self._check_threshold(float(value), self.classes[k].name)
+                k = self._class_index(key, signatures=True)
+                if k >= 0:
+                    values[k] = self._check_threshold(float(value), self.classes[k].name)
+                else:
+                    rows[-k - 1] = self._check_threshold(float(value), self.row_names[-k - 1])
+            values = values[self.row_class]
+            for r, v in rows.items():
+                values[r] = v
         else:
             v = float(thresholds)
-            values = np.array([self._check_threshold(v, c.name) for c in self.classes], dtype=float)
+            values = np.array([self._check_threshold(v, c.name) for c in self.classes], dtype=float)[self.row_class]
         return None if np.isnan(values).all() else values
 
-    def _class_index(self, key) -> int:
+    def _class_index(self, key, signatures: bool = False) -> int:
+        """Position of a class (by id or name); with ``signatures``, −1−row for a signature name."""
         for k, c in enumerate(self.classes):
             if (isinstance(key, (int, np.integer)) and int(key) == c.id) or \
                     (isinstance(key, str) and (key == c.name or (key.strip().isdigit() and int(key) == c.id))):
                 return k
+        if signatures and self.several_per_class and key in self.row_names:
+            return -1 - self.row_names.index(key)
         known = ", ".join(f"{c.id}={c.name}" for c in self.classes)
         raise SatSegError(f"threshold given for unknown class '{key}'; classes are {known}")
 
@@ -269,9 +338,9 @@ class Classifier(ABC):
     def _labels(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
         """Class ids from the rank: the best class not rejected, 0 when all are."""
         if limits is None:
-            return self.class_ids[argmin_rows(ev.rank)]
+            return self.row_ids[argmin_rows(ev.rank)]
         rejected = self._rejected(ev, limits)
-        labels = self.class_ids[argmin_rows(np.where(rejected, np.float32(np.inf), ev.rank))]
+        labels = self.row_ids[argmin_rows(np.where(rejected, np.float32(np.inf), ev.rank))]
         labels[rejected.all(axis=0)] = 0
         return labels
 
@@ -284,7 +353,8 @@ class Classifier(ABC):
         return labels
 
     def describe(self) -> dict:
-        return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings)}
+        return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings),
+                "signatures": self.row_names}
 
 
 def argmin_rows(a: np.ndarray, return_min: bool = False):

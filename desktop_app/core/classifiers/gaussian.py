@@ -50,38 +50,41 @@ def regularize(cov: np.ndarray, floor: float) -> tuple[np.ndarray, float]:
     return target, alpha
 
 
-def gaussian_stats(X: np.ndarray, index: np.ndarray, class_names: list[str], warnings: list[str]) -> GaussianStats:
-    """Per-class mean and covariance of X (n, b); a warning per regularized class."""
-    K = int(index.max()) + 1
-    b = X.shape[1]
-    X64 = X.astype(np.float64)
+def gaussian_stats(sigs, warnings: list[str]):
+    """Mean and covariance per signature, made safe: returns (GaussianStats, signatures used).
+
+    With several signatures per class the guard (``signature_set.guard_gaussian``)
+    first merges or pools the ones too small for a covariance of their own; then
+    every remaining singular covariance is shrunk, with a warning.
+    """
+    from .signature_set import guard_gaussian
+
+    several = len(set(sigs.class_of.tolist())) != sigs.n
+    if several:
+        sigs, _ = guard_gaussian(sigs, warnings)
+    K, b = sigs.n, sigs.n_bands
     # Variance floor for degenerate classes: a tiny share of the overall spread of the data.
-    total_var = float(np.mean(np.var(X64, axis=0)))
-    floor = max(total_var * 1e-6, 1e-12)
-    means = np.zeros((K, b))
+    floor = max(float(np.mean(sigs.overall_variance())) * 1e-6, 1e-12)
     covs = np.zeros((K, b, b))
-    counts = np.zeros(K, np.int64)
     for k in range(K):
-        xk = X64[index == k]
-        counts[k] = len(xk)
-        means[k] = xk.mean(axis=0)
-        cov = np.cov(xk, rowvar=False) if len(xk) > 1 else np.zeros((b, b))
-        cov = np.atleast_2d(cov)
-        cov, alpha = regularize(cov, floor)
+        cov, alpha = regularize(sigs.covs[k], floor)
         if alpha > 0:
+            n = int(sigs.counts[k])
             why = "its pixels are (nearly) identical in some bands or too few for the number of bands" \
-                if len(xk) <= b + 1 or alpha >= 0.5 else "its bands are almost perfectly correlated"
+                if n <= b + 1 or alpha >= 0.5 else "its bands are almost perfectly correlated"
+            what = f"signature '{sigs.names[k]}'" if several else f"class '{sigs.names[k]}'"
             warnings.append(
-                f"class '{class_names[k]}': covariance is singular or near-singular ({why}); "
+                f"{what}: covariance is singular or near-singular ({why}); "
                 f"regularized by shrinking {alpha:g} towards a diagonal covariance"
             )
         covs[k] = cov
+    means = sigs.means
     L = np.linalg.cholesky(covs)
     Linv = np.linalg.inv(L)
     logdets = 2 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
     A = Linv.reshape(K * b, b).astype(np.float32)
     c = np.einsum("kij,kj->ki", Linv, means).reshape(K * b, 1).astype(np.float32)
-    return GaussianStats(means, covs, counts, logdets, A, c)
+    return GaussianStats(means, covs, sigs.counts.copy(), logdets, A, c), sigs
 
 
 def squared_mahalanobis(stats: GaussianStats, Xt: np.ndarray) -> np.ndarray:

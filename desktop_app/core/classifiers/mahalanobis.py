@@ -22,8 +22,10 @@ class MahalanobisClassifier(Classifier):
         "unclassified (0) when all are. Larger T accepts more pixels. Off by default."
     )
 
-    def _fit(self, X, index):
-        self.stats = gaussian_stats(X, index, [c.name for c in self.classes], self.warnings)
+    from_signatures = True
+
+    def _fit_signatures(self, sigs):
+        self.stats, self.signatures = gaussian_stats(sigs, self.warnings)
 
     def _evaluate(self, Xt, full=True):
         return Evaluation(squared_mahalanobis(self.stats, Xt))

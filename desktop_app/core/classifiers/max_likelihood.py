@@ -31,14 +31,19 @@ class MaxLikelihoodClassifier(Classifier):
         "Off by default."
     )
 
-    def _fit(self, X, index):
+    from_signatures = True
+
+    def _fit_signatures(self, sigs):
         priors = self.options["priors"]
-        self.stats = gaussian_stats(X, index, [c.name for c in self.classes], self.warnings)
-        K = self.n_classes
+        self.stats, self.signatures = gaussian_stats(sigs, self.warnings)
+        counts = self.stats.counts.astype(np.float64)
         if priors == "equal":
-            p = np.full(K, 1.0 / K)
+            # Each class 1/K; several signatures of a class share it in proportion to their pixels.
+            cls = np.searchsorted(self.class_ids, self.signatures.class_of)
+            per_class = np.bincount(cls, weights=counts, minlength=self.n_classes)
+            p = counts / per_class[cls] / self.n_classes
         elif priors == "samples":
-            p = self.stats.counts / self.stats.counts.sum()
+            p = counts / counts.sum()
         else:
             raise SatSegError(f"unknown priors '{priors}' for maximum likelihood (use equal or samples)")
         self.log_priors = np.log(p)

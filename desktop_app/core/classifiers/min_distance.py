@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation, class_means
+from .base import Classifier, Evaluation
 
 
 class MinDistanceClassifier(Classifier):
@@ -20,15 +20,17 @@ class MinDistanceClassifier(Classifier):
         "more pixels. Off by default."
     )
 
-    def _fit(self, X, index):
-        K = self.n_classes
-        means = class_means(X, index, K)
+    from_signatures = True
+
+    def _fit_signatures(self, sigs):
+        means = sigs.means
         self.means = means
         # ‖x−m‖² = ‖x‖² − 2mᵀx + ‖m‖²: the ranking needs only the last two terms (one matmul).
         self.M2 = (-2 * means).astype(np.float32)
         self.mm = (means ** 2).sum(axis=1).astype(np.float32)[:, None]
-        spread = [np.sqrt(((X[index == k] - means[k]) ** 2).sum(axis=1)).mean() for k in range(K)]
-        self.typical = np.array(spread)
+        # Root-mean-square distance of a signature's pixels to its mean (threshold suggestion).
+        n = np.maximum(sigs.counts, 1)
+        self.typical = np.sqrt(np.trace(sigs.covs, axis1=1, axis2=2) * (n - 1) / n)
 
     def _evaluate(self, Xt, full=True):
         rank = self.M2 @ Xt
@@ -46,5 +48,5 @@ class MinDistanceClassifier(Classifier):
         return ev.rank > lim
 
     def default_threshold(self, class_id):
-        k = int(np.flatnonzero(self.class_ids == class_id)[0])
-        return float(3 * self.typical[k])
+        rows = self.row_ids == class_id
+        return float(3 * self.typical[rows].max())

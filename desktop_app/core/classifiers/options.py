@@ -35,17 +35,26 @@ class Option:
         return "--" + self.key.replace("_", "-")
 
 
+_SIGNATURES = Option(
+    "signatures", "Signatures", "choice", "per-class",
+    "Spectral signatures per class. Per class: one. Per polygon: one per training polygon, for classes made of "
+    "several populations (roofs and roads, wet and dry grass). Auto: sub-clusters of each class found by a "
+    "Gaussian mixture (count by BIC). Every signature maps back to its class.",
+    choices=(("per-class", "one per class"), ("per-polygon", "one per polygon"), ("auto", "auto (sub-clusters)")))
+
 _SEED = Option("seed", "Random seed", "int", 0, "Seed of the random parts (bootstrap, pixel subsets)",
                maximum=2 ** 31 - 1, in_form=False)
 
 METHOD_OPTIONS: dict[str, tuple[Option, ...]] = {
-    "mahalanobis": (),
+    "mahalanobis": (_SIGNATURES,),
     "max_likelihood": (
+        _SIGNATURES,
         Option("priors", "Class priors", "choice", "equal",
                "Equal: every class equally likely. Samples: in proportion to the training pixels of each class.",
                choices=(("equal", "equal"), ("samples", "from sample sizes"))),
     ),
     "parallelepiped": (
+        _SIGNATURES,
         Option("box", "Box", "choice", "minmax",
                "Min–max: the box spans the lowest to highest sample value on each band. "
                "Mean ± k·σ: the box spans k standard deviations either side of the class mean.",
@@ -65,8 +74,8 @@ METHOD_OPTIONS: dict[str, tuple[Option, ...]] = {
                "(off: every training pixel counts the same, scikit-learn's default)"),
         _SEED,
     ),
-    "min_distance": (),
-    "spectral_angle": (),
+    "min_distance": (_SIGNATURES,),
+    "spectral_angle": (_SIGNATURES,),
     "svm": (
         Option("C", "C (regularization)", "float", 10.0,
                "Penalty for misclassified training pixels: larger C follows the samples more closely",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation, argmin_rows, class_means, group_reduce
+from .base import Classifier, Evaluation, argmin_rows, group_reduce
 
 
 class ParallelepipedClassifier(Classifier):
@@ -31,7 +31,9 @@ class ParallelepipedClassifier(Classifier):
         "class k's box to mean ± k·σ: larger k accepts more pixels."
     )
 
-    def _fit(self, X, index):
+    from_signatures = True
+
+    def _fit_signatures(self, sigs):
         box = self.options["box"]
         if box not in ("minmax", "sigma"):
             raise SatSegError(f"unknown parallelepiped box '{box}' (use minmax or sigma)")
@@ -39,35 +41,31 @@ class ParallelepipedClassifier(Classifier):
         self.k = float(self.options["k"])
         if not self.k > 0:
             raise SatSegError("the parallelepiped k (standard deviations) must be positive")
-        K, b = self.n_classes, X.shape[1]
-        X64 = X.astype(np.float64)
-        spread = float(np.mean(np.std(X64, axis=0)))
+        spread = float(np.mean(np.sqrt(sigs.overall_variance())))
         floor = max(spread * 1e-6, 1e-12)
-        means = class_means(X, index, K)
-        stds = np.array([X64[index == k].std(axis=0, ddof=1) if (index == k).sum() > 1 else np.zeros(b)
-                         for k in range(K)])
+        means = sigs.means
+        stds = np.sqrt(np.maximum(np.diagonal(sigs.covs, axis1=1, axis2=2), 0))
         flat = stds < floor
+        what = "signature" if len(set(sigs.class_of.tolist())) != sigs.n else "class"
         for k in np.flatnonzero(flat.any(axis=1)):
             bands = [self.band_names[i] for i in np.flatnonzero(flat[k])]
             self.warnings.append(
-                f"class '{self.classes[k].name}': no spread in band(s) {', '.join(bands)}; "
+                f"{what} '{sigs.names[k]}': no spread in band(s) {', '.join(bands)}; "
                 "its standardized distance there uses a tiny tolerance"
             )
         stds = np.maximum(stds, floor)
-        lo = np.array([X[index == k].min(axis=0) for k in range(K)])
-        hi = np.array([X[index == k].max(axis=0) for k in range(K)])
-        self.means, self.stds, self.lo, self.hi = means, stds, lo.astype(np.float64), hi.astype(np.float64)
+        self.means, self.stds, self.lo, self.hi = means, stds, sigs.mins, sigs.maxs
         # z = (x − m)/σ per band: a broadcast multiply-subtract, no matrix product needed.
-        self.scale = (1 / stds).astype(np.float32)[:, :, None]      # (K, b, 1)
+        self.scale = (1 / stds).astype(np.float32)[:, :, None]      # (S, b, 1)
         self.offset = (means / stds).astype(np.float32)[:, :, None]
         # The min/max box is tested on the pixel values themselves, never on a rescaled
         # value: lo and hi are float32 sample values, so x < lo and x > hi are exact and a
         # training pixel can never round out of its own box (docs/classifiers.md).
-        self.lo32 = lo.astype(np.float32)[:, :, None]
-        self.hi32 = hi.astype(np.float32)[:, :, None]
+        self.lo32 = sigs.mins.astype(np.float32)[:, :, None]
+        self.hi32 = sigs.maxs.astype(np.float32)[:, :, None]
 
     def _evaluate(self, Xt, full=True):
-        K = self.n_classes
+        K = self.n_rows
         Y = Xt[None] * self.scale            # (K, b, n)
         Y -= self.offset
         np.square(Y, out=Y)
@@ -89,7 +87,7 @@ class ParallelepipedClassifier(Classifier):
     def _box_limits(self, limits):
         """(K,) k per class: the threshold where given, else the default sigma k (NaN = min/max box)."""
         default = np.nan if self.box == "minmax" else self.k
-        lim = np.full(self.n_classes, default) if limits is None else np.where(np.isnan(limits), default, limits)
+        lim = np.full(self.n_rows, default) if limits is None else np.where(np.isnan(limits), default, limits)
         return lim
 
     def _outside(self, ev, limits):
@@ -110,7 +108,7 @@ class ParallelepipedClassifier(Classifier):
         # The box test always applies; a class's threshold replaces (not adds to) its default box.
         masked = np.where(self._outside(ev, limits), np.float32(np.inf), ev.rank)
         best, low = argmin_rows(masked, return_min=True)
-        labels = self.class_ids[best]
+        labels = self.row_ids[best]
         labels[np.isinf(low)] = 0
         return labels
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation, class_means
+from .base import Classifier, Evaluation
 
 
 class SpectralAngleClassifier(Classifier):
@@ -21,9 +21,10 @@ class SpectralAngleClassifier(Classifier):
         "Pixels with all-zero bands have no angle and stay unclassified. Off by default."
     )
 
-    def _fit(self, X, index):
-        K = self.n_classes
-        means = class_means(X, index, K)
+    from_signatures = True
+
+    def _fit_signatures(self, sigs):
+        means = sigs.means
         norms = np.linalg.norm(means, axis=1)
         norms[norms == 0] = 1.0
         self.means = means
