@@ -97,7 +97,7 @@ def test_options_and_state_round_trip(panel):
     panel.set_method("parallelepiped")
     assert "k" not in panel.options()          # k only applies to the mean ± k·σ box
     panel.set_options({"box": "sigma", "k": 3.0})
-    assert panel.options() == {"box": "sigma", "k": 3.0}
+    assert panel.options() == {"signatures": "per-class", "box": "sigma", "k": 3.0}
     panel.set_method("random_forest")
     assert panel.options() == {"trees": 100, "max_depth": None, "balanced": False}   # one default: core options.py
     panel.set_options({"trees": 50, "max_depth": 8, "balanced": False})
