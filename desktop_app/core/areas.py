@@ -30,6 +30,7 @@ from pyproj import Geod, Transformer
 from .classes import NODATA, UNCLASSIFIED, ClassInfo, generic_classes
 from .errors import SatSegError
 from .jobs import Job, ensure_job
+from .raster import iter_windows
 
 WGS84_GEOD = Geod(ellps="WGS84")
 
@@ -238,20 +239,31 @@ class AreaTable:
         }
 
 
+class AreaTally:
+    """Pixel counts and ground areas (m², on the CRS's ellipsoid) per value 0..255, added block by block."""
+
+    def __init__(self, transform: Affine, crs) -> None:
+        self.transform, self.crs = transform, crs
+        self.counts = np.zeros(256, dtype=np.int64)
+        self.areas = np.zeros(256, dtype=np.float64)
+
+    def add(self, labels: np.ndarray, row_off: int, col_off: int) -> None:
+        ids = labels.ravel().astype(np.intp)
+        pa = pixel_areas(self.transform, self.crs, row_off, col_off, labels.shape[0], labels.shape[1])
+        self.counts += np.bincount(ids, minlength=256)[:256]
+        self.areas += np.bincount(ids, weights=pa.ravel(), minlength=256)[:256]
+
+
 def _tally(read_block, height: int, width: int, transform: Affine, crs, block: int, job: Job):
-    """Pixel counts and ground areas (m²) per value 0..255, block by block."""
-    counts = np.zeros(256, dtype=np.int64)
-    areas = np.zeros(256, dtype=np.float64)
-    blocks = [(r, c) for r in range(0, height, block) for c in range(0, width, block)]
-    for i, (r0, c0) in enumerate(blocks):
+    """(counts, areas) of a class raster read block by block with ``read_block(r, c, h, w)``."""
+    tally = AreaTally(transform, crs)
+    blocks = iter_windows(height, width, block)
+    for i, win in enumerate(blocks):
         job.step(i / max(len(blocks), 1), "measuring areas")
-        sub = read_block(r0, c0, min(block, height - r0), min(block, width - c0))
-        ids = sub.ravel().astype(np.intp)
-        pa = pixel_areas(transform, crs, r0, c0, sub.shape[0], sub.shape[1])
-        counts += np.bincount(ids, minlength=256)[:256]
-        areas += np.bincount(ids, weights=pa.ravel(), minlength=256)[:256]
+        r0, c0 = int(win.row_off), int(win.col_off)
+        tally.add(read_block(r0, c0, int(win.height), int(win.width)), r0, c0)
     job.step(1.0, "areas measured")
-    return counts, areas
+    return tally.counts, tally.areas
 
 
 def class_areas(class_array: np.ndarray, transform: Affine, crs, classes: Sequence[ClassInfo],

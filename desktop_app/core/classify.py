@@ -9,14 +9,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
+from rasterio.windows import Window
 
 from .classes import NODATA, UNCLASSIFIED, ClassInfo, class_raster_writer
 from .errors import SatSegError
 from .jobs import Job, ensure_job
-from .raster import Raster, resolve_bands
+from .areas import AreaTally
+from .raster import Raster, iter_windows, resolve_bands
 
 # GDAL's block cache defaults to 5 % of RAM (1.2 GB on a 24 GB machine) and
 # would keep a whole Sentinel-2 tile once read; a windowed pass needs only a
@@ -76,35 +78,40 @@ def classify_raster(raster: Raster, clf, thresholds=None) -> np.ndarray:
     return out
 
 
-class _Tally:
-    def __init__(self, transform, crs) -> None:
-        self.counts = np.zeros(256, np.int64)
-        self.area = np.zeros(256, np.float64)
-        self.transform, self.crs = transform, crs
+def classify_blocks(image, clf, thresholds=None, block: int = 1024,
+                    job: Optional[Job] = None) -> Iterator[tuple[Window, np.ndarray]]:
+    """``(window, class ids)`` block by block, row-major, for an ImageSource or an in-memory Raster.
 
-    def add(self, labels: np.ndarray, row_off: int, col_off: int = 0) -> None:
-        """Count a block; areas are true ground areas on the CRS's ellipsoid (``core.areas``),
-        so they agree with the area reports of the exports."""
-        from .areas import pixel_areas
+    Only the classifier's bands are read; progress and Cancel are checked between blocks.
+    Arguments are checked at the call, before any block is read.
+    """
+    job = ensure_job(job)
+    if block < 64:
+        raise SatSegError("block size must be at least 64 pixels")
+    clf.threshold_array(thresholds)
+    if isinstance(image, Raster):
+        read = image.window     # a view; classify_raster picks the bands
+    else:
+        names = [image.band_names[i] for i in resolve_bands(image.band_names, clf.band_names)]
 
-        flat = labels.ravel()
-        self.counts += np.bincount(flat, minlength=256)
-        areas = pixel_areas(self.transform, self.crs, row_off, col_off, labels.shape[0], labels.shape[1])
-        self.area += np.bincount(flat, weights=areas.ravel(), minlength=256)
-
-    def summary(self, classes, seconds, path, method, warnings) -> ClassifySummary:
-        return ClassifySummary(
-            list(classes), {c.id: int(self.counts[c.id]) for c in classes},
-            {c.id: float(self.area[c.id]) for c in classes}, int(self.counts[UNCLASSIFIED]),
-            int(self.counts[NODATA]), seconds, path, method, list(warnings),
-        )
+        def read(w):
+            return image.read(w, bands=names)
+    return _blocks(iter_windows(image.height, image.width, block), read, clf, thresholds, job)
 
 
-def summarize(labels: np.ndarray, classes, transform, crs, seconds: float = 0.0, method: str = "") -> ClassifySummary:
-    """Counts and areas of an in-memory class array."""
-    t = _Tally(transform, crs)
-    t.add(labels, 0)
-    return t.summary(classes, seconds, None, method, [])
+def _blocks(windows, read, clf, thresholds, job: Job):
+    for i, w in enumerate(windows):
+        job.step(i / len(windows), f"classifying block {i + 1}/{len(windows)}")
+        yield w, classify_raster(read(w), clf, thresholds)
+    job.step(1.0, "classified")
+
+
+def classify_array(image, clf, thresholds=None, block: int = 1024, job: Optional[Job] = None) -> np.ndarray:
+    """The whole uint8 class array of ``image`` (see :func:`classify_blocks`)."""
+    out = np.empty((image.height, image.width), np.uint8)
+    for w, labels in classify_blocks(image, clf, thresholds, block, job):
+        out[w.toslices()] = labels
+    return out
 
 
 def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, job: Optional[Job] = None,
@@ -114,27 +121,22 @@ def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, jo
     The file appears only when complete (atomic write); on cancel or error
     nothing is left behind.
     """
-    job = ensure_job(job)
-    if block < 64:
-        raise SatSegError("block size must be at least 64 pixels")
     start = time.perf_counter()
-    names = [source.band_names[i] for i in resolve_bands(source.band_names, clf.band_names)]
-    clf.threshold_array(thresholds)  # validate before any work
-    tally = _Tally(source.transform, source.crs)
-    windows = source.windows(block)
+    blocks = classify_blocks(source, clf, thresholds, block, job)
+    tally = AreaTally(source.transform, source.crs)
     tags = {"SATSEG_METHOD": clf.name}
     tags.update(extra_tags or {})
     with bounded_gdal_cache():
         with class_raster_writer(out_path, width=source.width, height=source.height, transform=source.transform,
                                  crs=source.crs, classes=clf.classes, extra_tags=tags) as writer:
-            for i, w in enumerate(windows):
-                job.step(i / len(windows), f"classifying block {i + 1}/{len(windows)}")
-                block_raster = source.read(w, bands=names)
-                labels = classify_raster(block_raster, clf, thresholds)
+            for w, labels in blocks:
                 writer.write(labels, window=w)
                 tally.add(labels, int(w.row_off), int(w.col_off))
-            job.step(1.0, "writing")
-    summary = tally.summary(clf.classes, time.perf_counter() - start, str(Path(out_path)), clf.name, clf.warnings)
+    classes = list(clf.classes)
+    summary = ClassifySummary(
+        classes, {c.id: int(tally.counts[c.id]) for c in classes}, {c.id: float(tally.areas[c.id]) for c in classes},
+        int(tally.counts[UNCLASSIFIED]), int(tally.counts[NODATA]), time.perf_counter() - start,
+        str(Path(out_path)), clf.name, list(clf.warnings))
     if summary.nodata == source.width * source.height:
         summary.warnings.append("every pixel of the image is nodata: nothing was classified")
     elif sum(summary.pixels.values()) == 0:

@@ -12,15 +12,13 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import numpy as np
 import shapely
-import shapely.affinity
 
 from .areas import geodesic_area
 from .atomic import write_text_atomic
 from .classes import hex_to_rgb, normalize_color
 from .errors import SatSegError
-from .geo import WGS84, as_crs, transform_geometry
+from .geo import WGS84, as_crs, polygon_parts, split_at_antimeridian, transform_geometry, unwrap_longitudes
 from .jobs import Job, ensure_job
 from .vectorize import ClassFeature
 
@@ -56,11 +54,13 @@ def to_wgs84(features: Sequence[ClassFeature], crs, job: Optional[Job] = None) -
     for i, f in enumerate(features):
         if i % 50 == 0:
             job.step(i / max(len(features), 1), "reprojecting polygons")
-        g = _unwrap_longitudes(transform_geometry(shapely.segmentize(f.geometry, step), crs, WGS84))
+        g = unwrap_longitudes(transform_geometry(shapely.segmentize(f.geometry, step), crs, WGS84))
         g = shapely.set_precision(g, 10 ** -GEOJSON_DECIMALS)
         if not g.is_valid:
             g = shapely.make_valid(g)
-        g = _split_at_antimeridian(_polygonal(g))
+        if not isinstance(g, (shapely.Polygon, shapely.MultiPolygon)):
+            g = shapely.MultiPolygon(polygon_parts(g))   # make_valid / snapping can leave lines or points
+        g = split_at_antimeridian(g)
         if g.is_empty:
             continue
         g = shapely.orient_polygons(g, exterior_cw=False)
@@ -68,45 +68,6 @@ def to_wgs84(features: Sequence[ClassFeature], crs, job: Optional[Job] = None) -
                               geodesic_area(g), dict(f.properties)))
     job.step(1.0, "reprojected")
     return out
-
-
-def _unwrap_longitudes(g: shapely.Geometry) -> shapely.Geometry:
-    """Make longitudes continuous when reprojection wrapped them across ±180°.
-
-    A polygon of a grid straddling the antimeridian comes out of the
-    transformation with vertices at +179.9 and -179.9; taken literally it
-    would run round the globe. No SatSeg scene spans 180° of longitude, so a
-    wider extent means wrapping: move the western longitudes east by 360°.
-    """
-    xmin, _, xmax, _ = g.bounds
-    if xmax - xmin <= 180:
-        return g
-    return shapely.transform(g, lambda xy: np.column_stack([np.where(xy[:, 0] < 0, xy[:, 0] + 360, xy[:, 0]),
-                                                            xy[:, 1]]))
-
-
-def _split_at_antimeridian(g: shapely.Geometry) -> shapely.Geometry:
-    """Cut at ±180° so every longitude is in [-180, 180] (RFC 7946 §3.1.9), shifting pieces back."""
-    if g.is_empty:
-        return g
-    xmin, _, xmax, _ = g.bounds
-    if xmin >= -180 and xmax <= 180:
-        return g
-    pieces = []
-    for shift in (-360.0, 0.0, 360.0):
-        part = g.intersection(shapely.box(-180 - shift, -90, 180 - shift, 90))
-        if not part.is_empty:
-            pieces.extend(shapely.get_parts(_polygonal(shapely.affinity.translate(part, xoff=shift))))
-    return shapely.MultiPolygon(pieces) if pieces else shapely.MultiPolygon()
-
-
-def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
-    """Only the polygon parts (make_valid or precision snapping can leave lines or points)."""
-    if isinstance(g, (shapely.Polygon, shapely.MultiPolygon)):
-        return g
-    parts = [p for p in shapely.get_parts(g) if isinstance(p, (shapely.Polygon, shapely.MultiPolygon))]
-    polys = [q for p in parts for q in shapely.get_parts(p)]
-    return shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
 
 
 def geojson_dict(features: Sequence[ClassFeature], crs, job: Optional[Job] = None) -> dict:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import numpy as np
 import shapely
+import shapely.affinity
 from pyproj import CRS as ProjCRS
 from pyproj import Transformer
 from rasterio.crs import CRS
@@ -67,6 +68,45 @@ def utm_crs_for(lon: float, lat: float) -> CRS:
     """The WGS84 / UTM zone CRS containing a point (EPSG:326xx north, 327xx south)."""
     zone = int((lon + 180) // 6) % 60 + 1
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def polygon_parts(geom: Optional[shapely.Geometry]) -> list[shapely.Polygon]:
+    """The non-empty polygons in ``geom``, however nested (make_valid, clipping or precision
+    snapping can leave lines and points beside them, and collections inside collections)."""
+    if geom is None or geom.is_empty:
+        return []
+    if isinstance(geom, shapely.Polygon):
+        return [geom]
+    if isinstance(geom, (shapely.MultiPolygon, shapely.GeometryCollection)):
+        return [p for part in shapely.get_parts(geom) for p in polygon_parts(part)]
+    return []
+
+
+def unwrap_longitudes(geom: shapely.Geometry) -> shapely.Geometry:
+    """Make longitudes continuous when a polygon jumps across ±180° (vertices at +179.9 and
+    -179.9 would otherwise run round the globe). No SatSeg region spans 180° of longitude,
+    so a wider extent means wrapping: move the western longitudes east by 360°."""
+    xmin, _, xmax, _ = geom.bounds
+    if xmax - xmin <= 180:
+        return geom
+    return shapely.transform(geom, lambda xy: np.column_stack([np.where(xy[:, 0] < 0, xy[:, 0] + 360, xy[:, 0]),
+                                                               xy[:, 1]]))
+
+
+def split_at_antimeridian(geom: shapely.Geometry) -> shapely.Geometry:
+    """Cut a WGS84 geometry with continuous longitudes (they may pass ±180°) at the antimeridian,
+    moving every piece back into [-180, 180] (RFC 7946 §3.1.9). Unchanged when it does not cross."""
+    if geom.is_empty:
+        return geom
+    xmin, _, xmax, _ = geom.bounds
+    if xmin >= -180 and xmax <= 180:
+        return geom
+    world = shapely.box(-180, -90, 180, 90)
+    pieces = []
+    for shift in (-360.0, 0.0, 360.0):
+        part = shapely.intersection(shapely.affinity.translate(geom, xoff=shift), world)
+        pieces.extend(p for p in polygon_parts(part) if p.area > 0)
+    return shapely.MultiPolygon(pieces)
 
 
 def reproject_raster(raster: Raster, dst_crs=WEB_MERCATOR, resampling: Resampling = Resampling.bilinear,

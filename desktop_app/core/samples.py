@@ -16,6 +16,7 @@ from typing import Optional, Union
 
 import numpy as np
 import shapely
+import shapely.geometry
 from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.windows import Window, from_bounds
@@ -23,7 +24,7 @@ from rasterio.windows import transform as window_transform
 
 from .classes import MAX_CLASSES, ClassInfo, normalize_color
 from .errors import SatSegError
-from .geo import WGS84, transform_geometry
+from .geo import WGS84, polygon_parts, transform_geometry
 from .jobs import Job, ensure_job
 from .raster import Raster, resolve_bands
 
@@ -195,7 +196,12 @@ def _build_set(records, class_field: str, crs: CRS, source: str, field_names: li
             if len(classes) >= MAX_CLASSES:
                 raise SatSegError(f"{source}: more than {MAX_CLASSES} classes")
             classes[name] = ClassInfo(len(classes) + 1, name, normalize_color(props.get("color"), len(classes)))
-        geom = _polygonal(geom, label, source, warnings)
+        try:
+            geom, note = clean_polygon(geom, label)
+        except SatSegError as exc:
+            raise SatSegError(f"{source}: {exc}") from None
+        if note:
+            warnings.append(note)
         if crs != WGS84 and not (crs.to_string() in ("OGC:CRS84",)):
             geom = transform_geometry(geom, crs, WGS84)
         role = str(props.get("role") or "training").strip().lower()
@@ -205,22 +211,39 @@ def _build_set(records, class_field: str, crs: CRS, source: str, field_names: li
     return SampleSet(polygons, list(classes.values()), warnings, source)
 
 
-def _polygonal(geom, label: str, source: str, warnings: list[str]):
-    """The polygonal part of a geometry; invalid rings are repaired with make_valid (and said so)."""
+def geometry_from_geojson(geometry, label: str) -> shapely.Geometry:
+    """A shapely geometry from a GeoJSON geometry or Feature (a dict); SatSegError if malformed."""
+    if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+        geometry = geometry.get("geometry")
+    try:
+        return shapely.geometry.shape(geometry)
+    except Exception as exc:  # malformed GeoJSON from a file or the map page
+        raise SatSegError(f"{label}: not a valid GeoJSON geometry ({exc})") from None
+
+
+def clean_polygon(geom, label: str) -> tuple[shapely.Geometry, Optional[str]]:
+    """A sample polygon fit for training: ``(geometry, note)``.
+
+    Invalid rings are repaired with make_valid, keeping only the polygon parts;
+    ``note`` then says so (else None). A geometry that is not polygonal, or has
+    no area even once repaired, raises SatSegError naming ``label``.
+    """
     if geom is None or geom.is_empty:
-        raise SatSegError(f"{source}: {label} has no geometry")
+        raise SatSegError(f"{label} has no geometry")
     if geom.geom_type not in ("Polygon", "MultiPolygon", "GeometryCollection"):
-        raise SatSegError(f"{source}: {label} is a {geom.geom_type}; samples must be polygons")
+        raise SatSegError(f"{label} is a {geom.geom_type}; samples must be polygons")
+    note = None
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         geom = shapely.make_valid(geom)
-        warnings.append(f"{label} was invalid ({reason}) and has been repaired")
-    if geom.geom_type == "GeometryCollection":
-        parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
-        geom = shapely.union_all(parts) if parts else None
+        parts = polygon_parts(geom)
+        note = f"{label} was invalid ({reason}) and has been repaired into {len(parts)} part(s)"
+    if geom.geom_type == "GeometryCollection" or note:
+        parts = polygon_parts(geom)
+        geom = (parts[0] if len(parts) == 1 else shapely.union_all(parts)) if parts else None
     if geom is None or geom.is_empty or geom.area == 0:
-        raise SatSegError(f"{source}: {label} has no area (self-intersecting or degenerate) and cannot be repaired")
-    return geom
+        raise SatSegError(f"{label} has no area (self-intersecting or degenerate) and cannot be repaired")
+    return geom, note
 
 
 # -- training pixels ----------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Iterable
 
 import shapely
 
-from .atomic import write_text_atomic
+from .atomic import atomic_path, write_text_atomic
 from .classes import normalize_color
 from .errors import SatSegError
 from .export_vector import kml_placemark, kml_shared_style
@@ -109,3 +109,52 @@ def write_samples_kml(samples, path: str | os.PathLike, opacity: float = 0.5) ->
     write_text_atomic(path, kml.kml(format=True))
     return str(path)
 
+
+
+def write_samples_gpkg(samples, path: str | os.PathLike) -> str:
+    """Write sample polygons as a GeoPackage layer ``samples`` (EPSG:4326, MultiPolygon;
+    fields class, color, role and pid, the id a polygon has in the app)."""
+    import numpy as np
+    import pyogrio
+    import pyogrio.raw
+
+    items = _samples(samples)
+    # Promote to MultiPolygon so the layer has one geometry type.
+    geoms = [g if isinstance(g, shapely.MultiPolygon) else shapely.MultiPolygon([g]) for g in (s.geometry for s in items)]
+    fields = {
+        "class": np.array([s.class_name for s in items], dtype=object),
+        "color": np.array([s.color for s in items], dtype=object),
+        "role": np.array([s.role for s in items], dtype=object),
+        "pid": np.array([str(s.properties.get("pid") or "") for s in items], dtype=object),
+    }
+
+    def verify(tmp) -> None:   # every polygon made it into the file
+        if pyogrio.read_info(tmp, layer="samples")["features"] != len(items):
+            raise SatSegError(f"cannot write {path}: the file is incomplete")
+
+    try:
+        with atomic_path(path, verify=verify) as tmp:
+            pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object),
+                              field_data=list(fields.values()), fields=list(fields), layer="samples",
+                              driver="GPKG", crs="EPSG:4326", geometry_type="MultiPolygon")
+    except SatSegError:
+        raise
+    except Exception as exc:   # pyogrio/GDAL raise many kinds
+        raise SatSegError(f"cannot write {path}: {exc}") from exc
+    return str(path)
+
+
+SAMPLE_WRITERS = {".geojson": write_samples_geojson, ".json": write_samples_geojson,
+                  ".kml": write_samples_kml, ".gpkg": write_samples_gpkg}
+
+
+def write_samples(samples, path: str | os.PathLike) -> str:
+    """Write sample polygons in the format the file name says (.geojson/.json, .kml, .gpkg)."""
+    from pathlib import Path
+
+    writer = SAMPLE_WRITERS.get(Path(path).suffix.lower())
+    if writer is None:
+        raise SatSegError(f"cannot export samples to '{Path(path).name}': use .geojson, .kml or .gpkg")
+    if not _samples(samples):
+        raise SatSegError("there are no sample polygons to export")
+    return writer(samples, path)

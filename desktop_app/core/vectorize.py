@@ -25,7 +25,7 @@ from rasterio import features
 
 from .classes import NODATA, UNCLASSIFIED, ClassInfo, generic_classes
 from .errors import SatSegError
-from .geo import as_crs, transform_geometry, utm_crs_for, WGS84
+from .geo import WGS84, as_crs, polygon_parts, transform_geometry, utm_crs_for
 from .jobs import Job, ensure_job
 
 
@@ -62,18 +62,9 @@ def _polygonize(array: np.ndarray, transform: Affine, mask: Optional[np.ndarray]
 
 def _valid_polygons(geom: shapely.Geometry) -> list[shapely.Polygon]:
     """The polygonal parts of ``geom`` made valid (GDAL can emit rings touching themselves)."""
-    if geom.is_empty:
-        return []
-    if not geom.is_valid:
+    if not geom.is_empty and not geom.is_valid:
         geom = shapely.make_valid(geom)
-    parts = shapely.get_parts(geom)
-    out = []
-    for p in parts:
-        if isinstance(p, shapely.Polygon) and not p.is_empty:
-            out.append(p)
-        elif isinstance(p, (shapely.MultiPolygon, shapely.GeometryCollection)):
-            out.extend(_valid_polygons(p))
-    return out
+    return polygon_parts(geom)
 
 
 def vectorize_classes(class_array: np.ndarray, transform: Affine, crs, classes: Sequence[ClassInfo],

@@ -110,6 +110,7 @@ class ClassesPanel(QWidget):
 
         self.status = QLabel(self)
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)   # quotes class and file names
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
         buttons = QGridLayout()
@@ -173,9 +174,6 @@ class ClassesPanel(QWidget):
     # ------------------------------------------------------------ role
     def drawing_role(self) -> str:
         return "validation" if self.validation_radio.isChecked() else "training"
-
-    def set_drawing_role(self, role: str) -> None:
-        (self.validation_radio if role == "validation" else self.training_radio).setChecked(True)
 
     # ------------------------------------------------------------ table
     def refresh(self) -> None:
@@ -348,4 +346,6 @@ class ClassesPanel(QWidget):
 
     def _show_error(self, text: str) -> None:
         self.status.setText(text)
-        QMessageBox.warning(self, "Samples", text)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Samples", text, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)   # the text quotes class and file names
+        box.exec()

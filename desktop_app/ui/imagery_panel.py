@@ -1,21 +1,11 @@
 """Imagery panel: open a file / Sentinel-2 folder / the demo scene, ROI, online fetch, basemap."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
 IMAGE_FILTER = "Images (*.tif *.tiff *.jp2 *.vrt *.img);;All files (*)"
-
-
-def online_fetch_available() -> bool:
-    """True once the online-imagery module is installed in this build."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("desktop_app.core.online.fetch") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 class ImageryPanel(QWidget):
@@ -66,6 +56,7 @@ class ImageryPanel(QWidget):
 
         self.info = QLabel("No image open")
         self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.PlainText)   # the file name is user text
         lay.addWidget(self.info)
         lay.addStretch(1)
 
@@ -95,4 +86,4 @@ class ImageryPanel(QWidget):
     def set_roi(self, description: str | None) -> None:
         self._has_roi = description is not None
         self.roi_label.setText(description or "No ROI drawn")
-        self.fetch.setEnabled(self._has_roi and online_fetch_available())
+        self.fetch.setEnabled(self._has_roi)

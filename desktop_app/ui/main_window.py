@@ -295,6 +295,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         if level in ("warning", "error") and not self.quiet:
             box = QMessageBox(QMessageBox.Icon.Warning if level == "warning" else QMessageBox.Icon.Critical,
                               "SatSeg", text, QMessageBox.StandardButton.Ok, self)
+            box.setTextFormat(Qt.TextFormat.PlainText)   # messages quote class and file names: text, not HTML
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.finished.connect(lambda _r, bx=box: self._dialogs.remove(bx) if bx in self._dialogs else None)
             self._dialogs.append(box)

@@ -174,34 +174,15 @@ def train(req: RunRequest, job: Optional[Job] = None):
     return training, clf
 
 
-def classify_doc(doc: ImageDoc, clf, bands: Sequence[str], thresholds, job: Optional[Job] = None,
-                 block: int = 512) -> np.ndarray:
-    """The full-resolution class array, block by block (progress and Cancel between blocks)."""
-    from ..core.classify import classify_image, classify_raster
-    from ..core.classes import read_class_raster
-    from ..core.raster import iter_windows
+def classify_doc(doc: ImageDoc, clf, thresholds, job: Optional[Job] = None, block: int = 512) -> np.ndarray:
+    """The full-resolution class array, block by block (progress and Cancel between blocks).
 
-    job = ensure_job(job)
-    if doc.raster is not None:
-        raster = doc.raster.select(list(bands))
-        out = np.empty(raster.shape, np.uint8)
-        windows = iter_windows(raster.height, raster.width, block)
-        for i, w in enumerate(windows):
-            job.step(i / len(windows), f"classifying block {i + 1}/{len(windows)}")
-            r0, c0 = int(w.row_off), int(w.col_off)
-            out[r0:r0 + int(w.height), c0:c0 + int(w.width)] = classify_raster(raster.window(w), clf, thresholds)
-        job.step(1.0, "classified")
-        return out
-    # Big image: the core writes a class GeoTIFF block by block; the map needs the array back.
-    import tempfile
-    from pathlib import Path
+    512 px blocks: short steps keep Cancel prompt and the UI thread fed.
+    """
+    from ..core.classify import classify_array
 
-    with tempfile.TemporaryDirectory(prefix="satseg-run-") as tmp:
-        path = Path(tmp) / "classes.tif"
-        with doc.worker_image() as src:
-            classify_image(src, clf, path, thresholds, job=job)
-        array, _, _, _ = read_class_raster(path)
-    return array
+    with doc.worker_image() as image:
+        return classify_array(image, clf, thresholds, block, job)
 
 
 def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = None) -> RunResult:
@@ -219,7 +200,7 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
         training, clf = fitted
     start = 0.25 if fitted is None else 0.0
     classes = list(clf.classes)
-    class_array = classify_doc(req.doc, clf, req.bands, req.thresholds, job.sub(start, 0.85))
+    class_array = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85))
     job.step(0.87, "drawing masks")
     overlays = mask_overlays(class_array, req.doc.transform, req.doc.crs, classes, max_size=DISPLAY_MAX)
     job.step(0.93, "measuring areas")
@@ -233,9 +214,7 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
 
 def validation_accuracy(req: RunRequest, class_array: np.ndarray, classes: Sequence[ClassInfo]):
     """Accuracy against the validation polygons, or None when there are none."""
-    import importlib.util
-
-    if not req.samples.with_role("validation") or importlib.util.find_spec("desktop_app.core.accuracy") is None:
+    if not req.samples.with_role("validation"):
         return None
     from ..core.accuracy import accuracy_against_polygons
 

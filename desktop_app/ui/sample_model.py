@@ -23,8 +23,7 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
-from shapely.geometry import MultiPolygon, Polygon, mapping, shape
-from shapely.validation import explain_validity, make_valid
+from shapely.geometry import MultiPolygon, mapping
 
 from ..core.classes import ClassInfo, normalize_color
 from ..core.errors import SatSegError
@@ -75,22 +74,6 @@ class _Command(QUndoCommand):
         model = self._model() if self._model is not None else None
         if model is not None:
             self._undo(model)
-
-
-def polygonal_part(geom):
-    """The polygon/multipolygon part of ``geom`` (make_valid may add lines/points), or None."""
-    if geom is None or geom.is_empty:
-        return None
-    if isinstance(geom, (Polygon, MultiPolygon)):
-        return geom
-    parts = []
-    for g in getattr(geom, "geoms", []):
-        p = polygonal_part(g)
-        if p is not None:
-            parts.extend(p.geoms if isinstance(p, MultiPolygon) else [p])
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
 def _json_geometry(geom) -> dict:
@@ -294,35 +277,19 @@ class SampleModel(QObject):
 
     # ---------------------------------------------------------- polygon edits
     def _clean_geometry(self, geometry_geojson: dict, what: str):
-        """Shapely polygon from GeoJSON, repaired if invalid; None (with a message) if unusable."""
+        """Shapely polygon from GeoJSON, repaired if invalid; None (with a message) if unusable.
+
+        The rules are the core's (``core.samples.clean_polygon``), as for files the CLI reads.
+        """
+        from ..core.samples import clean_polygon, geometry_from_geojson
+
         try:
-            geo = geometry_geojson
-            if isinstance(geo, dict) and geo.get("type") == "Feature":
-                geo = geo.get("geometry")
-            geom = shape(geo)
-        except Exception as exc:  # malformed GeoJSON from a file or the page
-            self.message.emit(f"{what}: not a valid GeoJSON geometry ({exc}); nothing was changed.")
+            geom, note = clean_polygon(geometry_from_geojson(geometry_geojson, what), what)
+        except SatSegError as exc:
+            self.message.emit(f"{exc}; nothing was changed.")
             return None
-        if not isinstance(geom, (Polygon, MultiPolygon)):
-            self.message.emit(f"{what}: samples must be polygons, got a {geom.geom_type}; nothing was changed.")
-            return None
-        if geom.is_empty:
-            self.message.emit(f"{what}: the polygon is empty; nothing was changed.")
-            return None
-        if not geom.is_valid:
-            reason = explain_validity(geom)
-            fixed = polygonal_part(make_valid(geom))
-            if fixed is None or fixed.area == 0:
-                self.message.emit(f"{what}: the polygon is invalid ({reason}) and has no area once "
-                                  "repaired; nothing was changed.")
-                return None
-            parts = len(fixed.geoms) if isinstance(fixed, MultiPolygon) else 1
-            self.message.emit(f"{what} was invalid ({reason}; its edges cross or touch) and has been "
-                              f"repaired into {parts} part(s); check its outline on the map.")
-            geom = fixed
-        if geom.area == 0:
-            self.message.emit(f"{what}: the polygon has no area; nothing was changed.")
-            return None
+        if note:
+            self.message.emit(f"{note}; check its outline on the map.")
         return geom
 
     def add_polygon(self, geometry_geojson: dict, class_id: Optional[int] = None, role: str = "training",
@@ -417,15 +384,6 @@ class SampleModel(QObject):
                           f"({fraction * 100:g} % per class); Undo (Ctrl+Z) reverts it.")
         return len(chosen)
 
-    def set_polygon_class(self, pid: str, class_id: int) -> bool:
-        old = self._polygons.get(pid)
-        if old is None or self.class_info(class_id) is None or old.class_id == class_id:
-            return False
-        new = replace(old, class_id=class_id)
-        self._push(_Command("change polygon class", lambda m: m._swap_class(pid, new),
-                            lambda m: m._swap_class(pid, old)))
-        return True
-
     def _insert(self, pid: str, rec: PolygonRecord, position: Optional[int] = None) -> None:
         if position is None or position >= len(self._polygons):
             self._polygons[pid] = rec
@@ -445,10 +403,6 @@ class SampleModel(QObject):
         self._polygons[pid] = rec
         self.polygon_changed.emit(pid)
         self._after_polygons()
-
-    def _swap_class(self, pid: str, rec: PolygonRecord) -> None:
-        self._swap(pid, rec)
-        self.classes_changed.emit()  # polygon counts moved between classes
 
     def _after_polygons(self) -> None:
         self.changed.emit()
@@ -616,49 +570,6 @@ class SampleModel(QObject):
 
     def export_file(self, path: str | os.PathLike, role: Optional[str] = None) -> None:
         """Write the samples to GeoJSON (.geojson/.json), KML (.kml) or GeoPackage (.gpkg)."""
-        path = Path(path)
-        ext = path.suffix.lower()
-        if not self._polygons:
-            raise SatSegError("there are no sample polygons to export")
-        if ext in (".geojson", ".json", ".kml"):
-            from ..core import samples_export
+        from ..core.samples_export import write_samples
 
-            if ext == ".kml":
-                samples_export.write_samples_kml(self.to_sample_set(role), path)
-            else:
-                samples_export.write_samples_geojson(self.to_sample_set(role), path)
-        elif ext == ".gpkg":
-            self._export_gpkg(path, role)
-        else:
-            raise SatSegError(f"cannot export samples to '{path.name}': use .geojson, .kml or .gpkg")
-
-    def _export_gpkg(self, path: Path, role: Optional[str]) -> None:
-        import numpy as np
-        import pyogrio.raw
-        import shapely
-
-        from ..core.atomic import atomic_path
-
-        pids = [pid for pid, r in self._polygons.items() if role is None or r.role == role]
-        recs = [self._polygons[p] for p in pids]
-        # Promote to MultiPolygon so the layer has one geometry type.
-        geoms = [g if isinstance(g, MultiPolygon) else MultiPolygon([g]) for g in (r.geometry for r in recs)]
-        fields = {
-            "class": np.array([self.class_info(r.class_id).name for r in recs], dtype=object),
-            "color": np.array([self.class_info(r.class_id).color for r in recs], dtype=object),
-            "role": np.array([r.role for r in recs], dtype=object),
-            "pid": np.array(pids, dtype=object),
-        }
-        def verify(tmp) -> None:   # every polygon made it into the file
-            if pyogrio.read_info(tmp, layer="samples")["features"] != len(recs):
-                raise SatSegError(f"cannot write {path}: the file is incomplete")
-
-        try:
-            with atomic_path(path, verify=verify) as tmp:
-                pyogrio.raw.write(str(tmp), np.asarray(shapely.to_wkb(geoms), dtype=object),
-                                  field_data=list(fields.values()), fields=list(fields), layer="samples",
-                                  driver="GPKG", crs="EPSG:4326", geometry_type="MultiPolygon")
-        except SatSegError:
-            raise
-        except Exception as exc:   # pyogrio/GDAL raise many kinds
-            raise SatSegError(f"cannot write {path}: {exc}") from exc
+        write_samples(self.to_sample_set(role), path)

@@ -1,6 +1,8 @@
 """The map page and its QWebChannel bridge, both ways, offline."""
 import json
 
+from PySide6.QtCore import Qt
+
 from ui_helpers import run_js, simulate_draw, snapshot
 
 SQUARE = {"type": "Polygon", "coordinates": [[[77.69, 29.46], [77.70, 29.46], [77.70, 29.47], [77.69, 29.47],
@@ -179,3 +181,17 @@ def test_hidden_sample_layer_stays_hidden_for_new_polygons(qtbot, window):
         "document.querySelectorAll('path.leaflet-interactive').length", 0, lambda n: box.setdefault("n", n))
     qtbot.waitUntil(lambda: "n" in box, timeout=5000)
     assert box["n"] == 1
+
+
+def test_messages_quoting_a_class_name_are_plain_text(qtbot, window):
+    window.model.add_class("<b>water</b>")
+    window.quiet = False                      # this once, show the dialog a person would see
+    try:
+        window.notify("Cannot classify: class '<b>water</b>' has no training pixels", "warning")
+        box = window._dialogs[-1]
+        assert box.textFormat() == Qt.TextFormat.PlainText and "'<b>water</b>'" in box.text()
+    finally:
+        window.quiet = True
+        for box in list(window._dialogs):
+            box.close()
+    assert window.classes_panel.status.textFormat() == Qt.TextFormat.PlainText

@@ -94,9 +94,12 @@ def test_self_intersecting_polygon_gets_a_clear_message(qtbot, demo_window):
     bowtie = {"type": "Polygon", "coordinates": [[[77.695, 29.465], [77.705, 29.475], [77.705, 29.465],
                                                   [77.695, 29.475], [77.695, 29.465]]]}
     win.map.bridge.receive(json.dumps({"type": "draw_created", "kind": "sample", "id": "tmp-x", "geometry": bowtie}))
-    text = " ".join(t for _, t in win.messages[-3:])
-    assert "invalid" in text or "cross" in text
-    assert len(win.model.polygons) in (n, n + 1)   # repaired into a valid polygon, or refused: never broken
+    text = win.messages[-1][1]
+    assert "was invalid (Self-intersection" in text and "repaired into 2 part(s)" in text, text
+    assert len(win.model.polygons) == n + 1          # kept, as its two valid triangles
+    pid = list(win.model.polygons)[-1]
+    fixed = win.model.polygon(pid).geometry
+    assert fixed.is_valid and fixed.geom_type == "MultiPolygon" and len(fixed.geoms) == 2
 
 
 def test_running_with_one_class_explains_what_is_missing(qtbot, demo_window):

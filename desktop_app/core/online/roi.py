@@ -17,14 +17,13 @@ from typing import Union
 
 import numpy as np
 import shapely
-import shapely.affinity
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.features import geometry_mask
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import mapping, shape
 
 from ..errors import SatSegError
-from ..geo import WGS84, transform_geometry, utm_crs_for
+from ..geo import WGS84, split_at_antimeridian, transform_geometry, unwrap_longitudes, utm_crs_for
 
 # Past this many output pixels the user is asked for a coarser scale or a
 # smaller ROI: 4e8 px is 200 x 200 km at 10 m, already gigabytes on disk.
@@ -79,16 +78,7 @@ class Roi:
 
     def wgs84_parts(self) -> shapely.Geometry:
         """The ROI in -180..180 longitudes, split at the antimeridian (RFC 7946 s3.1.9)."""
-        g = self.geometry
-        if not self.crosses_antimeridian:
-            return g
-        parts = []
-        for shift in (-360.0, 0.0, 360.0):
-            piece = shapely.intersection(shapely.affinity.translate(g, xoff=shift), box(-180, -90, 180, 90))
-            if not piece.is_empty:
-                parts.extend(getattr(piece, "geoms", [piece]))
-        polys = [p for p in parts if p.geom_type == "Polygon" and p.area > 0]
-        return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
+        return split_at_antimeridian(self.geometry)
 
     def wgs84_geojson(self) -> dict:
         return mapping(self.wgs84_parts())
@@ -158,14 +148,6 @@ def _geometries(obj: dict, where: str) -> list[tuple[str, dict]]:
     raise SatSegError(f"ROI {where} is not a GeoJSON Feature, FeatureCollection or Polygon")
 
 
-def _unwrap(geom: shapely.Geometry) -> shapely.Geometry:
-    """Shift negative longitudes by 360 when the polygon jumps across the antimeridian."""
-    minx, _, maxx, _ = geom.bounds
-    if maxx - minx <= 180:
-        return geom
-    return shapely.transform(geom, lambda xy: np.column_stack([np.where(xy[:, 0] < 0, xy[:, 0] + 360, xy[:, 0]), xy[:, 1]]))
-
-
 def parse_roi(source: RoiInput) -> Roi:
     """Read a GeoJSON ROI (dict, JSON text or file path) in WGS84 lon/lat.
 
@@ -176,7 +158,7 @@ def parse_roi(source: RoiInput) -> Roi:
     polys = []
     for where, g in _geometries(obj, "geometry"):
         try:
-            geom = _unwrap(shape(g))
+            geom = unwrap_longitudes(shape(g))
         except Exception as exc:  # shapely raises several types for malformed coordinates
             raise SatSegError(f"ROI {where} has malformed coordinates: {exc}") from exc
         if geom.is_empty:
@@ -193,7 +175,7 @@ def parse_roi(source: RoiInput) -> Roi:
         polys.append(geom)
     if not polys:
         raise SatSegError("ROI has no polygons")
-    geom = _unwrap(shapely.union_all(polys)) if len(polys) > 1 else polys[0]
+    geom = unwrap_longitudes(shapely.union_all(polys)) if len(polys) > 1 else polys[0]
     minx, miny, maxx, maxy = geom.bounds
     if maxx - minx > MAX_LON_SPAN_DEG:
         raise SatSegError(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from rasterio.windows import Window
 
+from ..raster import iter_windows
+
 MAX_REQUEST_BYTES = 48 * 1024 * 1024
 MAX_GRID_SIDE = 32768
 MASK_BYTES_PER_PIXEL = 1
@@ -56,8 +58,5 @@ def plan_tiles(width: int, height: int, side: int) -> list[Tile]:
     """Row-major tiles of at most side x side covering a width x height grid exactly."""
     if width <= 0 or height <= 0 or side <= 0:
         raise ValueError("grid and tile sizes must be positive")
-    tiles = []
-    for row, y in enumerate(range(0, height, side)):
-        for col, x in enumerate(range(0, width, side)):
-            tiles.append(Tile(row, col, x, y, min(side, width - x), min(side, height - y)))
-    return tiles
+    return [Tile(int(w.row_off) // side, int(w.col_off) // side, int(w.col_off), int(w.row_off),
+                 int(w.width), int(w.height)) for w in iter_windows(height, width, side)]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Optional
 
 import numpy as np
 from affine import Affine
@@ -82,10 +82,6 @@ class ImageSource(ABC):
         data, nodata = self._read(Window(0, 0, self.width, self.height), idx, (out_h, out_w))
         transform = self.transform @ Affine.scale(self.width / out_w, self.height / out_h)
         return Raster(data, transform, self.crs, [self.band_names[i] for i in idx], nodata, dict(self.metadata))
-
-    def iter_blocks(self, block: int = 1024, bands: Optional[Iterable[BandRef]] = None) -> Iterator[tuple[Window, Raster]]:
-        for w in self.windows(block):
-            yield w, self.read(w, bands)
 
     @abstractmethod
     def _read(

@@ -226,12 +226,6 @@ class Sentinel2Source(ImageSource):
         data[:, nodata] = 0.0
         return data, nodata
 
-    def read_scl(self, window=None) -> Optional[np.ndarray]:
-        """The scene classification layer on the image grid (None if absent)."""
-        if self._scl is None:
-            return None
-        return self._scl.read(1, window=window)
-
     def close(self) -> None:
         for v in self._vrts.values():
             v.close()
