@@ -27,6 +27,7 @@ class MapBridge(QObject):
     draw_removed = Signal(object)     # {kind, id}
     role_requested = Signal(object)   # {id, role}: the user picked Training/Validation in a polygon's popup
     cursor_moved = Signal(object)     # (lon, lat) or None when the cursor leaves the map
+    map_clicked = Signal(object)      # (lon, lat): a click while a tool asked for clicks (set_pick_mode)
     pong = Signal(str)
     js_error = Signal(str)
 
@@ -84,6 +85,8 @@ class MapBridge(QObject):
             self.role_requested.emit(msg)
         elif kind == "cursor":
             self.cursor_moved.emit((msg["lon"], msg["lat"]) if "lat" in msg else None)
+        elif kind == "map_click":
+            self.map_clicked.emit((msg["lon"], msg["lat"]))
         elif kind == "pong":
             self.pong.emit(str(msg.get("token", "")))
         elif kind == "js_error":

@@ -177,6 +177,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         act.setShortcut(QKeySequence("F9"))
         act.setToolTip("Show or hide the plot of class spectra (mean ± std per band) below the map (F9)")
         self.classes_panel.add_spectra_toggle(act)
+        from .analysis_tools import install_analysis_tools
+
+        self.analysis_tools = install_analysis_tools(self)   # docs/analysis.md: grow, clean, points, change
 
     def _action(self, menu, text: str, slot, shortcut: Optional[str] = None, tip: str = "") -> QAction:
         act = QAction(text, self)

@@ -25,6 +25,8 @@
   var nextTemp = 1;
   var lastMove = 0;
   var legend = null;       // Leaflet control listing the class colours
+  var overlays = {};       // id -> Leaflet layer: previews and points drawn by Python's tools
+  var pickMode = false;    // a Python tool (region growing) wants map clicks
 
   function send(type, payload) {
     var msg = Object.assign({ type: type }, payload || {});
@@ -223,6 +225,38 @@
       box.style.display = (c.items && c.items.length) ? "" : "none";
     },
 
+    // Vector overlays of Python's tools (region-growing preview, validation points). Feature
+    // properties may carry color; nothing in them is ever parsed as HTML.
+    set_overlay: function (c) {
+      commands.remove_overlay(c);
+      var style = { color: c.color || "#ffffff", weight: c.weight || 2, opacity: 1,
+                    fillOpacity: c.fill === undefined ? 0.3 : c.fill, dashArray: c.dash || null };
+      var layer = L.geoJSON(c.geojson, {
+        interactive: false,
+        style: function (f) {
+          var p = (f && f.properties) || {};
+          return Object.assign({}, style, p.color ? { color: p.color, fillColor: p.color } : {});
+        },
+        pointToLayer: function (f, latlng) {
+          var p = (f && f.properties) || {};
+          return L.circleMarker(latlng, Object.assign({}, style, {
+            radius: p.radius || c.radius || 5, fillColor: p.fill || p.color || style.color,
+            fillOpacity: p.fill_opacity === undefined ? 0.9 : p.fill_opacity, color: p.color || style.color }));
+        }
+      });
+      layer.addTo(map);
+      overlays[c.id] = layer;
+    },
+    remove_overlay: function (c) {
+      if (overlays[c.id]) { map.removeLayer(overlays[c.id]); delete overlays[c.id]; }
+    },
+    set_pick_mode: function (c) {
+      pickMode = !!c.on;
+      map.getContainer().style.cursor = pickMode ? "crosshair" : "";
+      hint(pickMode ? (c.hint || "") : "");
+    },
+    set_view: function (c) { map.setView([c.lat, c.lon], c.zoom || map.getZoom()); },
+
     set_basemap: function (c) {
       // The only network access the page ever makes, and only when the user asks.
       if (c.online && !basemap) {
@@ -269,6 +303,9 @@
                     bounds: imageLayer.getBounds().toBBoxString() };
     }
     if (roiLayer) { out.roi = geometryOf(roiLayer); }
+    out.overlays = {};
+    Object.keys(overlays).forEach(function (id) { out.overlays[id] = overlays[id].toGeoJSON(); });
+    out.pickMode = pickMode;
     return JSON.stringify(out);
   }
 
@@ -341,10 +378,14 @@
       send("cursor", { lat: e.latlng.lat, lon: e.latlng.lng });
     });
     map.on("mouseout", function () { send("cursor", {}); });
+    map.on("click", function (e) {
+      if (pickMode && !toolActive()) { send("map_click", { lat: e.latlng.lat, lon: e.latlng.lng }); }
+    });
   }
 
   if (window.SATSEG_TEST_HOOKS === true) {
-    window.satseg = { snapshot: snapshot, simulateDraw: simulateDraw, showRolePopup: showRolePopup };
+    window.satseg = { snapshot: snapshot, simulateDraw: simulateDraw, showRolePopup: showRolePopup,
+                      click: function (lat, lon) { map.fire("click", { latlng: L.latLng(lat, lon) }); } };
   }
 
   function connect() {

@@ -158,42 +158,56 @@ def is_point_file(path) -> bool:
 
 def estimate_from_points(classes_path, points_path, reference_field: str = "reference") -> AreaEstimate:
     """Area estimate of a class raster from labelled sample points (GeoJSON, property ``reference``)."""
-    import rasterio
-    from pyproj import Transformer
-
     from ..areas import class_areas_of_file
-    from ..classes import NODATA
-    from ..sources.geotiff_source import open_dataset
+    from ..classes import read_class_raster
 
     feats, _ = read_points(points_path)
+    _check_labelled(feats, reference_field, points_path)
+    table = class_areas_of_file(classes_path)
+    array, transform, crs, _ = read_class_raster(classes_path)   # uint8: fits in memory
+    return estimate_from_features(array, transform, crs, table, feats, reference_field)
+
+
+def _check_labelled(feats, reference_field, where) -> list[int]:
     refs = [((f or {}).get("properties") or {}).get(reference_field) for f in feats]
     labelled = [i for i, r in enumerate(refs) if isinstance(r, str) and r.strip()]
     if not labelled:
-        raise SatSegError(f"{points_path} has no reference labels (property '{reference_field}' is empty on every "
+        raise SatSegError(f"{where} has no reference labels (property '{reference_field}' is empty on every "
                           "point): label the points first (validation-points mode in the app)")
+    return labelled
+
+
+def estimate_from_features(array: np.ndarray, transform, crs, table, feats: list, reference_field: str = "reference",
+                           where: str = "the point file") -> AreaEstimate:
+    """The estimate for a class array (with its AreaTable ``table``) and GeoJSON point features (WGS84)."""
+    import rasterio
+    from pyproj import Transformer
+
+    from ..classes import NODATA
+
+    labelled = _check_labelled(feats, reference_field, where)
+    refs = [((f or {}).get("properties") or {}).get(reference_field) for f in feats]
     warnings = []
     if len(labelled) < len(feats):
         warnings.append(f"{len(feats) - len(labelled)} of {len(feats)} points have no reference label and are "
                         "left out")
-    table = class_areas_of_file(classes_path)
     names = [r.class_name for r in table.rows]
     by_id = {r.class_id: k for k, r in enumerate(table.rows)}
     lonlat = np.array([feats[i]["geometry"]["coordinates"][:2] for i in labelled], dtype=np.float64)
-    with open_dataset(classes_path) as ds:
-        xs, ys = Transformer.from_crs("EPSG:4326", ds.crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
-        rows, cols = rasterio.transform.rowcol(ds.transform, xs, ys)
-        rows, cols = np.asarray(rows), np.asarray(cols)
-        inside = (rows >= 0) & (rows < ds.height) & (cols >= 0) & (cols < ds.width)
-        mapped = np.full(len(labelled), NODATA, np.uint8)
-        band = ds.read(1)   # uint8: the class raster fits in memory; read once
-        mapped[inside] = band[rows[inside], cols[inside]]
+    xs, ys = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+    rows, cols = rasterio.transform.rowcol(transform, xs, ys)
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    h, w = array.shape
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    mapped = np.full(len(labelled), NODATA, np.uint8)
+    mapped[inside] = array[rows[inside], cols[inside]]
     keep = np.isin(mapped, list(by_id))
     if not keep.any():
         raise SatSegError("no labelled point falls on a classified pixel of the map: the points do not overlap it")
     dropped = int((~keep).sum())
     if dropped:
-        kinds = "outside the map, on nodata or on unclassified pixels"
-        warnings.append(f"{dropped} labelled point(s) lie {kinds} and are left out")
+        warnings.append(f"{dropped} labelled point(s) lie outside the map, on nodata or on unclassified pixels "
+                        "and are left out")
     strata = [((feats[i].get("properties") or {}).get("stratum")) for i in labelled]
     differ = sum(1 for s, v, k in zip(strata, mapped, keep) if k and isinstance(s, str) and s != names[by_id[int(v)]])
     if differ:

@@ -66,22 +66,30 @@ def allocate(pixels: np.ndarray, areas: np.ndarray, total: int, min_per_class: i
 def design_sample(classes_path, total: int, min_per_class: int = 50, seed: int = 0,
                   job: Optional[Job] = None) -> dict:
     """The sample as a GeoJSON FeatureCollection (dict) with the design in ``satseg_sample_design``."""
+    from ..classes import read_class_raster
+
+    array, transform, crs, classes = read_class_raster(classes_path)
+    return design_sample_array(array, transform, crs, classes, total, min_per_class, seed, job,
+                               map_name=str(Path(classes_path).name))
+
+
+def design_sample_array(array, transform, crs, classes, total: int, min_per_class: int = 50, seed: int = 0,
+                        job: Optional[Job] = None, map_name: str = "") -> dict:
+    """``design_sample`` for a class array in memory (the app's current result)."""
     from pyproj import Transformer
     from rasterio.transform import xy
 
     from ..areas import class_areas
-    from ..classes import read_class_raster
 
     job = ensure_job(job)
-    array, transform, crs, classes = read_class_raster(classes_path)
     if crs is None:
-        raise SatSegError(f"{classes_path} has no CRS; cannot place points on the ground")
+        raise SatSegError("the map has no CRS; cannot place points on the ground")
     table = class_areas(array, transform, crs, classes, job=job.sub(0, 0.3))
     rows = [r for r in table.rows]
     pixels = np.array([r.pixels for r in rows])
     areas = np.array([r.area_m2 for r in rows])
     if pixels.sum() == 0:
-        raise SatSegError(f"{classes_path} has no classified pixel to sample")
+        raise SatSegError("the map has no classified pixel to sample")
     n = allocate(pixels, areas, total, min_per_class)
     rng = np.random.Generator(np.random.PCG64(seed))
     flat = array.ravel()
@@ -108,7 +116,7 @@ def design_sample(classes_path, total: int, min_per_class: int = 50, seed: int =
     for i, f in enumerate(features, start=1):
         f["properties"]["id"] = i
     design = {
-        "design": "stratified random", "strata": "map classes", "map": str(Path(classes_path).name),
+        "design": "stratified random", "strata": "map classes", "map": map_name,
         "map_crs": crs.to_string(), "total": int(total), "min_per_class": int(min_per_class), "seed": int(seed),
         "allocation_rule": (f"each stratum gets min({min_per_class}, its pixels); the remaining points are shared "
                             "in proportion to mapped area (largest remainder), never more than a stratum's pixels"),

@@ -1,0 +1,99 @@
+"""The analyst's tools in the window: region growing from a map click, clean map, validation points."""
+import json
+
+import numpy as np
+import pytest
+
+from ui_helpers import open_demo, run_and_wait, run_js, snapshot
+
+
+@pytest.fixture
+def window(qtbot, make_window):
+    return open_demo(qtbot, make_window(), size=300)
+
+
+def _pixel_lonlat(win, row, col):
+    from desktop_app.core.geo import WGS84, transform_points
+
+    doc = win.doc
+    x, y = doc.transform @ (col + 0.5, row + 0.5)
+    lon, lat = transform_points([x], [y], doc.crs, WGS84)
+    return float(lon[0]), float(lat[0])
+
+
+def test_click_grows_a_preview_and_accepting_adds_an_undoable_polygon(qtbot, window):
+    tool = window.analysis_tools.grow
+    tool.set_active(True)
+    assert snapshot(qtbot, window)["pickMode"] is True
+    lon, lat = _pixel_lonlat(window, 150, 150)
+    with qtbot.waitSignal(window.map.bridge.event, timeout=5000,
+                          check_params_cb=lambda m: m.get("type") == "map_click"):
+        run_js(qtbot, window, f"window.satseg.click({lat}, {lon}); true")
+    qtbot.waitUntil(lambda: tool.region is not None, timeout=5000)
+    first = tool.region.pixels
+    assert first > 0 and tool.timings_ms[-1] < 200            # the issue's preview budget
+    qtbot.waitUntil(lambda: "grow_preview" in snapshot(qtbot, window)["overlays"], timeout=5000)
+    # a tighter distance never grows the region; the preview follows the spin box
+    tool.dist.setValue(0.01)
+    qtbot.waitUntil(lambda: tool.region is not None and tool.region.pixels <= first, timeout=5000)
+    tool.radius.setValue(3)
+    qtbot.waitUntil(lambda: tool.region is not None and tool.region.pixels <= 29, timeout=5000)
+    before = set(window.model.polygons)
+    tool.accept("validation")
+    (new,) = set(window.model.polygons) - before
+    rec = window.model.polygon(new)
+    assert rec.role == "validation" and rec.class_id == window.model.current_class()
+    qtbot.waitUntil(lambda: new in snapshot(qtbot, window)["polygons"], timeout=5000)
+    assert "grow_preview" not in snapshot(qtbot, window)["overlays"]
+    window.classes_panel.undo_action.trigger()
+    assert set(window.model.polygons) == before
+
+
+def test_clean_map_replaces_the_result_and_restore_brings_it_back(qtbot, window):
+    assert run_and_wait(qtbot, window) == "done"
+    original = window.result
+    box = window.analysis_tools.clean
+    box.majority.setValue(5)
+    box.sieve.setValue(1.0)
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        box.apply()
+    qtbot.waitUntil(lambda: window.result is not original, timeout=10000)
+    cleaned = window.result
+    assert cleaned.cleaning["majority"] == 5 and cleaned.original is original
+    # areas shown (and exported) are those of the cleaned array
+    ids, counts = np.unique(cleaned.class_array, return_counts=True)
+    for r in cleaned.areas.rows:
+        assert r.pixels == dict(zip(ids.tolist(), counts.tolist())).get(r.class_id, 0)
+    box.restore()
+    assert window.result is original
+
+
+def test_points_from_the_result_are_labelled_with_keys_and_estimated(qtbot, window, tmp_path):
+    assert run_and_wait(qtbot, window) == "done"
+    panel = window.analysis_tools.points
+    panel.total.setValue(60)
+    panel.min_per.setValue(10)
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        panel.draw_from_result()
+    qtbot.waitUntil(lambda: len(panel.features) == 60, timeout=10000)
+    assert panel.progress.text() == "0 / 60 labelled"
+    panel.label_btn.setChecked(True)
+    names = panel.class_names()
+    # label every point with its map class, by the keys a person would press
+    for _ in range(60):
+        stratum = panel.features[panel.index]["properties"]["stratum"]
+        qtbot.keyClick(window, str(names.index(stratum) + 1))
+    assert panel.progress.text() == "60 / 60 labelled"
+    snap = snapshot(qtbot, window)
+    assert len(snap["overlays"]["validation_points"]["features"]) == 60
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        panel.estimate()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == len(names), timeout=10000)
+    est = panel.last_estimate["area_estimate"]
+    for r in window.result.areas.rows:      # all labels = map classes: estimate = mapped area, accuracy 1
+        assert est[r.class_name]["area_m2"] == pytest.approx(r.area_m2)
+        assert est[r.class_name]["users_accuracy"] == 1.0
+    panel.save(str(tmp_path / "p.geojson"))
+    saved = json.loads((tmp_path / "p.geojson").read_text())
+    assert all(f["properties"]["reference"] for f in saved["features"])
+    assert saved["satseg_sample_design"]["total"] == 60
