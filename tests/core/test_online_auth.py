@@ -97,8 +97,9 @@ def test_key_without_project_and_no_project_given(tmp_path):
 
 
 def test_key_project_and_endpoint_reach_ee_initialize(tmp_path, monkeypatch):
-    calls = []
+    calls, deadlines = [], []
     monkeypatch.setattr(ee, "Initialize", lambda credentials, **kw: calls.append((credentials, kw)))
+    monkeypatch.setattr(ee.data, "setDeadline", deadlines.append)
     ee.data.setMaxRetries(5)
     desc = E.ee_initialize(None, key_file=_key(tmp_path), url="https://ee.example.test", check_network=False)
     creds, kw = calls[0]
@@ -106,8 +107,45 @@ def test_key_project_and_endpoint_reach_ee_initialize(tmp_path, monkeypatch):
     assert creds.service_account_email == "fetcher@my-ee-project.iam.gserviceaccount.com"
     assert "my-ee-project" in desc and "fetcher@" in desc
     assert ee.data._get_state().max_retries == 0  # our own retry loop takes over
+    assert deadlines == [E.DEFAULT_TIMEOUT_S * 1000]  # every later request has a deadline
     E.ee_initialize("other-project", key_file=_key(tmp_path), check_network=False)
     assert calls[1][1]["project"] == "other-project" and calls[1][1]["url"] is None
+
+
+def test_changed_settings_start_a_new_session(tmp_path, monkeypatch):
+    """The app keeps one process: a new project, endpoint or key must not reuse the old session."""
+    import os
+
+    calls = []
+    monkeypatch.setattr(ee, "Initialize", lambda credentials, **kw: calls.append(kw))
+    monkeypatch.setattr(ee.data, "setDeadline", lambda ms: None)
+    monkeypatch.setattr(E, "ee_is_initialized", lambda: bool(calls))
+    key = _key(tmp_path)
+    E.ensure_session("p1", key_file=key, check_network=False)
+    E.ensure_session("p1", key_file=key, check_network=False)
+    assert len(calls) == 1                       # same settings: the session is reused
+    E.ensure_session("p2", key_file=key, check_network=False)
+    assert len(calls) == 2 and calls[-1]["project"] == "p2"
+    E.ensure_session("p2", key_file=key, url="https://ee.example.test", check_network=False)
+    assert len(calls) == 3 and calls[-1]["url"] == "https://ee.example.test"
+    st = key.stat()
+    os.utime(key, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))  # a new key saved over the old file
+    E.ensure_session("p2", key_file=key, url="https://ee.example.test", check_network=False)
+    assert len(calls) == 4
+
+
+def test_revoked_key_has_its_own_message(tmp_path, monkeypatch):
+    from google.auth.exceptions import RefreshError
+
+    def refuse(credentials, **kw):
+        raise RefreshError("invalid_grant: Invalid JWT Signature.",
+                           {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+
+    monkeypatch.setattr(ee, "Initialize", refuse)
+    with pytest.raises(SatSegError, match=r"Google refused the service-account key key.json .*revoked or deleted.*"
+                                          r"new key for fetcher@my-ee-project") as err:
+        E.ee_initialize(None, key_file=_key(tmp_path), check_network=False)
+    assert "earthengine authenticate" not in str(err.value)
 
 
 def test_not_signed_in(tmp_path, monkeypatch):

@@ -31,6 +31,8 @@ from desktop_app.core.online.tile_runner import Backoff  # noqa: E402
 from desktop_app.core.online.tiling import MAX_GRID_SIDE, MAX_REQUEST_BYTES, request_bytes  # noqa: E402
 from desktop_app.core.sources import open_image  # noqa: E402
 
+# ApiTestCase swaps this for a no-op and never puts it back; the deadline test needs the real one.
+REAL_INSTALL_RESOURCE = ee.data._install_cloud_api_resource
 BANDS = ["B4", "B3", "B2", "B8"]
 SCENES = ["20240105T054221_20240105T054219_T43QGU", "20240110T054139_20240110T054141_T43QGU"]
 
@@ -48,7 +50,11 @@ class FakeEarthEngine:
     """httplib2.Http stand-in: answers value:compute and image:computePixels from a known array."""
 
     def __init__(self, world: np.ndarray, transform: Affine, bands: list[str], scenes=SCENES) -> None:
-        self.world, self.transform, self.bands, self.scenes = world, transform, bands, scenes
+        self.world, self.transform, self.bands = world, transform, bands
+        # The search answers [system:index, MGRS_TILE, cloud %] rows, least cloudy first.
+        self.scenes = [s if isinstance(s, list) else [s, "43QGU", 10.0 * i] for i, s in enumerate(scenes)]
+        self.stall: set = set()            # tile origins whose request never answers
+        self.release = threading.Event()   # set at teardown so stalled threads end
         self.lock = threading.Lock()
         self.pixel_requests: list[dict] = []
         self.value_requests: list[dict] = []
@@ -76,6 +82,9 @@ class FakeEarthEngine:
             self.pixel_requests.append(payload)
             actions = self.failures.get(key)
             action = actions.pop(0) if actions else None
+        if key in self.stall:
+            self.release.wait(60)
+            raise ConnectionResetError(104, "released at teardown")
         if self.delay:
             time.sleep(self.delay)
         if action == "drop":
@@ -147,12 +156,36 @@ class _Harness(apitestcase.ApiTestCase):
         return self.dn[:, row:row + result.height, col:col + result.width]
 
 
+def _tree(obj) -> dict:
+    """The serialised graph of an ee object as one nested dict (shared values and function bodies inlined)."""
+    graph = json.loads(obj.serialize())
+    vals = graph["values"]
+
+    def resolve(v):
+        if isinstance(v, dict):
+            if "valueReference" in v:
+                return resolve(vals[v["valueReference"]])
+            if "functionDefinitionValue" in v:  # a mapped function's body is a bare value key
+                return resolve(vals[v["functionDefinitionValue"]["body"]])
+            return {k: resolve(x) for k, x in v.items()}
+        return [resolve(x) for x in v] if isinstance(v, list) else v
+
+    return resolve(vals[graph["result"]])
+
+
 class TestGraph(apitestcase.ApiTestCase):
     """The composite graph, serialised by the real client against the bundled algorithm list."""
 
+    ROI = {"type": "Polygon", "coordinates": [[[76.9, 28.5], [77.1, 28.5], [77.1, 28.6], [76.9, 28.5]]]}
+
+    def composite(self, ids, bands, composite, **kw):
+        import datetime as dt
+
+        return E.build_composite(ids, bands, composite, parse_roi(self.ROI), dt.date(2024, 1, 1),
+                                 dt.date(2024, 1, 31), **kw)
+
     def test_median_composite_uses_cloud_score_plus(self):
-        img = E.build_composite(SCENES, BANDS, "median", cs_threshold=0.6)
-        graph = img.serialize()
+        graph = self.composite(SCENES, BANDS, "median", cs_threshold=0.6).serialize()
         for needle in ("COPERNICUS/S2_SR_HARMONIZED", "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED", '"cs_cdf"',
                        "Image.linkCollection", "reduce.median", "Image.gte", "Image.updateMask", "Image.unmask",
                        "Image.toUint16", "Filter.listContains", SCENES[0], SCENES[1]):
@@ -160,21 +193,66 @@ class TestGraph(apitestcase.ApiTestCase):
         assert "0.6" in graph
         assert "Collection.limit" not in graph
 
-    def test_least_cloudy_is_one_scene_without_cloud_score(self):
-        graph = E.build_composite(SCENES[:1], ["B8", "B4"], "least_cloudy").serialize()
-        assert f"COPERNICUS/S2_SR_HARMONIZED/{SCENES[0]}" in graph
+    def test_median_filters_bounds_and_dates_next_to_the_scene_list(self):
+        tree = _tree(self.composite(SCENES, BANDS, "median"))
+        chains = {}  # collection id -> filters applied on it, innermost first
+
+        def walk(node, outer):
+            if isinstance(node, list):
+                for x in node:
+                    walk(x, outer)
+            if not isinstance(node, dict):
+                return
+            fn = node.get("functionInvocationValue")
+            if fn and fn["functionName"] == "Collection.filter":
+                name = fn["arguments"]["filter"]["functionInvocationValue"]["functionName"]
+                walk(fn["arguments"]["collection"], [name] + outer)
+                return
+            if fn and fn["functionName"] == "ImageCollection.load":
+                chains[fn["arguments"]["id"]["constantValue"]] = outer
+                return
+            for x in node.values():
+                walk(x, [])
+
+        walk(tree, [])
+        filters_on = chains.get
+        s2 = filters_on("COPERNICUS/S2_SR_HARMONIZED")
+        assert s2[:2] == ["Filter.intersects", "Filter.dateRangeContains"] and "Filter.listContains" in s2
+        assert filters_on("GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED")[:2] == ["Filter.intersects",
+                                                                             "Filter.dateRangeContains"]
+
+    def test_valid_dark_pixels_are_kept_at_one_dn_before_unmask(self):
+        """A clear-water pixel with B12 = 0 must not become no data: max(1) runs before unmask(0)."""
+        for kind in ("median", "least_cloudy"):
+            root = _tree(self.composite(SCENES, BANDS, kind))["functionInvocationValue"]
+            assert root["functionName"] == "Image.toUint16"
+            unmask = root["arguments"]["value"]["functionInvocationValue"]
+            assert unmask["functionName"] == "Image.unmask"
+            zero = unmask["arguments"]["value"]["functionInvocationValue"]
+            assert zero["functionName"] == "Image.constant" and zero["arguments"]["value"]["constantValue"] == 0
+            maxed = unmask["arguments"]["input"]["functionInvocationValue"]
+            assert maxed["functionName"] == "Image.max"
+            one = maxed["arguments"]["image2"]["functionInvocationValue"]
+            assert one["functionName"] == "Image.constant" and one["arguments"]["value"]["constantValue"] == 1
+
+    def test_least_cloudy_mosaics_one_scene_per_grid_tile_clearest_on_top(self):
+        ids = ["20240105_T43QGU", "20240105_T43QHU"]
+        graph = self.composite(ids, ["B8", "B4"], "least_cloudy").serialize()
+        assert all(f"COPERNICUS/S2_SR_HARMONIZED/{i}" in graph for i in ids)
+        assert "ImageCollection.mosaic" in graph
         assert "CLOUD_SCORE_PLUS" not in graph and "reduce.median" not in graph
+        # mosaic() draws the last image on top: the clearest (first id) is listed last.
+        assert graph.index(f"S2_SR_HARMONIZED/{ids[1]}") < graph.index(f"S2_SR_HARMONIZED/{ids[0]}")
 
     def test_search_filters_region_dates_and_clouds(self):
-        roi = parse_roi({"type": "Polygon", "coordinates": [[[76.9, 28.5], [77.1, 28.5], [77.1, 28.6], [76.9, 28.5]]]})
         import datetime as dt
 
-        graph = E.build_search(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 31), "least_cloudy", 40).serialize()
+        graph = E.build_search(parse_roi(self.ROI), dt.date(2024, 1, 1), dt.date(2024, 1, 31), 40).serialize()
         assert "2024-02-01" in graph  # end date inclusive -> exclusive next day
         assert "2024-01-01" in graph
         assert "CLOUDY_PIXEL_PERCENTAGE" in graph and "Filter.lessThan" in graph
         assert "EPSG:32643" in graph  # the ROI is sent as a planar UTM polygon
-        assert "Collection.limit" in graph and "AggregateFeatureCollection.array" in graph
+        assert "Collection.limit" in graph and "reduceColumns" in graph and '"MGRS_TILE"' in graph
 
 
 class TestAntimeridianGraph(apitestcase.ApiTestCase):
@@ -183,7 +261,7 @@ class TestAntimeridianGraph(apitestcase.ApiTestCase):
 
         roi = parse_roi({"type": "Polygon", "coordinates": [[[179.9, -17.0], [-179.9, -17.0], [-179.9, -16.8],
                                                              [179.9, -16.8], [179.9, -17.0]]]})
-        graph = json.loads(E.build_search(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 2), "median", 100).serialize())
+        graph = json.loads(E.build_search(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 2), 100).serialize())
         text = json.dumps(graph)
         assert "EPSG:32701" in text and '"geodesic": {"constantValue": false}' in text
         import re
@@ -240,14 +318,20 @@ class TestComputePixels(_Harness):
         assert r.nodata_mask[outside].all() and not r.nodata_mask[~outside].any()
         assert r.nodata_mask[-5:, -5:].all()  # the never-requested corner reads as nodata
 
-    def test_least_cloudy_asks_for_one_scene_and_fetches_that_image(self):
-        fake = FakeEarthEngine(self.dn, self.scene.image.transform, BANDS, scenes=SCENES[1:])
+    def test_least_cloudy_takes_the_clearest_scene_of_each_grid_tile(self):
+        rows = [["20240110_T43QGU", "43QGU", 3.0], ["20240105_T43QHU", "43QHU", 7.5],
+                ["20240105_T43QGU", "43QGU", 9.0], ["20240120_T43QHU", "43QHU", 30.0]]
+        fake = FakeEarthEngine(self.dn, self.scene.image.transform, BANDS, scenes=rows)
         result = self.run_fetch(fake, request=self.request(composite="least_cloudy"))
         search = json.dumps(fake.value_requests[0])
-        assert "Collection.limit" in search and "CLOUDY_PIXEL_PERCENTAGE" in search and '"limit"' in search
+        assert "Collection.limit" in search and "CLOUDY_PIXEL_PERCENTAGE" in search and "MGRS_TILE" in search
         expr = json.dumps(fake.pixel_requests[0]["expression"])
-        assert f"COPERNICUS/S2_SR_HARMONIZED/{SCENES[1]}" in expr and "CLOUD_SCORE_PLUS" not in expr
-        assert result.scenes == SCENES[1:]
+        assert "ImageCollection.mosaic" in expr and "CLOUD_SCORE_PLUS" not in expr
+        assert f"S2_SR_HARMONIZED/{rows[0][0]}" in expr and f"S2_SR_HARMONIZED/{rows[1][0]}" in expr
+        assert rows[2][0] not in expr and rows[3][0] not in expr
+        assert result.scenes == [rows[0][0], rows[1][0]]  # named in the result, the tags and the CLI
+        with open_image(result.path) as src:
+            assert json.loads(src.metadata["SATSEG_SCENES"]) == [rows[0][0], rows[1][0]]
 
     def test_retries_429_5xx_and_dropped_connection(self):
         fake = self.fake()
@@ -347,11 +431,124 @@ class TestComputePixels(_Harness):
             self.run_fetch(fake)
         assert fake.pixel_requests == []
 
+    def test_a_stalled_tile_times_out_is_retried_and_named(self):
+        """One request never answers: the deadline ends each attempt, then the error names it; siblings cached."""
+        fake = self.fake()
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake.stall.add((t.c, t.f))
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(SatSegError, match=r"did not answer within 0.5 s after 2 attempts while fetching tile "
+                                                  r"r0000_c0000.*smaller tile size.*cached"):
+                self.run_fetch(fake, request=self.request(timeout=0.5), attempts=2)
+        finally:
+            fake.release.set()
+        assert time.monotonic() - t0 < 6
+        stalled = [r for r in fake.pixel_requests if r["grid"]["affineTransform"]["translateX"] == t.c
+                   and r["grid"]["affineTransform"]["translateY"] == t.f]
+        assert len(stalled) == 2  # a timeout is retried
+        cached = len(list((self.tmp / "cache" / "tiles").glob("*/*.npy")))
+        assert cached == len(fake.pixel_requests) - 2 > 0
+
+    def test_cancel_during_a_stalled_request_returns_in_seconds(self):
+        fake = self.fake()
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake.stall.add((t.c, t.f))
+        job, when = Job(), {}
+
+        def progress(f, msg):
+            if msg.startswith("tile ") and msg.split()[1].split("/")[0] == str(int(msg.split("/")[1]) - 1):
+                when["cancel"] = time.monotonic()
+                job.cancel()   # every tile but the stalled one is in
+
+        job.progress = progress
+        try:
+            with pytest.raises(Cancelled):
+                self.run_fetch(fake, job=job)   # default 120 s deadline: only Cancel can end it
+        finally:
+            fake.release.set()
+        assert time.monotonic() - when["cancel"] < 3
+        cached = len(list((self.tmp / "cache" / "tiles").glob("*/*.npy")))
+        assert cached == len(fake.pixel_requests) - 1 >= 4  # every answered tile is kept
+
+    def test_out_of_memory_400_suggests_a_smaller_tile_size(self):
+        fake = self.fake()
+        t = parse_roi(_roi(self.scene)).grid(10).transform
+        fake.fail((t.c, t.f), (400, "User memory limit exceeded."))
+        with pytest.raises(SatSegError, match=r"ran out of memory or time while fetching tile r0000_c0000 .*"
+                                              r"smaller tile size \(--tile-size, now 64 px\)"):
+            self.run_fetch(fake)
+
+    def test_dark_valid_pixel_stays_data_and_a_zero_band_is_no_data(self):
+        """Earth Engine answers >= 1 for valid pixels (max(1) in the graph); 0 in any band is no data."""
+        fake = self.fake()
+        fake.world = self.dn.copy()
+        grid = parse_roi(_roi(self.scene)).grid(10)
+        col, row = ~self.scene.image.transform @ (grid.transform.c, grid.transform.f)
+        r0, c0 = int(round(row)) + 40, int(round(col)) + 40
+        fake.world[:, r0, c0] = [900, 700, 500, 1]        # deep clear water: NIR at the floor
+        fake.world[:, r0, c0 + 1] = [900, 700, 500, 0]    # masked in one band
+        result = self.run_fetch(fake)
+        with open_image(result.path) as src:
+            r = src.read()
+        assert not r.nodata_mask[40, 40] and r.data[3, 40, 40] == pytest.approx(1e-4)
+        assert r.nodata_mask[40, 41]
+
     def test_offline_during_search_is_a_connection_message(self):
         fake = self.fake()
         fake.offline = True
         with pytest.raises(SatSegError, match="lost the connection to Earth Engine"):
             self.run_fetch(fake, attempts=2)
+
+
+class TestDeadline(apitestcase.ApiTestCase):
+    """The deadline set at sign-in reaches the real HTTP client (requests), against a server that never answers."""
+
+    def setUp(self):
+        super().setUp()
+        ee.data.computeValue = self.old_compute_value   # the real REST call, not the harness's canned value
+        ee.data._install_cloud_api_resource = REAL_INSTALL_RESOURCE  # a real requests-based client
+
+    def test_silent_server_ends_on_the_client_deadline(self):
+        import datetime as dt
+        from unittest import mock
+
+        from google.auth.credentials import AnonymousCredentials
+
+        from pathlib import Path
+
+        from netfaults import StallingHttpServer
+
+        # The server gives the client its API description, then never answers a computation.
+        doc = (Path(ee.__file__).parent / "tests" / "cloud_api_discovery_document.json").read_bytes()
+        with StallingHttpServer({"/$discovery": (200, "application/json", doc)}) as silent, \
+                mock.patch.object(ee.data, "get_persistent_credentials", return_value=AnonymousCredentials()):
+            E.ee_initialize("my-project", url=silent.url, check_network=False, timeout=0.5)
+            roi = parse_roi(TestGraph.ROI)
+            t0 = time.monotonic()
+            with pytest.raises(SatSegError, match=r"did not answer within 0.5 s while searching for scenes") as err:
+                E.search_scenes(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 31), "median", 60,
+                                Backoff(attempts=1), timeout=0.5)
+            assert time.monotonic() - t0 < 3 and any("value:compute" in p for p in silent.held)
+        # The client's own timeout fired (a requests timeout), not only our backstop.
+        from desktop_app.core.online.netcall import NetworkTimeout
+
+        chain, e = [], err.value
+        while e is not None:
+            chain.append(e)
+            e = e.__cause__ or e.__context__
+        assert any(isinstance(x, TimeoutError) for x in chain)
+        assert not any(isinstance(x, NetworkTimeout) for x in chain)
+
+
+def test_per_tile_choice_balances_grid_tiles():
+    from desktop_app.core.online.scenes import per_tile
+
+    rows = [("a1", "A", 1.0), ("a2", "A", 2.0), ("a3", "A", 3.0), ("b1", "B", 40.0), ("b2", "B", 50.0),
+            ("n", None, None)]
+    pick = per_tile(rows, 2, tile_of=lambda r: r[1], cloud_of=lambda r: r[2])
+    assert [r[0] for r in pick] == ["a1", "a2", "b1", "b2", "n"]   # B is not crowded out by A
+    assert [r[0] for r in per_tile(rows, 1, lambda r: r[1], lambda r: r[2])] == ["a1", "b1", "n"]
 
 
 def test_tile_limits_for_every_band_count():

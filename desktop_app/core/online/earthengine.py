@@ -4,8 +4,10 @@ Pixels come from ``ee.data.computePixels`` on an explicit UTM grid (the ROI's
 zone, aligned to the pixel size), as uint16 digital numbers of
 ``COPERNICUS/S2_SR_HARMONIZED`` (0 = no data). The client's own retries are
 switched off (they wait ~44 s when offline and hide the HTTP status); this
-module retries 429/5xx and dropped connections itself with back-off, and
-fails at once on anything a retry cannot fix (400, 401, 403).
+module retries 429/5xx, dropped connections and timeouts itself with
+back-off, and fails at once on anything a retry cannot fix (400, 401, 403).
+Every request has a deadline (``ee.data.setDeadline`` plus the backstop in
+``netcall``) and ends at once on Cancel: see docs/online.md.
 
 ``ee`` is imported inside functions only: importing this module stays light.
 """
@@ -23,22 +25,29 @@ from shapely.geometry import mapping
 
 from ..errors import SatSegError
 from ..jobs import Cancelled, Job, ensure_job
+from . import netcall
 from .connectivity import check_connectivity
 from .roi import Grid, Roi
+from .scenes import per_tile
 from .tiling import Tile
 
 EE_COLLECTION = "COPERNICUS/S2_SR_HARMONIZED"
 CS_PLUS_COLLECTION = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
 CS_BAND = "cs_cdf"
 CLOUD_PROPERTY = "CLOUDY_PIXEL_PERCENTAGE"
+TILE_PROPERTY = "MGRS_TILE"
 DEFAULT_EE_URL = "https://earthengine.googleapis.com"
 # S2_SR_HARMONIZED has every MSI band except the cirrus band B10.
 EE_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
 MAX_SCENES = 5000
 RETRY_STATUS = {429, 500, 502, 503, 504}
+DEFAULT_TIMEOUT_S = 120.0  # a median over many scenes can take a minute before the first byte
 
 NOT_SIGNED_IN = ("not signed in to Earth Engine: sign in from the Imagery panel, run 'earthengine authenticate', "
                  "or give a service-account key file")
+KEY_REFUSED = ("Google refused the service-account key {key} ({msg}): it was probably revoked or deleted; create a "
+               "new key for {account} in the Cloud console and choose it in the Earth Engine account settings "
+               "(or pass --ee-key)")
 NO_PROJECT = ("no Google Cloud project set for Earth Engine: enter the project id (registered for Earth Engine) "
               "in Settings or pass --ee-project")
 
@@ -74,19 +83,55 @@ def _service_account(key_file: str | os.PathLike):
     return creds, info.get("project_id"), info["client_email"]
 
 
+# The settings the current ee session was initialised with; a change means a new session.
+_SESSION: dict = {}
+
+
+def _settings_key(project, key_file, url) -> tuple:
+    """What identifies a session: the settings, plus the credential file's identity (a new key or sign-in)."""
+    if key_file:
+        cred = Path(key_file)
+    else:
+        from ee import oauth
+
+        cred = Path(oauth.get_credentials_path())
+    try:
+        stamp = cred.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return (project or None, str(cred.resolve()), stamp, (url or None))
+
+
+def ensure_session(project: Optional[str] = None, key_file: Optional[str | os.PathLike] = None,
+                   url: Optional[str] = None, *, job: Optional[Job] = None,
+                   timeout: float = DEFAULT_TIMEOUT_S, check_network: bool = True) -> None:
+    """Initialise Earth Engine unless this process already did so with the same settings.
+
+    A change of project, key file (or its contents), stored sign-in or
+    endpoint starts a new session, so the app never keeps using stale ones.
+    """
+    if ee_is_initialized() and _SESSION.get("key") == _settings_key(project, key_file, url):
+        return
+    ee_initialize(project, key_file, url, job=job, timeout=timeout, check_network=check_network)
+
+
 def ee_initialize(project: Optional[str] = None, key_file: Optional[str | os.PathLike] = None,
-                  url: Optional[str] = None, *, check_network: bool = True, timeout: float = 3.0) -> str:
+                  url: Optional[str] = None, *, check_network: bool = True, timeout: float = DEFAULT_TIMEOUT_S,
+                  job: Optional[Job] = None) -> str:
     """Initialise Earth Engine; returns a one-line description of the session.
 
     Credentials: the service-account ``key_file`` if given, else those stored
     by a previous sign-in (or Application Default Credentials). ``project`` is
     the Cloud project id (a key file's own project is the fallback). ``url``
     is the advanced alternative endpoint passed to ``ee.Initialize``.
-    Connectivity is checked first so an offline machine fails in seconds.
+    Connectivity is checked first so an offline machine fails in seconds;
+    ``timeout`` is the deadline of each request (sign-in included).
     """
     if check_network:
-        check_connectivity(url or DEFAULT_EE_URL, "Earth Engine", timeout)
+        check_connectivity(url or DEFAULT_EE_URL, "Earth Engine")
     import ee
+
+    _SESSION.clear()
 
     account = "stored credentials"
     if key_file:
@@ -102,12 +147,19 @@ def ee_initialize(project: Optional[str] = None, key_file: Optional[str | os.Pat
         project = project or getattr(credentials, "quota_project_id", None)
     if not project:
         raise SatSegError(NO_PROJECT)
+    key = str(key_file) if key_file else None
     try:
-        ee.Initialize(credentials, url=url, project=project)
-    except Exception as exc:  # EEException, transport errors, refresh errors
-        raise translate_error(exc, "signing in to Earth Engine", project=project) from exc
+        netcall.call(lambda: ee.Initialize(credentials, url=url, project=project), job, timeout,
+                     "signing in to Earth Engine")
+    except Cancelled:
+        raise
+    except Exception as exc:  # EEException, transport errors, refresh errors, timeouts
+        raise translate_error(exc, "signing in to Earth Engine", project=project, key_file=key, timeout=timeout,
+                              account=account) from exc
     # Interactive use: our own retry loop reports status codes and honours Cancel.
     ee.data.setMaxRetries(0)
+    ee.data.setDeadline(int(timeout * 1000))
+    _SESSION.update(key=_settings_key(project, key_file, url), key_file=key, account=account)
     return f"Earth Engine project {project} ({account})"
 
 
@@ -222,19 +274,33 @@ def is_retryable(exc: BaseException) -> bool:
     status = _status(exc)
     if status is not None:
         return status in RETRY_STATUS
+    if netcall.timed_out(exc):
+        return True
     text = str(exc).lower()
     return _is_connection_error(exc) or "too many concurrent" in text or "quota exceeded" in text
 
 
-def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project: Optional[str] = None) -> SatSegError:
+def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project: Optional[str] = None,
+                    key_file: Optional[str] = None, timeout: Optional[float] = None,
+                    account: Optional[str] = None, tile_size: Optional[int] = None) -> SatSegError:
     """One line for the user: what failed, why, and what to do."""
     if isinstance(exc, SatSegError):
         return exc
+    key_file = key_file or _SESSION.get("key_file")
+    account = account or _SESSION.get("account") or "the service account"
     status = _status(exc)
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     after = f" after {attempts} attempts" if attempts > 1 else ""
     resume = "; finished tiles are cached, fetch again to resume"
     low = msg.lower()
+    smaller = (f"; try a smaller tile size (--tile-size, now {tile_size} px)" if tile_size
+               else "; try a smaller tile size (--tile-size)")
+    if status is None and netcall.timed_out(exc):
+        wait = f" within {timeout:g} s" if timeout else ""
+        return SatSegError(f"Earth Engine did not answer{wait}{after} while {what}{smaller if tile_size else ''}"
+                           f"{resume} (or raise --timeout)")
+    if key_file and ("invalid_grant" in low or "invalid jwt" in low or "refresherror" in type(exc).__name__.lower()):
+        return SatSegError(KEY_REFUSED.format(key=Path(key_file).name, msg=msg, account=account))
     if status == 429 or "quota exceeded" in low or "too many concurrent" in low:
         return SatSegError(f"Earth Engine quota exceeded{after} while {what} ({msg}){resume} later")
     if status == 401 or "authorize access" in low or "invalid_grant" in low or "refresherror" in type(exc).__name__.lower():
@@ -246,24 +312,28 @@ def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project
         return SatSegError(f"Earth Engine server error {status}{after} while {what}: {msg}{resume}")
     if status is None and _is_connection_error(exc):
         return SatSegError(f"lost the connection to Earth Engine{after} while {what} ({msg}){resume} when online")
+    if status == 400 and ("memory" in low or "timed out" in low or "too many pixels" in low):
+        return SatSegError(f"Earth Engine ran out of memory or time while {what} ({msg}){smaller}{resume}")
     if status is not None:
         return SatSegError(f"Earth Engine rejected the request ({status}) while {what}: {msg}")
     return SatSegError(f"Earth Engine error while {what}: {msg}")
 
 
-def call_with_retries(fn: Callable[[], Any], what: str, backoff, job: Job, project: Optional[str] = None) -> Any:
-    """Run ``fn`` retrying 429/5xx/connection errors on the back-off schedule."""
+def call_with_retries(fn: Callable[[], Any], what: str, backoff, job: Job, project: Optional[str] = None,
+                      timeout: float = DEFAULT_TIMEOUT_S, tile_size: Optional[int] = None) -> Any:
+    """Run ``fn`` with a deadline, retrying 429/5xx/connection errors/timeouts on the back-off schedule."""
     for attempt in range(backoff.attempts):
         job.check()
         try:
-            return fn()
+            return netcall.call(fn, job, timeout, what)
         except Cancelled:
             raise
         except Exception as exc:
             if attempt + 1 < backoff.attempts and is_retryable(exc):
                 backoff.wait(attempt, job)
                 continue
-            raise translate_error(exc, what, attempts=attempt + 1, project=project) from exc
+            raise translate_error(exc, what, attempts=attempt + 1, project=project, timeout=timeout,
+                                  tile_size=tile_size) from exc
     raise AssertionError("unreachable")
 
 
@@ -277,31 +347,54 @@ def ee_region(roi: Roi):
     return ee.Geometry(geojson, roi.crs.to_string(), False)
 
 
-def build_search(roi: Roi, start: dt.date, end: dt.date, composite: str, max_cloud: float):
-    """ee.List of the system:index of the scenes a composite uses (end date inclusive)."""
+def _filtered(name: str, region, start: dt.date, end: dt.date):
+    """A collection cut to the ROI and dates (end inclusive), so the server never scans all of it."""
     import ee
 
-    col = (ee.ImageCollection(EE_COLLECTION)
-           .filterBounds(ee_region(roi))
-           .filterDate(start.isoformat(), (end + dt.timedelta(days=1)).isoformat()))
+    return (ee.ImageCollection(name).filterBounds(region)
+            .filterDate(start.isoformat(), (end + dt.timedelta(days=1)).isoformat()))
+
+
+def build_search(roi: Roi, start: dt.date, end: dt.date, max_cloud: float):
+    """ee.List of [system:index, MGRS_TILE, cloud %] of the candidate scenes, least cloudy first."""
+    import ee
+
+    col = _filtered(EE_COLLECTION, ee_region(roi), start, end)
     if max_cloud < 100:
         col = col.filter(ee.Filter.lt(CLOUD_PROPERTY, max_cloud))
-    col = col.sort(CLOUD_PROPERTY).limit(1) if composite == "least_cloudy" else col.limit(MAX_SCENES)
-    return col.aggregate_array("system:index")
+    col = col.sort(CLOUD_PROPERTY).limit(MAX_SCENES)
+    return col.reduceColumns(ee.Reducer.toList(3), ["system:index", TILE_PROPERTY, CLOUD_PROPERTY]).get("list")
 
 
-def build_composite(scene_ids: list[str], bands: list[str], composite: str, cs_threshold: float = 0.6):
-    """uint16 DN image: Cloud Score+ masked median, or the one least-cloudy scene; masked -> 0."""
+def choose_scenes(rows: list, composite: str) -> list[str]:
+    """Scene ids a composite uses: least_cloudy keeps the clearest scene of each grid tile."""
+    if composite != "least_cloudy":
+        return [str(r[0]) for r in rows]
+    best = per_tile(rows, 1, tile_of=lambda r: r[1], cloud_of=lambda r: r[2])
+    return [str(r[0]) for r in best]
+
+
+def build_composite(scene_ids: list[str], bands: list[str], composite: str, roi: Roi, start: dt.date, end: dt.date,
+                    cs_threshold: float = 0.6):
+    """uint16 DN image, masked -> 0, valid pixels >= 1.
+
+    least_cloudy: a mosaic of the given scenes (least cloudy first in
+    ``scene_ids``, drawn on top). median: Cloud Score+ masked median of them.
+    """
     import ee
 
     if composite == "least_cloudy":
-        image = ee.Image(f"{EE_COLLECTION}/{scene_ids[0]}").select(bands)
+        # mosaic() draws the last image on top: the clearest scene goes last.
+        images = [ee.Image(f"{EE_COLLECTION}/{i}").select(bands) for i in reversed(scene_ids)]
+        image = ee.ImageCollection.fromImages(images).mosaic()
     else:
-        col = ee.ImageCollection(EE_COLLECTION).filter(ee.Filter.inList("system:index", scene_ids))
-        col = col.linkCollection(ee.ImageCollection(CS_PLUS_COLLECTION), [CS_BAND])
+        region = ee_region(roi)
+        col = _filtered(EE_COLLECTION, region, start, end).filter(ee.Filter.inList("system:index", scene_ids))
+        col = col.linkCollection(_filtered(CS_PLUS_COLLECTION, region, start, end), [CS_BAND])
         col = col.map(lambda img: img.updateMask(img.select(CS_BAND).gte(cs_threshold)))
         image = col.select(bands).median()
-    return image.unmask(0).toUint16()
+    # 0 means "no data" downstream, so a valid 0 DN (clear water in B11/B12) is raised to 1 first.
+    return image.max(1).unmask(0).toUint16()
 
 
 def pixel_grid(grid: Grid, tile: Tile) -> dict:
@@ -333,25 +426,27 @@ def npy_to_dn(arr: np.ndarray, bands: list[str], tile: Tile) -> np.ndarray:
 # --- fetching ---------------------------------------------------------------
 
 def search_scenes(roi: Roi, start: dt.date, end: dt.date, composite: str, max_cloud: float, backoff,
-                  job: Optional[Job] = None, project: Optional[str] = None) -> list[str]:
+                  job: Optional[Job] = None, project: Optional[str] = None,
+                  timeout: float = DEFAULT_TIMEOUT_S) -> list[str]:
+    """Ids of the scenes the composite uses, least cloudy first."""
     import ee
 
     job = ensure_job(job)
     ee.data.setMaxRetries(0)  # the client's own retries hide status codes and ignore Cancel
-    ids = call_with_retries(lambda: build_search(roi, start, end, composite, max_cloud).getInfo(),
-                            "searching for scenes", backoff, job, project)
-    if not isinstance(ids, list):
-        raise SatSegError(f"Earth Engine returned an unexpected scene list: {ids!r}")
-    if not ids:
+    rows = call_with_retries(lambda: build_search(roi, start, end, max_cloud).getInfo(),
+                             "searching for scenes", backoff, job, project, timeout)
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 3 for r in rows):
+        raise SatSegError(f"Earth Engine returned an unexpected scene list: {str(rows)[:200]}")
+    if not rows:
         cloud = f" with scene cloud cover < {max_cloud:g} %" if max_cloud < 100 else ""
         raise SatSegError(f"no Sentinel-2 images in {EE_COLLECTION} for this ROI between {start} and {end}{cloud}; "
                           "widen the date range or raise the cloud limit")
-    return [str(i) for i in ids]
+    return choose_scenes(rows, composite)
 
 
-def tile_fetcher(image, grid: Grid, bands: list[str], backoff, job: Job,
-                 project: Optional[str] = None) -> Callable[[Tile], np.ndarray]:
-    """A function fetching one tile with computePixels (retries included)."""
+def tile_fetcher(image, grid: Grid, bands: list[str], backoff, job: Job, project: Optional[str] = None,
+                 timeout: float = DEFAULT_TIMEOUT_S, tile_size: Optional[int] = None) -> Callable[[Tile], np.ndarray]:
+    """A function fetching one tile with computePixels (deadline and retries included)."""
     import ee
 
     ee.data.setMaxRetries(0)  # the client's own retries hide status codes and ignore Cancel
@@ -360,7 +455,7 @@ def tile_fetcher(image, grid: Grid, bands: list[str], backoff, job: Job,
         params = {"expression": image, "fileFormat": "NUMPY_NDARRAY", "bandIds": list(bands),
                   "grid": pixel_grid(grid, tile)}
         arr = call_with_retries(lambda: ee.data.computePixels(params), f"fetching tile {tile.key}", backoff, job,
-                                project)
+                                project, timeout, tile_size)
         return npy_to_dn(arr, bands, tile)
 
     return fetch

@@ -39,7 +39,13 @@ DEFAULT_BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")
 # median composite of big tiles runs into the per-request compute limits.
 # STAC: bounds the memory of the local median (scenes x bands x tile).
 DEFAULT_TILE = {"earthengine": 1024, "stac": 512}
-CACHE_VERSION = 1
+MIN_TILE = 32
+# Seconds a single request may stay silent (docs/online.md): an Earth Engine
+# median can compute for a minute before its first byte; a STAC server or
+# file server that says nothing for half a minute is not going to.
+DEFAULT_TIMEOUT = {"earthengine": 120.0, "stac": 30.0}
+# 2: valid Earth Engine pixels kept >= 1 DN, per-tile scene choice, STAC Collection 1.
+CACHE_VERSION = 2
 
 
 def default_date_range(today: Optional[dt.date] = None) -> tuple[dt.date, dt.date]:
@@ -73,6 +79,9 @@ class FetchRequest:
     ``max_cloud`` filters whole scenes by their cloud-cover percentage;
     ``cs_threshold`` is the Cloud Score+ ``cs_cdf`` a pixel needs to be kept
     in the Earth Engine median. ``workers`` requests run in parallel.
+    ``tile_size`` (px) is the side of one request: smaller tiles get past
+    Earth Engine's "memory / timed out" limits. ``timeout`` (s) is how long
+    one request may stay silent (default per source: ``DEFAULT_TIMEOUT``).
     """
 
     source: str
@@ -86,6 +95,7 @@ class FetchRequest:
     cs_threshold: float = 0.6
     workers: int = 4
     tile_size: Optional[int] = None
+    timeout: Optional[float] = None
     ee_project: Optional[str] = None
     ee_key_file: Optional[str] = None
     ee_url: Optional[str] = None
@@ -126,6 +136,10 @@ class FetchRequest:
             raise SatSegError(f"cloud limit {self.max_cloud:g} % must be in 0..100")
         if not 0 <= self.cs_threshold <= 1:
             raise SatSegError(f"Cloud Score+ threshold {self.cs_threshold:g} must be in 0..1")
+        if self.tile_size is not None and (not isinstance(self.tile_size, int) or self.tile_size < MIN_TILE):
+            raise SatSegError(f"tile size {self.tile_size} px must be a whole number of at least {MIN_TILE} px")
+        if self.timeout is not None and not 0 < float(self.timeout) <= 3600:
+            raise SatSegError(f"timeout {self.timeout:g} s must be in 0..3600 s")
         roi = parse_roi(self.roi)
         return CheckedRequest(self, roi, start, end, bands, scale)
 
@@ -148,6 +162,9 @@ class CheckedRequest:
             "stac": (r.stac_url or "") if r.source == "stac" else None, "tile": self.tile_size(),
         }
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+
+    def timeout(self) -> float:
+        return float(self.request.timeout or DEFAULT_TIMEOUT[self.request.source])
 
     def tile_size(self) -> int:
         limit = max_tile_side(len(self.bands))
@@ -264,35 +281,43 @@ def fetch_imagery(request: FetchRequest, cache_dir: str | os.PathLike, job: Opti
         collection = ee_src.EE_COLLECTION
         fetcher_job = fetch_job.sub(0.05, 1.0)
         if cache.missing(tiles):
-            if initialize and not ee_src.ee_is_initialized():
+            if initialize:
                 job.step(0.0, "signing in to Earth Engine")
-                ee_src.ee_initialize(request.ee_project, request.ee_key_file, request.ee_url)
+                # A new project, key or endpoint (changed in the app) starts a new session.
+                ee_src.ensure_session(request.ee_project, request.ee_key_file, request.ee_url, job=job,
+                                      timeout=c.timeout())
             if "scenes" not in manifest:
                 job.step(0.01, "searching Earth Engine for scenes")
                 manifest["scenes"] = ee_src.search_scenes(c.roi, c.start, c.end, request.composite, request.max_cloud,
-                                                          backoff, job, request.ee_project)
+                                                          backoff, job, request.ee_project, c.timeout())
                 cache.write_manifest(manifest)
-            image = ee_src.build_composite(manifest["scenes"], c.bands, request.composite, request.cs_threshold)
-            fetch = ee_src.tile_fetcher(image, grid, c.bands, backoff, fetcher_job, request.ee_project)
+            image = ee_src.build_composite(manifest["scenes"], c.bands, request.composite, c.roi, c.start, c.end,
+                                           request.cs_threshold)
+            fetch = ee_src.tile_fetcher(image, grid, c.bands, backoff, fetcher_job, request.ee_project, c.timeout(),
+                                        c.tile_size())
         else:
             fetch = None
     else:
         from . import stac as stac_src
 
-        collection = stac_src.STAC_COLLECTION
         fetcher_job = fetch_job.sub(0.05, 1.0)
         if cache.missing(tiles):
             if "stac_scenes" not in manifest:
                 job.step(0.01, "searching the STAC catalogue for scenes")
                 scenes = stac_src.search_scenes(c.roi, c.start, c.end, c.bands, request.composite, request.max_cloud,
-                                                request.stac_url or stac_src.EARTH_SEARCH_URL)
+                                                request.stac_url or stac_src.EARTH_SEARCH_URL, timeout=c.timeout(),
+                                                job=job)
                 manifest["stac_scenes"] = [s.to_dict() for s in scenes]
                 manifest["scenes"] = [s.id for s in scenes]
                 cache.write_manifest(manifest)
             scenes = [stac_src.Scene.from_dict(d) for d in manifest["stac_scenes"]]
-            fetch = stac_src.tile_reader(scenes, grid, c.bands, request.composite, fetcher_job)
+            fetch = stac_src.tile_reader(scenes, grid, c.bands, request.composite, fetcher_job, timeout=c.timeout(),
+                                         attempts=backoff.attempts, retry_delay=backoff.base)
         else:
             fetch = None
+        # Collection 1, plus the older collection where it filled a gap.
+        used = {d.get("collection") or stac_src.STAC_COLLECTION for d in manifest.get("stac_scenes", [])}
+        collection = ",".join(sorted(used, key=lambda n: n != stac_src.STAC_COLLECTION)) or stac_src.STAC_COLLECTION
     if fetch is not None:
         stats = run_tiles(tiles, cache, fetch, fetcher_job, workers=request.workers)
         fetched, cached = stats.fetched, stats.cached
