@@ -77,6 +77,25 @@ class Recovery:
     project_folder: Optional[Path]
     state: ProjectState
 
+    def local_time(self) -> str:
+        """When the autosave was written, in this computer's time zone (as users read clocks)."""
+        try:
+            return datetime.fromisoformat(self.autosaved_at).astimezone().strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return self.autosaved_at or "an unknown time"
+
+    def describe(self) -> str:
+        """The recovery question: which image, which project, when, how much."""
+        s = self.state
+        if s.extra.get("demo_size"):
+            image = "the demo scene"
+        else:
+            image = f"image {Path(s.image).name}" if s.image else "no image"
+        where = f"project {self.project_folder.name}" if self.project_folder else "an untitled session"
+        n = len(s.samples.get("features", []))
+        return (f"SatSeg found unsaved work in {where} ({image}, {n} sample polygon{'s' if n != 1 else ''}), "
+                f"autosaved {self.local_time()}. Restore it?")
+
 
 # ------------------------------------------------------------------ helpers
 def now_iso() -> str:
@@ -399,7 +418,23 @@ def find_recovery(folder: str | os.PathLike) -> Optional[Recovery]:
     project = d.get("project_folder")
     project_path = Path(project) if project else None
     state = state_from_dict(d, project_path or folder, where=str(path))
+    if project_path is not None and not state.results:
+        _restore_saved_result(state, project_path)
     return Recovery(path, saved_at, project_path, state)
+
+
+def _restore_saved_result(state: ProjectState, project: Path) -> None:
+    """Autosaves hold no results: bring back the project's saved class raster if it is for the same image."""
+    try:
+        saved = load_project(project)
+    except SatSegError:
+        return
+    raster = saved.results.get(CLASS_RASTER)
+    same_image = saved.image == state.image and saved.extra.get("demo_size") == state.extra.get("demo_size")
+    if raster and Path(raster).is_file() and same_image:
+        state.results[CLASS_RASTER] = raster
+        if "result" in saved.extra:
+            state.extra["result"] = saved.extra["result"]
 
 
 def discard_recovery(folder: str | os.PathLike) -> None:

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBo
                                QWidget)
 
 from ..core.display import UNCLASSIFIED_COLOR
+from ..core import document as document_events
+from ..core.document import Document
 from ..core.errors import SatSegError
 from . import pipeline
 from .about_dialog import show_about
@@ -67,17 +69,17 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.quiet = quiet
         self.messages: list[tuple[str, str]] = []
         self._dialogs: list[QMessageBox] = []
-        self.doc: Optional[pipeline.ImageDoc] = None
-        self.result: Optional[pipeline.RunResult] = None
-        self.roi: Optional[dict] = None
+        # The session's state (image, result, ROI, samples, run settings, saved or not) lives in the
+        # Qt-free document; the window shows it and reacts to its changes.
+        self.document = Document()
+        self.document.observe(self._on_document_changed)
         self._footprint = None
         self._image_shown_once = False
         self._rethreshold_pending = False
-        self.project_folder: Optional[Path] = None
-        self.dirty = False
         self._closed = False
 
         self.model = SampleModel(self)
+        self.document.samples = self.model
         self.runner = TaskRunner(self)
         self.map = MapView(self)
         self.setCentralWidget(self.map)
@@ -329,7 +331,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.runner.cancel("predict")
         if self.doc is not None and self.doc is not doc:
             self.doc.close()
-        self.doc = doc
+        self.document.set_image(doc)   # drops the old result; a project's new image is unsaved work
         self._footprint = None
         self._image_shown_once = False
         self.clear_result()
@@ -343,8 +345,6 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.image_loaded.emit()
         self.render_image()
         self._schedule_signatures()
-        if self.project_folder is not None:
-            self._mark_dirty()   # the project's image changed
         if doc.baseline_unknown:
             self.ask_baseline(doc.title, lambda answer, d=doc: self._baseline_answered(d, answer))
 
@@ -527,7 +527,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.status.showMessage("Cancelling…", 3000)
 
     def clear_result(self) -> None:
-        self.result = None
+        self.document.set_result(None)
         self.map.bridge.send("clear_masks")
         self.layers_panel.clear_masks()
         self._send_legend()
@@ -539,7 +539,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def _show_result(self, res: pipeline.RunResult) -> None:
         if self._closed or self.doc is None or res.request.doc is not self.doc:
             return  # the image changed (or the window closed) while this ran
-        self.result = res
+        self.document.set_result(res, dirty=False)
         self.layers_panel.set_masks(res.classes, unclassified=res.areas.unclassified.pixels > 0)
         self._send_masks(res.overlays)
         self._send_legend()
@@ -624,12 +624,40 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
         return project_io.save_project(self, folder)
 
+    # The names the panels, project_io and tests use; the state itself is in self.document.
+    doc = property(lambda self: self.document.image)
+    result = property(lambda self: self.document.result)
+    roi = property(lambda self: self.document.roi)
+    project_folder = property(lambda self: self.document.project_folder,
+                              lambda self, folder: self.document.set_project_folder(folder))
+    dirty = property(lambda self: self.document.is_dirty(),
+                     lambda self, value: self.document.mark_dirty() if value else self.document.mark_saved())
+
+    def _on_document_changed(self, what: str) -> None:
+        if what == document_events.SETTINGS:
+            s = self.document.settings
+            if self.doc is not None:
+                if s.display_bands:
+                    self.bands_panel.set_display_bands(s.display_bands)
+                if s.classifier_bands:
+                    self.bands_panel.set_classifier_bands(s.classifier_bands, emit=False)
+            self.model_panel.set_state({"method": s.method, "options": s.options, "thresholds": s.thresholds})
+            self.layers_panel.apply_state(s.layers)
+
+    def sync_settings(self) -> None:
+        """Copy the panels' current settings into the document (before a save or an autosave)."""
+        s = self.document.settings
+        s.display_bands = self.bands_panel.display_bands()
+        s.classifier_bands = self.bands_panel.classifier_bands()
+        s.method, s.options = self.model_panel.method(), self.model_panel.options()
+        s.thresholds, s.layers = self.model_panel.thresholds(), self.layers_panel.state()
+
     def _mark_dirty(self) -> None:
-        self.dirty = True
+        self.document.mark_dirty()
 
     def is_dirty(self) -> bool:
         """Unsaved work: sample edits since the last save/load, a new result, ROI or project image."""
-        return self.dirty or self.model.is_modified()
+        return self.document.is_dirty()
 
     def autosave(self) -> None:
         """Periodic safety copy of unsaved work (samples + settings), written atomically."""
@@ -681,9 +709,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                     event.ignore()
                     return
         if not keep_autosave:
-            from ..core.project import discard_recovery, user_autosave_dir
-
-            discard_recovery(self.project_folder or user_autosave_dir())
+            self.document.discard_autosaves()   # a clean exit leaves no recovery offer behind
         self._closed = True
         self._signature_timer.stop()
         self._autosave_timer.stop()

@@ -123,7 +123,7 @@ class MapSyncMixin:
             self.model.delete_polygon(ev["id"])
 
     def set_roi(self, geometry: Optional[dict], send: bool = True) -> None:
-        self.roi = geometry
+        self.document.set_roi(geometry)
         if send:
             self.map.bridge.send("set_roi", geometry=geometry)
         desc = None
@@ -132,7 +132,6 @@ class MapSyncMixin:
 
             desc = f"ROI: {geodesic_area(shapely.geometry.shape(geometry)) / 1e6:.2f} km²"
         self.imagery_panel.set_roi(desc)
-        self._mark_dirty()
 
     def _on_cursor(self, pos) -> None:
         if pos is None:

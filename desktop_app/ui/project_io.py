@@ -1,4 +1,4 @@
-"""The window <-> ``core.project.ProjectState``: save, open, autosave, recovery.
+"""The window's document (``core.document``) <-> project folders: save, open, autosave, recovery.
 
 Saving writes the class raster of the last run into the project's results/
 folder (atomically, like every project file) so reopening shows the same
@@ -19,27 +19,9 @@ CLASS_RASTER = core_project.CLASS_RASTER
 
 
 def state_from_window(win, folder: Optional[Path] = None) -> core_project.ProjectState:
-    doc = win.doc
-    extra: dict = {"roi": win.roi}
-    if doc is not None and doc.is_demo:
-        extra["demo_size"] = doc.width
-    if win.result is not None and win.result.classifier is not None:
-        r = win.result.request
-        extra["result"] = {"method": r.method, "thresholds": r.thresholds, "bands": r.bands}
-    bands = win.bands_panel.classifier_bands()
-    return core_project.ProjectState(
-        name=(folder.name if folder else "Untitled project"),
-        image=doc.path if doc is not None else None,
-        display_bands=win.bands_panel.display_bands(),
-        classifier_bands=None if doc is None or bands == doc.band_names else bands,
-        classes=win.model.classes(),
-        samples=win.model.to_geojson(),
-        method=win.model_panel.method(),
-        options=win.model_panel.options(),
-        thresholds=win.model_panel.thresholds(),
-        layers=win.layers_panel.state(),
-        extra=extra,
-    )
+    """The project state of the window's document, with the panels' current settings."""
+    win.sync_settings()
+    return win.document.to_project_state(folder.name if folder else None)
 
 
 def _in_fetch_cache(path: str) -> bool:
@@ -53,24 +35,18 @@ def _in_fetch_cache(path: str) -> bool:
 
 def save_project(win, folder) -> bool:
     folder = Path(folder)
+    win.sync_settings()
+    image = getattr(win.doc, "path", None)
     try:
-        state = state_from_window(win, folder)
-        res = win.result
-        raster = None if res is None else (res.class_array, res.request.doc.transform, res.request.doc.crs,
-                                           res.classes)
         # Fetched imagery lives in a per-user cache; copy it in so the project opens anywhere, offline.
         # All files are written first and switched in together (docs/data-safety.md).
-        core_project.save_project(folder, state, class_raster=raster,
-                                  copy_image=bool(state.image and _in_fetch_cache(state.image)))
+        win.document.save(folder, copy_image=bool(image and _in_fetch_cache(image)))
     except SatSegError as exc:
         win.notify(f"The project was not saved: {exc}", "error")
         return False
     except OSError as exc:
         win.notify(f"The project was not saved: {exc.strerror or exc}", "error")
         return False
-    win.project_folder = folder
-    win.model.mark_saved()
-    win.dirty = False
     win.setWindowTitle(f"SatSeg — {folder.name}")
     win.notify(f"Project saved to {folder}", "info")
     return True
@@ -87,33 +63,35 @@ def open_project(win, folder) -> bool:
     return True
 
 
-def apply_state(win, state: core_project.ProjectState, folder: Optional[Path]) -> None:
-    """Load the image of ``state`` (on a worker), then everything else."""
+def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
+                recovered: Optional[core_project.Recovery] = None) -> None:
+    """Load the image of ``state`` (on a worker), then everything else.
+
+    ``recovered``: the state comes from that autosave, so it stays unsaved work
+    until the user saves it (docs/data-safety.md §4).
+    """
     for w in state.warnings:
         win.notify(w, "warning")
+
+    def loaded() -> None:
+        if recovered is not None:
+            win.document.recovered(recovered)
+        else:
+            win.document.mark_saved()
+        win.project_loaded.emit()
 
     def finish(doc: Optional[pipeline.ImageDoc]) -> None:
         if doc is not None:
             win.set_document(doc, load_samples=False)
-            if state.display_bands:
-                win.bands_panel.set_display_bands(state.display_bands)
-            if state.classifier_bands:
-                win.bands_panel.set_classifier_bands(state.classifier_bands, emit=False)
-        fc = dict(state.samples)
-        win.model.from_geojson(fc, classes=state.classes)
-        win.model_panel.set_state({"method": state.method, "options": state.options,
-                                   "thresholds": state.thresholds})
-        win.layers_panel.apply_state(state.layers)
+        win.model.from_geojson(dict(state.samples), classes=state.classes)
+        win.document.apply_project_state(state, folder)   # settings reach the panels through the document
         win.set_roi(state.extra.get("roi"))
-        win.project_folder = folder
         win.setWindowTitle(f"SatSeg — {state.name}")
         raster = state.results.get(CLASS_RASTER)
         if doc is not None and raster and Path(raster).is_file():
-            restore_result(win, doc, raster, state)
+            restore_result(win, doc, raster, state, loaded)
         else:
-            win.project_loaded.emit()
-        win.model.mark_saved()
-        win.dirty = False
+            loaded()
 
     demo_size = state.extra.get("demo_size")
     if demo_size:
@@ -127,8 +105,8 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path]) -
         finish(None)
 
 
-def restore_result(win, doc, raster_path: str, state) -> None:
-    """Show a saved class raster: masks, areas and accuracy, without the classifier."""
+def restore_result(win, doc, raster_path: str, state, loaded) -> None:
+    """Show a saved class raster: masks, areas and accuracy, without the classifier; then ``loaded()``."""
     samples = win.model.to_sample_set()
     info = state.extra.get("result") or {}
     req = pipeline.RunRequest(doc, samples, info.get("bands") or doc.band_names, info.get("method") or state.method,
@@ -137,20 +115,21 @@ def restore_result(win, doc, raster_path: str, state) -> None:
     def done(res) -> None:
         win._show_result(res)
         win.layers_panel.apply_state(state.layers)
-        win.project_loaded.emit()
-        win.model.mark_saved()
-        win.dirty = False
+        loaded()
+
+    def failed(msg: str) -> None:
+        win.notify(f"Cannot show the saved result: {msg}", "warning")
+        loaded()
 
     win.runner.start("classify", lambda job: pipeline.restore(req, raster_path, job), label="Loading results",
-                     on_done=done, on_error=lambda msg: (win.notify(f"Cannot show the saved result: {msg}", "warning"),
-                                                         win.project_loaded.emit()))
+                     on_done=done, on_error=failed)
 
 
 def autosave_now(win) -> Optional[Path]:
     """Write the session's autosave (settings and samples; results are not autosaved)."""
-    folder = win.project_folder or core_project.user_autosave_dir()
+    win.sync_settings()
     try:
-        return core_project.autosave(folder, state_from_window(win, win.project_folder), win.project_folder)
+        return win.document.autosave()
     except SatSegError as exc:
         win.status.showMessage(f"Autosave failed: {exc}", 10000)
         return None
@@ -166,15 +145,13 @@ def offer_recovery(win, folder: Optional[Path] = None, ask=None) -> bool:
         return False
     if rec is None:
         return False
-    text = (f"SatSeg found unsaved work from {rec.autosaved_at[:19].replace('T', ' ')} UTC "
-            f"({len(rec.state.samples.get('features', []))} sample polygons). Restore it?")
     if ask is None:
         from PySide6.QtWidgets import QMessageBox
 
         ask = lambda t: QMessageBox.question(win, "Recover unsaved work", t) == QMessageBox.StandardButton.Yes  # noqa: E731
-    if not ask(text):
+    if not ask(rec.describe()):
         core_project.discard_recovery(where)
         return False
-    apply_state(win, rec.state, rec.project_folder)
-    win.dirty = True  # recovered work is not saved yet
+    win.document.autosave_dirs.add(rec.path.parent)   # saving or a clean exit removes it
+    apply_state(win, rec.state, rec.project_folder, recovered=rec)
     return True
