@@ -50,3 +50,23 @@ def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(demo_dir):
     err = p.stderr.read().decode()
     assert p.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def _modules_after(args) -> set:
+    code = ("import sys\nfrom desktop_app.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)))" % (args,))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return set(p.stdout.split())
+
+
+def test_help_lists_every_command_without_importing_any():
+    """`satseg --help` must start at once: no command module and no numeric library is imported."""
+    loaded = _modules_after(["--help"])
+    heavy = {"numpy", "scipy", "rasterio", "shapely", "sklearn", "pyproj"} & loaded
+    commands = {m for m in loaded if m.startswith("desktop_app.commands.")}
+    assert heavy == set() and commands == set(), (heavy, commands)
+    # A command's own help imports that command only.
+    loaded = _modules_after(["info", "--help"])
+    assert "desktop_app.commands.info" in loaded
+    assert not {"desktop_app.commands.classify", "desktop_app.commands.fetch", "scipy"} & loaded
