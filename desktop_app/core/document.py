@@ -124,6 +124,8 @@ class Document:
         if result is not None and result.classifier is not None:
             r = result.request
             extra["result"] = {"method": r.method, "thresholds": r.thresholds, "bands": r.bands}
+        if getattr(image, "indices", None):   # spectral index bands (docs/analysis.md)
+            extra["indices"] = [i.to_dict() for i in image.indices]
         bands = s.classifier_bands
         return core_project.ProjectState(
             name=name or (self.project_folder.name if self.project_folder else "Untitled project"),

@@ -5,9 +5,11 @@ the clean-map box in the Results panel) and keeps them in step with the window's
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
+from ..core.errors import SatSegError
 from .clean_map_box import CleanMapBox
+from .indices_box import IndicesBox
 from .points_panel import PointsPanel
 from .region_grow_tool import RegionGrowTool
 
@@ -30,6 +32,45 @@ class AnalysisTools:
         self.clean = CleanMapBox(window)
         window.results_panel.layout().insertWidget(1, self.clean)
         window.classification_finished.connect(lambda _outcome: self.result_changed())
+        # Indices live in the Bands panel, above its closing stretch.
+        self.indices = IndicesBox()
+        body = window.bands_panel.findChild(QScrollArea).widget().layout()
+        body.insertWidget(body.count() - 1, self.indices)
+        self.indices.indices_changed.connect(self.apply_indices)
+        window.image_loaded.connect(self._new_image)
+
+    def _new_image(self) -> None:
+        doc = self.window.doc
+        self.indices.set_indices(getattr(doc, "indices", []) if doc is not None else [])
+        from .doc_indices import base_band_names
+
+        self.indices.set_base_bands(base_band_names(doc) if doc is not None else [])
+
+    def apply_indices(self, indices) -> None:
+        """Append (or drop) index bands on the open image; new indices are checked for the classifier."""
+        from .doc_indices import set_indices
+
+        w = self.window
+        doc = w.doc
+        if doc is None:
+            return
+        old = {i.name for i in doc.indices}
+        clf = w.bands_panel.classifier_bands()
+        display = w.bands_panel.display_bands()
+        try:
+            set_indices(doc, indices)
+        except SatSegError as exc:
+            self.indices.error.setText(str(exc))
+            return
+        self.indices.error.setText("")
+        names = [i.name for i in indices]
+        keep = [b for b in clf if b not in old or b in names]
+        clf = keep + [n for n in names if n not in old]
+        display = [b for b in display if b in doc.band_names] or None
+        w.bands_panel.set_band_names(doc.band_names, display=display, classifier=clf)
+        w.model_panel.set_band_count(len(w.bands_panel.classifier_bands()))
+        w._mark_dirty()
+        w._schedule_signatures()
 
     def _extra_tools(self, lay) -> None:
         try:

@@ -44,6 +44,7 @@ class ImageDoc:
     baseline: Optional[str] = None       # Sentinel-2 processing baseline the user stated
     baseline_unknown: bool = False       # a band folder that does not say it (docs/sentinel2.md)
     warnings: list = field(default_factory=list)
+    indices: list = field(default_factory=list)   # core SpectralIndex bands appended (ui/doc_indices.py)
 
     @property
     def image(self):
@@ -60,6 +61,10 @@ class ImageDoc:
         from ..core.sources import open_image
 
         src = open_image(self.path, check_valid=False, baseline=self.baseline)
+        if self.indices:
+            from ..core.analysis.indices import IndexedSource
+
+            src = IndexedSource(src, self.indices)
         try:
             yield src
         finally:

@@ -83,6 +83,9 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
     def finish(doc: Optional[pipeline.ImageDoc]) -> None:
         if doc is not None:
             win.set_document(doc, load_samples=False)
+            if state.extra.get("indices"):   # index bands first: the classifier bands may name them
+                win.analysis_tools.indices.set_indices(state.extra["indices"])
+                win.analysis_tools.apply_indices(win.analysis_tools.indices.indices())
         win.model.from_geojson(dict(state.samples), classes=state.classes)
         win.document.apply_project_state(state, folder)   # settings reach the panels through the document
         win.set_roi(state.extra.get("roi"))

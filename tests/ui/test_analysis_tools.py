@@ -97,3 +97,49 @@ def test_points_from_the_result_are_labelled_with_keys_and_estimated(qtbot, wind
     saved = json.loads((tmp_path / "p.geojson").read_text())
     assert all(f["properties"]["reference"] for f in saved["features"])
     assert saved["satseg_sample_design"]["total"] == 60
+
+
+def test_indices_in_the_bands_panel_become_classifier_bands_and_plot_bands(qtbot, window):
+    box = window.analysis_tools.indices
+    box.checks["NDVI"].setChecked(True)
+    box.formula.setText("WET=(B3-B12)/(B3+B12)")
+    box.add_custom()
+    assert window.doc.band_names[-2:] == ["NDVI", "WET"]
+    assert window.bands_panel.classifier_bands()[-2:] == ["NDVI", "WET"]
+    # NDVI of a pixel against hand computation from its own bands
+    doc = window.doc
+    b4, b8 = doc.band_names.index("B4"), doc.band_names.index("B8")
+    px = doc.raster.data[:, 10, 10]
+    assert px[-2] == pytest.approx((px[b8] - px[b4]) / (px[b8] + px[b4]), rel=1e-5)
+    # a formula naming a missing band is refused in words, nothing added
+    box.formula.setText("BAD=B13/B2")
+    box.add_custom()
+    assert "B13" in box.error.text() and "BAD" not in window.doc.band_names
+    # the run uses the indices; the spectral plot gets them as bands
+    assert run_and_wait(qtbot, window) == "done"
+    assert window.result.request.bands[-2:] == ["NDVI", "WET"]
+    assert window.result.classifier.band_names[-2:] == ["NDVI", "WET"]
+    window.update_signatures()
+    qtbot.waitUntil(lambda: bool(window.spectral_plot.signatures) and
+                    list(window.spectral_plot.signatures[0].band_names)[-2:] == ["NDVI", "WET"], timeout=20000)
+    # unchecking drops the band again
+    box.checks["NDVI"].setChecked(False)
+    assert "NDVI" not in window.doc.band_names and window.doc.band_names[-1] == "WET"
+
+
+def test_indices_are_stored_in_the_project(qtbot, make_window, tmp_path):
+    win = make_window()
+    open_demo(qtbot, win, size=300)
+    win.analysis_tools.indices.checks["MNDWI"].setChecked(True)
+    win.analysis_tools.indices.formula.setText("R=B8/B4")
+    win.analysis_tools.indices.add_custom()
+    assert run_and_wait(qtbot, win) == "done"
+    folder = tmp_path / "proj"
+    assert win.save_project(folder)
+    win.close()
+    again = make_window()
+    with qtbot.waitSignal(again.project_loaded, timeout=60000):
+        assert again.open_project(folder)
+    assert again.doc.band_names[-2:] == ["MNDWI", "R"]
+    assert [i.formula for i in again.doc.indices] == ["(B3 - B11) / (B3 + B11)", "B8/B4"]
+    assert again.bands_panel.classifier_bands()[-2:] == ["MNDWI", "R"]
