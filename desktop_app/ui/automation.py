@@ -14,6 +14,24 @@ from PySide6.QtCore import QObject, QTimer
 RENDER_SETTLE_MS = 1500   # let Chromium paint the newest overlays before grabbing
 
 
+
+def save_png(widget, path) -> bool:
+    """A screenshot of ``widget`` as PNG, through the atomic writer (docs/data-safety.md)."""
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    from ..core.atomic import write_bytes_atomic
+    from ..core.errors import SatSegError
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buf, "PNG"):
+        return False
+    try:
+        write_bytes_atomic(path, bytes(buf.data()))
+    except SatSegError:
+        return False
+    return True
+
 class _Driver(QObject):
     timeout_s = 300
 
@@ -137,7 +155,7 @@ class Screenshot(_Driver):
 
         p = Path(self.path)
         loaded = p.with_name(f"{p.stem}-loaded{p.suffix or '.png'}")
-        if self.win.grab().save(str(loaded)):
+        if save_png(self.win, loaded):
             self.say(f"screenshot after loading saved to {loaded}")
         self.win.run_classification()
 
@@ -148,7 +166,7 @@ class Screenshot(_Driver):
         QTimer.singleShot(RENDER_SETTLE_MS, self._shoot)
 
     def _shoot(self) -> None:
-        if not self.win.grab().save(self.path):
+        if not save_png(self.win, self.path):
             self.fail(f"cannot write {self.path}")
             return
         self.say(f"screenshot saved to {self.path}")
