@@ -14,6 +14,7 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -41,6 +42,7 @@ class StacServer:
         self.log: list[tuple[str, str, str]] = []  # (method, path, range)
         self.bytes_served: dict[str, int] = {}
         self.fail_once: dict[str, int] = {}  # file name -> HTTP status to answer on its next GET
+        self.searches: list[dict] = []      # every search body (GET parameters or POST JSON)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -120,7 +122,9 @@ class StacServer:
     def landing(self) -> dict:
         return {
             "type": "Catalog", "id": "test-earth-search", "stac_version": "1.0.0", "description": "local test",
-            "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search"],
+            "conformsTo": ["https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search",
+                           "https://api.stacspec.org/v1.0.0/item-search#query",
+                           "https://api.stacspec.org/v1.0.0/item-search#sort"],
             "links": [{"rel": "self", "href": self.url + "/", "type": "application/json"},
                       {"rel": "root", "href": self.url + "/", "type": "application/json"},
                       {"rel": "search", "href": self.url + "/search", "type": "application/geo+json", "method": "POST"},
@@ -128,6 +132,8 @@ class StacServer:
         }
 
     def search(self, body: dict) -> dict:
+        """Item search as Earth Search answers it: filters, query (eo:cloud_cover), sortby, limit + next page."""
+        self.searches.append(body)
         feats = list(self.items)
         if body.get("datetime"):
             lo, hi = body["datetime"].split("/")
@@ -139,7 +145,20 @@ class StacServer:
             feats = [f for f in feats if shape(f["geometry"]).intersects(g)]
         if body.get("collections"):
             feats = [f for f in feats if f.get("collection") in body["collections"]]
-        return {"type": "FeatureCollection", "features": feats, "links": []}
+        for prop, ops in (body.get("query") or {}).items():
+            for op, v in ops.items():
+                test = {"lte": lambda x: x <= v, "lt": lambda x: x < v, "gte": lambda x: x >= v}[op]
+                feats = [f for f in feats if test(f["properties"][prop])]
+        for key in reversed(body.get("sortby") or []):
+            field = key["field"].removeprefix("properties.")
+            feats.sort(key=lambda f: f["properties"][field], reverse=key.get("direction") == "desc")
+        limit, page = int(body.get("limit", 10)), int(body.get("page", 1))
+        chunk = feats[(page - 1) * limit:page * limit]
+        links = []
+        if page * limit < len(feats):
+            links.append({"rel": "next", "href": self.url + "/search", "method": "POST",
+                          "body": dict(body, page=page + 1)})
+        return {"type": "FeatureCollection", "features": chunk, "links": links}
 
     def __enter__(self):
         self.thread.start()
@@ -159,8 +178,12 @@ def write_cog(path: Path, array: np.ndarray, transform: Affine, crs) -> None:
 
 
 def stac_item(server: StacServer, item_id: str, when: str, cloud: float, files: dict, bounds, crs,
-              dn_offset: float = 0.0) -> dict:
-    """An Earth Search v1 style item: common-name asset keys, raster:bands scale/offset."""
+              dn_offset: float = 0.0, collection: str = "sentinel-2-l2a", props: Optional[dict] = None) -> dict:
+    """An Earth Search v1 style item: common-name asset keys, raster:bands scale/offset, MGRS tile.
+
+    ``props`` adds item properties (processing baseline, boa_offset_applied);
+    without them the baseline follows ``dn_offset`` (04.00 when the data carry +1000).
+    """
     w, s, e, n = bounds_to_wgs84(bounds, crs)
     assets = {}
     for band, fname in files.items():
@@ -170,9 +193,12 @@ def stac_item(server: StacServer, item_id: str, when: str, cloud: float, files: 
             rb.update(scale=0.0001, offset=round(dn_offset * 0.0001, 6))
         assets[key] = {"href": f"{server.url}/files/{fname}", "type": "image/tiff; application=geotiff; profile=cloud-optimized",
                        "roles": ["data"], "raster:bands": [rb]}
-    return {"type": "Feature", "stac_version": "1.0.0", "id": item_id, "collection": "sentinel-2-l2a",
+    properties = {"datetime": when, "eo:cloud_cover": cloud, "grid:code": "MGRS-43QGU",
+                  "s2:processing_baseline": "04.00" if dn_offset else "03.01", "earthsearch:boa_offset_applied": False}
+    properties.update(props or {})
+    return {"type": "Feature", "stac_version": "1.0.0", "id": item_id, "collection": collection,
             "bbox": [w, s, e, n], "geometry": mapping(box(w, s, e, n)),
-            "properties": {"datetime": when, "eo:cloud_cover": cloud}, "assets": assets, "links": []}
+            "properties": properties, "assets": assets, "links": []}
 
 
 def roi_inside(bounds, crs, margins=(300, 250, 260, 310)) -> dict:
@@ -320,8 +346,9 @@ def test_no_scenes_in_date_range(demo_catalog, tmp_path):
 
 def test_cloud_filter_removes_every_scene(demo_catalog, tmp_path):
     server, scene, _ = demo_catalog
-    with pytest.raises(SatSegError, match=r"cloud cover <= 5 % \(3 found before filtering\)"):
+    with pytest.raises(SatSegError, match=r"cloud cover <= 5 % \(0 found before filtering\)"):
         fetch_imagery(_request(server, scene, max_cloud=5), tmp_path / "cache")
+    assert server.searches[-1]["query"] == {"eo:cloud_cover": {"lte": 5}}  # filtered by the server
 
 
 def test_offline_stac_fails_fast(tmp_path):
@@ -522,3 +549,212 @@ def test_a_503_from_the_file_server_is_retried(demo_catalog, tmp_path):
         r = src.read()
     inside = ~r.nodata_mask
     np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7)
+
+
+# --- Collection 1, the offset rule, search paging, per-tile choice, stalls ----------
+
+def _add_scene(server, scene, dn, sid, when, cloud, *, stored_add=0, props=None, collection="sentinel-2-c1-l2a",
+               tile="43QGU", keep_cols=None, raster_offset=None):
+    """COGs of the demo DN (+ ``stored_add`` as the archive stores it) and their item; SCL all clear.
+
+    ``keep_cols`` = (lo, hi) keeps only those columns (0 = no data elsewhere),
+    like a scene of one grid tile covering part of the ROI.
+    """
+    img = scene.image
+    files = {}
+    for band in BANDS:
+        arr = dn[img.band_names.index(band)].astype(np.int32) + stored_add
+        if keep_cols is not None:
+            arr[:, :keep_cols[0]] = 0
+            arr[:, keep_cols[1]:] = 0
+        write_cog(server.root / f"{sid}_{band}.tif", arr.clip(0, 65535).astype(np.uint16), img.transform, img.crs)
+        files[band] = f"{sid}_{band}.tif"
+    write_cog(server.root / f"{sid}_SCL.tif", np.full(img.shape, 4, np.uint8), img.transform, img.crs)
+    files["SCL"] = f"{sid}_SCL.tif"
+    item = stac_item(server, sid, when, cloud, files, img.bounds, img.crs,
+                     dn_offset=-1000 if raster_offset is None else raster_offset, collection=collection,
+                     props=dict({"grid:code": f"MGRS-{tile}"}, **(props or {})))
+    server.items.append(item)
+    return item
+
+
+@pytest.fixture()
+def empty_catalog(tmp_path):
+    scene = make_demo_scene(size=256)
+    dn = np.rint(scene.image.data * 10000).clip(1, 65535).astype(np.uint16)
+    (tmp_path / "files").mkdir()
+    with StacServer(tmp_path / "files") as server:
+        yield server, scene, dn
+
+
+def test_offset_rule_uses_boa_offset_applied_and_processing_baseline():
+    from desktop_app.core.online.stac import dn_offset
+
+    wrong = {"raster:bands": [{"scale": 0.0001, "offset": -0.1}]}   # as on the items of Earth Search #66/#71
+    assert dn_offset({"earthsearch:boa_offset_applied": True, "s2:processing_baseline": "04.00"}, wrong) == 0
+    assert dn_offset({"earthsearch:boa_offset_applied": False, "s2:processing_baseline": "05.10"}, wrong) == -1000
+    assert dn_offset({"s2:processing_baseline": "04.00"}, {}) == -1000    # no raster:bands needed either
+    assert dn_offset({"earthsearch:boa_offset_applied": False, "s2:processing_baseline": "03.01"}, wrong) == 0
+    assert dn_offset({}, wrong) == -1000 and dn_offset({}, {}) == 0      # another catalogue: raster:bands
+
+
+@pytest.mark.parametrize("case, stored_add, props", [
+    ("offset applied", 0, {"earthsearch:boa_offset_applied": True, "s2:processing_baseline": "04.00"}),
+    ("offset needed", 1000, {"earthsearch:boa_offset_applied": False, "s2:processing_baseline": "05.10"}),
+    ("old baseline", 0, {"earthsearch:boa_offset_applied": False, "s2:processing_baseline": "03.01"}),
+])
+def test_three_offset_cases_give_the_same_harmonised_pixels(empty_catalog, tmp_path, case, stored_add, props):
+    """Every item says raster:bands offset -0.1; only the properties tell the three archives apart."""
+    server, scene, dn = empty_catalog
+    dn = dn.copy()
+    k = scene.image.band_names.index("B8")
+    dn[k, 100, 100] = 1          # clear water: 0 reflectance after the offset in the "needed" case
+    _add_scene(server, scene, dn, "S2_CASE", "2024-03-10T05:40:00Z", 5.0, stored_add=stored_add, props=props,
+               collection="sentinel-2-l2a")
+    if stored_add:
+        # the darkest water the archive can hold: DN 1000 = reflectance 0 (a 0 band would be no data)
+        with rasterio.open(server.root / "S2_CASE_B8.tif") as src:
+            arr = src.read(1)
+            arr[100, 100] = 1000
+            write_cog(server.root / "S2_CASE_B8.tif", arr, src.transform, src.crs)
+    result = fetch_imagery(_request(server, scene, composite="least_cloudy"), tmp_path / "cache")
+    truth = dn.astype(np.float64)[[scene.image.band_names.index(b) for b in BANDS]]
+    if stored_add:
+        truth[BANDS.index("B8"), 100, 100] = 1   # kept at 1 DN, not no data
+    exp = expected_on_grid(truth, scene.image.transform, result.transform, result.height, result.width)
+    with open_image(result.path) as src:
+        r = src.read()
+    inside = ~r.nodata_mask
+    assert inside.mean() > 0.9, case
+    np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7, err_msg=case)
+    col, row = ~result.transform @ scene.image.transform * (100.5, 100.5)
+    assert not r.nodata_mask[int(row), int(col)] and r.data[BANDS.index("B8"), int(row), int(col)] == \
+        pytest.approx(1e-4)
+
+
+def test_collection_1_first_the_older_collection_only_fills_its_gaps(empty_catalog, tmp_path):
+    server, scene, dn = empty_catalog
+    needed = {"s2:processing_baseline": "05.10"}
+    _add_scene(server, scene, dn, "C1_0305", "2024-03-05T05:40:10Z", 10.0, stored_add=1000, props=needed)
+    _add_scene(server, scene, dn, "L2A_0305", "2024-03-05T05:40:00Z", 9.0, stored_add=1000,
+               props={"s2:processing_baseline": "05.10"}, collection="sentinel-2-l2a")      # the same acquisition
+    _add_scene(server, scene, dn, "L2A_0315", "2024-03-15T05:40:00Z", 20.0, stored_add=1000,
+               props={"s2:processing_baseline": "05.10"}, collection="sentinel-2-l2a")      # a gap in C1
+    result = fetch_imagery(_request(server, scene), tmp_path / "cache")
+    assert result.scenes == ["C1_0305", "L2A_0315"]
+    assert result.tags["SATSEG_COLLECTION"] == "sentinel-2-c1-l2a,sentinel-2-l2a"
+    assert server.searches[0]["collections"] == ["sentinel-2-c1-l2a", "sentinel-2-l2a"]
+    exp = expected_on_grid(dn[[scene.image.band_names.index(b) for b in BANDS]].astype(float),
+                           scene.image.transform, result.transform, result.height, result.width)
+    with open_image(result.path) as src:
+        r = src.read()
+    inside = ~r.nodata_mask
+    np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7)
+
+
+def test_search_pages_of_100_filtered_sorted_by_the_server_and_balanced_per_tile(empty_catalog):
+    """150 clear scenes of one tile and 5 cloudier ones of its neighbour: both tiles make the median."""
+    import datetime as dt
+
+    from desktop_app.core.online import stac
+
+    server, scene, dn = empty_catalog
+    files = {b: "none.tif" for b in BANDS + ["SCL"]}
+    for i in range(150):
+        server.items.append(stac_item(server, f"A{i:03d}", "2024-03-05T05:40:00Z", 1 + i * 0.1, files,
+                                      scene.image.bounds, scene.image.crs, props={"grid:code": "MGRS-43QGU"}))
+    for i in range(5):
+        server.items.append(stac_item(server, f"B{i}", "2024-03-06T05:40:00Z", 30.0 + i, files,
+                                      scene.image.bounds, scene.image.crs, props={"grid:code": "MGRS-43QHU"}))
+    server.items.append(stac_item(server, "CLOUDY", "2024-03-07T05:40:00Z", 80.0, files, scene.image.bounds,
+                                  scene.image.crs))
+    roi = parse_roi(roi_inside(scene.image.bounds, scene.image.crs))
+    scenes = stac.search_scenes(roi, dt.date(2024, 3, 1), dt.date(2024, 3, 31), BANDS, "median", 60, server.url)
+    body = server.searches[0]
+    assert body["limit"] >= 100 and body["query"] == {"eo:cloud_cover": {"lte": 60}}
+    assert body["sortby"] == [{"field": "properties.eo:cloud_cover", "direction": "asc"}]
+    assert len(server.searches) == 2                        # 155 items: two pages, not sixteen
+    ids = [s.id for s in scenes]
+    assert ids == [f"A{i:03d}" for i in range(stac.MAX_MEDIAN_SCENES)] + [f"B{i}" for i in range(5)]
+    least = stac.search_scenes(roi, dt.date(2024, 3, 1), dt.date(2024, 3, 31), BANDS, "least_cloudy", 60, server.url)
+    assert [s.id for s in least] == ["A000", "B0"]
+
+
+def test_least_cloudy_mosaics_the_clearest_scene_of_each_grid_tile(empty_catalog, tmp_path):
+    """An ROI across two grid tiles: each half comes from its own tile's clearest scene, no hole."""
+    server, scene, dn = empty_catalog
+    _add_scene(server, scene, dn, "WEST", "2024-03-05T05:40:00Z", 3.0, stored_add=1000,
+               props={"s2:processing_baseline": "05.10"}, tile="43QGU", keep_cols=(0, 128))
+    _add_scene(server, scene, dn, "EAST", "2024-03-09T05:40:00Z", 20.0, stored_add=1000,
+               props={"s2:processing_baseline": "05.10"}, tile="43QHU", keep_cols=(128, 256))
+    _add_scene(server, scene, dn, "WEST2", "2024-03-20T05:40:00Z", 9.0, stored_add=1500,   # not the clearest
+               props={"s2:processing_baseline": "05.10"}, tile="43QGU")
+    result = fetch_imagery(_request(server, scene, composite="least_cloudy"), tmp_path / "cache")
+    assert result.scenes == ["WEST", "EAST"]
+    exp = expected_on_grid(dn[[scene.image.band_names.index(b) for b in BANDS]].astype(float),
+                           scene.image.transform, result.transform, result.height, result.width)
+    with open_image(result.path) as src:
+        r = src.read()
+        assert json.loads(src.metadata["SATSEG_SCENES"]) == ["WEST", "EAST"]
+    roi = parse_roi(_request(server, scene).roi)
+    inside = ~roi.mask(roi.grid(10))
+    assert not r.nodata_mask[inside].any()                  # both halves are there
+    np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7)
+
+
+def test_a_silent_stac_server_times_out_with_a_clear_message(tmp_path):
+    import time
+
+    from netfaults import SilentServer
+
+    roi = {"type": "Polygon", "coordinates": [[[77.0, 28.5], [77.02, 28.5], [77.02, 28.52], [77.0, 28.5]]]}
+    with SilentServer() as silent:
+        req = FetchRequest(source="stac", roi=roi, start="2024-03-01", end="2024-03-31", bands=BANDS,
+                           stac_url=silent.url, timeout=0.5)
+        t0 = time.monotonic()
+        with pytest.raises(SatSegError, match=r"STAC catalogue at http://127.0.0.1:\d+ did not answer within 0.5 s"):
+            fetch_imagery(req, tmp_path / "cache")
+        assert time.monotonic() - t0 < 4 and silent.accepted >= 1
+
+
+def _stalled_cog_catalog(server, stall, scene):
+    files = {b: f"{b}.tif" for b in BANDS + ["SCL"]}
+    item = stac_item(server, "STALLED", "2024-03-05T05:40:00Z", 5.0, files, scene.image.bounds, scene.image.crs)
+    for asset in item["assets"].values():
+        asset["href"] = asset["href"].replace(server.url, stall.url)
+    server.items.append(item)
+
+
+def test_a_silent_file_server_times_out_with_a_clear_message(empty_catalog, tmp_path):
+    import time
+
+    from desktop_app.core.online.tile_runner import Backoff
+    from netfaults import StallingHttpServer
+
+    server, scene, _ = empty_catalog
+    with StallingHttpServer({}) as stall:
+        _stalled_cog_catalog(server, stall, scene)
+        t0 = time.monotonic()
+        with pytest.raises(SatSegError, match=r"file server did not answer within 1 s while reading B4 from "
+                                              r"http://127\.0\.0\.1:\d+/files/B4\.tif.*cached"):
+            fetch_imagery(_request(server, scene, composite="least_cloudy", timeout=1, workers=1),
+                          tmp_path / "cache", backoff=Backoff(attempts=2, base=0.1))
+        assert time.monotonic() - t0 < 8 and stall.held
+
+
+def test_cancel_during_a_stalled_cog_read_returns_in_seconds(empty_catalog, tmp_path):
+    import threading
+    import time
+
+    from netfaults import StallingHttpServer
+
+    server, scene, _ = empty_catalog
+    with StallingHttpServer({}) as stall:
+        _stalled_cog_catalog(server, stall, scene)
+        job = Job()
+        timer = threading.Timer(1.0, job.cancel)
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(Cancelled):
+            fetch_imagery(_request(server, scene, composite="least_cloudy"), tmp_path / "cache", job)  # 30 s deadline
+        assert time.monotonic() - t0 < 4 and stall.held
