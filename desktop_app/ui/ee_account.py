@@ -137,8 +137,10 @@ class EeAccountDialog(QDialog):
         a.setContentsMargins(0, 0, 0, 0)
         self.url = QLineEdit(saved.url or "")
         self.url.setPlaceholderText("https://earthengine.googleapis.com (default)")
-        self.url.setToolTip("Alternative Earth Engine endpoint passed to ee.Initialize, e.g. the high-volume "
-                            "endpoint https://earthengine-highvolume.googleapis.com")
+        self.url.setToolTip("Alternative Earth Engine endpoint passed to ee.Initialize. The high-volume endpoint "
+                            "https://earthengine-highvolume.googleapis.com suits many small requests without "
+                            "aggregation (such as the least-cloudy scene); keep the default endpoint for "
+                            "median composites, which aggregate many scenes.")
         a.addRow("Endpoint URL", self.url)
         # Collapsed unless the user already chose an endpoint: most never need it.
         self.advanced_toggle.setChecked(bool(saved.url))
@@ -238,7 +240,7 @@ class EeAccountDialog(QDialog):
         self._busy(TEST_KIND, True)
         self._show_result("Testing the connection…", True)
         self._tasks[TEST_KIND] = self.runner.start(
-            TEST_KIND, lambda job: earthengine.ee_initialize(ee.project, ee.key_file, ee.url),
+            TEST_KIND, lambda job: earthengine.ee_initialize(ee.project, ee.key_file, ee.url, job=job),
             label="Testing the Earth Engine connection", on_done=self._tested, on_error=self._test_failed)
         if self._tasks[TEST_KIND] is None:   # the window is closing
             self._busy(TEST_KIND, False)

@@ -15,7 +15,7 @@ from typing import Optional
 
 from PySide6.QtCore import QDate, QSettings
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_list
@@ -79,6 +79,13 @@ class FetchDialog(QDialog):
         self.scale = QComboBox()
         for m in SCALES:
             self.scale.addItem(f"{m} m", m)
+        self.tile_size = QSpinBox()
+        self.tile_size.setRange(0, 4096)
+        self.tile_size.setSingleStep(128)
+        self.tile_size.setSpecialValueText("automatic")   # 0: the source's default
+        self.tile_size.setSuffix(" px")
+        self.tile_size.setToolTip("Side of one request in pixels. Lower it (e.g. 256) when Earth Engine answers "
+                                  "'User memory limit exceeded' or 'Computation timed out'.")
         self.ee_project = QLineEdit(self.ee.project or "")
         self.ee_project.setPlaceholderText("Google Cloud project id (registered for Earth Engine)")
         self.ee_account = QLabel()
@@ -96,6 +103,7 @@ class FetchDialog(QDialog):
         form.addRow("Max scene cloud", self.max_cloud)
         form.addRow("Bands", band_row)
         form.addRow("Pixel size", self.scale)
+        form.addRow("Tile size", self.tile_size)
         form.addRow("EE project", self.ee_project)
         form.addRow("EE account", account_row)
         self._ee_widgets = (self.ee_project, self.ee_account, self.account_button,
@@ -117,6 +125,7 @@ class FetchDialog(QDialog):
             w.dateChanged.connect(self.update_plan)
         self.max_cloud.valueChanged.connect(self.update_plan)
         self.scale.currentIndexChanged.connect(self.update_plan)
+        self.tile_size.valueChanged.connect(self.update_plan)
         self.bands.textChanged.connect(self.update_plan)
         self.ee_project.textChanged.connect(self.update_plan)
         self.band_preset.activated.connect(self._apply_preset)
@@ -170,6 +179,7 @@ class FetchDialog(QDialog):
                             start=self.start.date().toPython(), end=self.end.date().toPython(),
                             bands=parse_band_list(self.bands.text()) or [], scale=self.scale.currentData(),
                             composite=self.composite.currentData(), max_cloud=self.max_cloud.value(),
+                            tile_size=self.tile_size.value() or None,
                             **(self._ee_fields() if self._is_ee() else {}))
 
     def _ee_fields(self) -> dict:

@@ -72,6 +72,49 @@ def test_check_connectivity_rejects_a_non_url():
         check_connectivity("http://", "Earth Engine")
 
 
+@pytest.fixture()
+def no_proxy_env(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def test_connectivity_goes_through_the_https_proxy(no_proxy_env):
+    """Behind a proxy the host need not resolve locally: the check asks the proxy for a tunnel, as clients do."""
+    from netfaults import ConnectProxy
+
+    with ConnectProxy() as proxy:
+        no_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+        check_connectivity("https://earthengine.googleapis.com", "Earth Engine")
+    assert proxy.requests and proxy.requests[0].startswith("CONNECT earthengine.googleapis.com:443 ")
+
+
+def test_a_proxy_that_refuses_the_tunnel_is_named(no_proxy_env):
+    from netfaults import ConnectProxy
+
+    with ConnectProxy("403 Forbidden") as proxy:
+        no_proxy_env.setenv("https_proxy", proxy.url)
+        with pytest.raises(SatSegError, match=rf"offline: the proxy 127.0.0.1:{proxy.port} did not open a connection "
+                                              r"to earth-search.aws.element84.com:443 \(STAC catalogue: .*403"):
+            check_connectivity("https://earth-search.aws.element84.com/v1", "STAC catalogue")
+
+
+def test_no_proxy_and_plain_http_proxies(no_proxy_env, closed_port_url):
+    from netfaults import ConnectProxy
+
+    with ConnectProxy() as proxy:
+        no_proxy_env.setenv("HTTP_PROXY", proxy.url)
+        no_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+        check_connectivity("http://stac.example.test/v1", "STAC catalogue")   # reaching the proxy is enough
+        no_proxy_env.setenv("NO_PROXY", "127.0.0.1,localhost")
+        with pytest.raises(SatSegError, match=r"offline: cannot reach 127\.0\.0\.1"):
+            check_connectivity(closed_port_url, "STAC catalogue")             # exempt: dialled directly
+    assert proxy.requests == []   # a plain-HTTP check sends nothing through the proxy
+    with pytest.raises(SatSegError, match="offline: .*proxy 127.0.0.1"):
+        check_connectivity("https://earthengine.googleapis.com", "Earth Engine", timeout=1)  # proxy gone
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "does not exist"),
     ("not json", "is not JSON"),

@@ -185,6 +185,25 @@ def test_sign_in_failure_is_reported(qtbot, monkeypatch, account):
     assert account.notes and account.notes[-1][0] == "error" and "sign-in failed" in account.notes[-1][1]
 
 
+def test_tile_size_option_reaches_the_request_and_the_plan(qtbot, tmp_path, settings):
+    dlg = FetchDialog(ROI, tmp_path / "cache", settings=settings)
+    qtbot.addWidget(dlg)
+    dlg.source.setCurrentIndex(dlg.source.findData("earthengine"))
+    assert dlg.tile_size.value() == 0 and dlg.tile_size.text() == "automatic" and dlg.request().tile_size is None
+    auto_tiles = int(dlg.plan.text().split(" tile(s)")[0].split()[-1])
+    dlg.tile_size.setValue(32)
+    assert dlg.request().tile_size == 32 and dlg.ok.isEnabled()
+    assert int(dlg.plan.text().split(" tile(s)")[0].split()[-1]) > auto_tiles   # smaller requests, more of them
+    dlg.tile_size.setValue(16)
+    assert not dlg.ok.isEnabled() and "at least 32 px" in dlg.plan.text()
+    assert "memory limit" in dlg.tile_size.toolTip()
+
+
+def test_high_volume_tooltip_does_not_recommend_it_for_medians(account):
+    tip = account.url.toolTip()
+    assert "without aggregation" in tip and "keep the default endpoint for median" in tip
+
+
 def test_test_connection_passes_the_settings_to_ee_initialize(qtbot, monkeypatch, account):
     """Success path at the UI boundary: ``earthengine.ee_initialize`` is replaced by a recorder.
 
