@@ -261,3 +261,24 @@ def test_menu_opens_account_dialog_on_window_settings(qtbot, window):
     dlg.project.setText("win-project")
     dlg.close()
     assert load_ee_settings(window.settings).project == "win-project"
+
+
+def test_cancel_in_the_app_ends_a_stalled_fetch_in_seconds(qtbot, tmp_path, runner):
+    """A STAC server that accepts and never answers (a captive portal): Cancel still returns at once."""
+    import sys
+    from pathlib import Path
+
+    from desktop_app.core.online.fetch import FetchRequest, fetch_imagery
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+    from netfaults import SilentServer
+
+    with SilentServer() as silent:
+        req = FetchRequest(source="stac", roi=ROI, start="2024-03-01", end="2024-03-31", bands=["B4"],
+                           stac_url=silent.url)   # default 30 s deadline: only Cancel ends it sooner
+        runner.start("fetch", lambda job: fetch_imagery(req, tmp_path / "cache", job), label="Fetching imagery")
+        qtbot.waitUntil(lambda: silent.accepted >= 2, timeout=5000)   # the check, then the search request
+        t0 = time.monotonic()
+        with qtbot.waitSignal(runner.task_finished, timeout=5000) as finished:
+            runner.cancel("fetch")
+        assert finished.args[1] == "cancelled" and time.monotonic() - t0 < 3
