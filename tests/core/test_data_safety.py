@@ -72,19 +72,29 @@ def test_every_output_is_checked_before_any_work(demo_dir, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []      # not even the class raster was started
 
 
-@pytest.mark.parametrize("command", ["classify", "export"])
+@pytest.mark.parametrize("command", ["classify", "export", "fetch"])
 def test_out_naming_a_folder_is_one_line_and_leaves_nothing(demo_dir, tmp_path, capsys, command):
     folder = tmp_path / "results"
     folder.mkdir()
     if command == "classify":
         args = ["classify", str(demo_dir / "scene.tif"), str(demo_dir / "samples.geojson"), "--out", str(folder)]
-    else:
+    elif command == "export":
         args = ["export", str(demo_dir / "truth.tif"), "--geotiff", str(folder)]
+    else:   # refused before any download (the STAC address is never contacted)
+        args = ["fetch", "--source", "stac", "--roi", str(demo_dir / "roi.geojson"), "--out", str(folder),
+                "--stac-url", "http://127.0.0.1:9/never", "--cache-dir", str(folder)]
     for _ in range(2):
         assert main(args) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].endswith(f"{folder}: it is a folder; give a file name")
     assert list(tmp_path.rglob("*")) == [folder]
+
+
+def test_demo_scene_into_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["demo-scene", str(tmp_path / "afile"), "--size", "64"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot create the folder" in err[0]
 
 
 def test_outputs_must_differ_from_each_other_and_from_the_inputs(demo_dir, tmp_path):
