@@ -145,7 +145,9 @@ def _polygons(rng, truth: np.ndarray, transform: Affine, class_id: int, n: int, 
     disk = (np.add.outer(np.arange(-r, r + 1) ** 2, np.arange(-r, r + 1) ** 2) <= r * r)
     inside = ndimage.binary_erosion(truth == class_id, disk, border_value=0) & ~taken
     cand = np.argwhere(inside)
-    rng.shuffle(cand)
+    # The same order as rng.shuffle(cand), which swaps rows one by one and held the GIL
+    # for over a second (the window froze while the demo opened); a permutation is one fast pass.
+    cand = cand[rng.permutation(len(cand))]
     chosen: list[np.ndarray] = []
     min_gap = max(8 * radius, truth.shape[0] / 12)
     for rc in cand:

@@ -49,11 +49,18 @@ def _prepare_environment() -> None:
     # QtWebEngine refuses to start as root without this (and dies silently).
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    # The map view draws through Qt Quick's software renderer. With the default OpenGL path,
+    # every repaint of any widget (a progress bar step) composites the whole window through
+    # GL on the UI thread: 20-250 ms each on Mesa's llvmpipe, the longest UI stalls measured
+    # (benchmarks/ui_responsiveness.py). SATSEG_MAP_GPU=1 keeps Qt's GPU path.
+    if os.environ.get("SATSEG_MAP_GPU") != "1":
+        os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 
 def make_app():
     from PySide6.QtWidgets import QApplication
 
+    _prepare_environment()
     from .web_scheme import register_scheme
 
     register_scheme()   # QtWebEngine wants custom schemes before the application exists

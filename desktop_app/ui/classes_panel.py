@@ -138,7 +138,7 @@ class ClassesPanel(QWidget):
         self.table.setMinimumHeight(self._rows_height(VISIBLE_ROWS))
 
         model.classes_changed.connect(self.refresh)
-        model.polygon_added.connect(self._counts_changed)
+        model.polygon_added.connect(self._polygon_added)
         model.polygon_removed.connect(self._counts_changed)
         model.polygon_changed.connect(self._counts_changed)
         model.pixel_counts_changed.connect(self.refresh)
@@ -208,8 +208,34 @@ class ClassesPanel(QWidget):
             b.setEnabled(has)
         self.hold_out_button.setEnabled(bool(self.model.polygon_ids(role="training")))
 
-    def _counts_changed(self, _pid: str = "") -> None:
-        self.refresh()
+    def _polygon_added(self, pid: str) -> None:
+        rec = self.model.polygon(pid)
+        self._counts_changed(only_class=rec.class_id if rec is not None else None)
+
+    def _counts_changed(self, _pid: str = "", only_class: Optional[int] = None) -> None:
+        """A polygon came, went or changed: update the count cells in place.
+
+        Loading a project or the demo adds dozens of polygons one signal at a time;
+        rebuilding the whole table for each froze the window for about a second.
+        A new polygon changes only its own class's row.
+        """
+        classes = self.model.classes()
+        if self.table.rowCount() != len(classes) or any(
+                self.table.item(r, COL_NAME) is None or self.table.item(r, COL_NAME).data(Qt.UserRole) != c.id
+                for r, c in enumerate(classes)):
+            self.refresh()
+            return
+        for row, c in enumerate(classes):
+            if only_class is not None and c.id != only_class:
+                continue
+            for col, role in ((COL_TRAIN, "training"), (COL_VALID, "validation")):
+                text = f"{self.model.polygon_count(c.id, role):,}"
+                item = self.table.item(row, col)
+                if item.text() != text:
+                    item.setText(text)
+        has_training = bool(self.model.polygon_ids(role="training"))
+        if self.hold_out_button.isEnabled() != has_training:
+            self.hold_out_button.setEnabled(has_training)
 
     def row_of(self, class_id: int) -> int:
         for row in range(self.table.rowCount()):

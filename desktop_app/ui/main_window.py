@@ -172,6 +172,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, spectra)
         self.docks["dock_spectra"] = spectra
         spectra.hide()
+        self._pending_signatures = None
+        spectra.visibilityChanged.connect(self._draw_signatures)
         self.resizeDocks([self.docks["dock_imagery"]], [PANEL_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([spectra], [SPECTRA_HEIGHT], Qt.Orientation.Vertical)
         act = spectra.toggleViewAction()
@@ -440,12 +442,18 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         def done(res) -> None:
             sigs, counts = res
             self.model.set_pixel_counts(counts)
-            if self.spectral_plot is not None:
-                self.spectral_plot.set_signatures(sigs)
+            self._pending_signatures = sigs
+            self._draw_signatures()
 
         self.runner.start("signatures", lambda job: pipeline.signatures(doc, samples, None, job),
                           label="Reading sample spectra", on_done=done,
                           on_error=lambda msg: self.status.showMessage(f"Spectra: {msg}", 8000))
+
+    def _draw_signatures(self, *_args) -> None:
+        # Redrawing the plot costs up to a few hundred ms of UI time: only while it is shown.
+        if self._pending_signatures is not None and self.docks["dock_spectra"].isVisible():
+            sigs, self._pending_signatures = self._pending_signatures, None
+            self.spectral_plot.set_signatures(sigs)
 
     def _on_classifier_bands(self, bands: list) -> None:
         self.model_panel.set_band_count(len(bands))   # threshold starting values depend on it

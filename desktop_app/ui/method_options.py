@@ -101,7 +101,7 @@ def default_threshold(spec: MethodSpec, n_bands: Optional[int]) -> float:
     (the same value ``MahalanobisClassifier.default_threshold`` suggests).
     """
     if spec.key == "mahalanobis" and n_bands:
-        from scipy.stats import chi2
+        from scipy.special import chdtri   # chi2.ppf(q, n) == chdtri(n, 1 - q); far lighter than scipy.stats
 
-        return round(float(chi2.ppf(0.999, int(n_bands))) ** 0.5, spec.threshold_decimals)
+        return round(float(chdtri(int(n_bands), 1 - 0.999)) ** 0.5, spec.threshold_decimals)
     return spec.threshold_default

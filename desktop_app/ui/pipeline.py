@@ -113,14 +113,27 @@ def open_image_doc(path: str, job: Optional[Job] = None, baseline: Optional[str]
         doc.raster = src.read()
         src.close()
         doc.source = None
+    warm_imports()
     job.step(1.0, "opened")
     return doc
+
+
+def warm_imports() -> None:
+    """Import, on the worker, what the UI thread needs once an image is open.
+
+    A first import of scipy.special on the UI thread (threshold starting values)
+    froze the window for about a second after opening; here it costs nothing visible.
+    """
+    import scipy.special  # noqa: F401
+
+    from ..core import samples, signatures  # noqa: F401
 
 
 def open_demo_doc(job: Optional[Job] = None, size: int = 1000) -> ImageDoc:
     from ..core.demo_scene import CLASSES, make_demo_scene
 
     scene = make_demo_scene(size=size, job=ensure_job(job).sub(0, 0.95))
+    warm_imports()
     img = scene.image
     # Training and validation polygons together; the class list keeps the demo's order and colours.
     samples = {"type": "FeatureCollection",

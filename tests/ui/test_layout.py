@@ -111,3 +111,26 @@ def test_window_size_flag():
     for bad in ("1366", "axb", "10x10", "1366x"):
         with pytest.raises(argparse.ArgumentTypeError):
             window_size(bad)
+
+
+def test_jobs_in_the_status_bar_never_resize_the_map(qtbot, laptop):
+    # A resized map makes Chromium lay out and repaint on the UI thread: job progress must not.
+    win = laptop
+    before = win.map.geometry()
+    win.status.set_job("Reading sample spectra of a very long image name that goes on and on", 0.25, "reading")
+    qtbot.wait(20)
+    assert win.status.job_label.isVisible() and win.map.geometry() == before
+    assert win.status.job_label.text().endswith("…")
+    win.status.set_job("Classifying", 0.9)
+    win.status.set_idle()
+    qtbot.wait(20)
+    assert not win.status.cancel.isVisible() and win.map.geometry() == before
+
+
+def test_spectra_are_drawn_when_the_plot_is_shown(qtbot, laptop):
+    win = laptop
+    qtbot.waitUntil(lambda: win._pending_signatures is not None, timeout=30000)
+    assert win.spectral_plot.curves == {}                  # hidden: nothing drawn yet
+    win.docks["dock_spectra"].show()
+    qtbot.waitUntil(lambda: len(win.spectral_plot.curves) == 5, timeout=5000)
+    assert win._pending_signatures is None
