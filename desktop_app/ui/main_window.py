@@ -622,10 +622,10 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Save project into folder", _projects_start())
         return self.save_project(folder) if folder else False
 
-    def open_project(self, folder) -> bool:
+    def open_project(self, folder, ask=None) -> bool:
         from . import project_io
 
-        return project_io.open_project(self, folder)
+        return project_io.open_project(self, folder, ask)
 
     def save_project(self, folder) -> bool:
         from . import project_io

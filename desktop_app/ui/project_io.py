@@ -52,8 +52,14 @@ def save_project(win, folder) -> bool:
     return True
 
 
-def open_project(win, folder) -> bool:
+def open_project(win, folder, ask=None) -> bool:
+    """Open a project folder; if it holds work newer than its last save (a crash), offer that first.
+
+    ``ask(text) -> bool`` answers the offer (a dialog by default; unattended windows are not asked).
+    """
     folder = Path(folder)
+    if (ask is not None or not win.quiet) and offer_recovery(win, folder, ask):
+        return True
     try:
         state = core_project.load_project(folder)
     except SatSegError as exc:

@@ -61,3 +61,19 @@ def test_saving_then_closing_leaves_no_recovery_offer(qtbot, make_window, tmp_pa
     win.close()
     assert core_project.find_recovery(core_project.user_autosave_dir()) is None
     assert core_project.find_recovery(folder) is None
+
+
+def test_opening_a_crashed_project_offers_its_autosave(qtbot, make_window, tmp_path):
+    win = make_window()
+    open_demo(qtbot, win, size=200)
+    folder = tmp_path / "crashed"
+    assert win.save_project(folder)
+    win.model.add_class("unsaved class")
+    win.autosave()
+    _crash(win)
+    again = make_window()                    # started without --project, then File > Open project
+    asked = []
+    with qtbot.waitSignal(again.project_loaded, timeout=60000):
+        assert again.open_project(folder, ask=lambda text: asked.append(text) or True)
+    assert asked and "project crashed" in asked[0]
+    assert "unsaved class" in [c.name for c in again.model.classes()] and again.is_dirty()
