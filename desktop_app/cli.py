@@ -22,6 +22,8 @@ COMMAND_MODULES = [
     "info",
     "export",
     "classify",
+    "train",
+    "catalogue",
     "accuracy",
     "fetch",
     "postprocess",

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..core.atomic import atomic_batch, check_outputs
-from ..core.classifiers import METHODS, make_classifier
+from ..core.classifiers import make_classifier
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_list
 from .export_options import add_export_arguments, export_outputs, print_exports, run_exports, wants_exports
@@ -31,8 +31,17 @@ DESCRIPTION = (
 
 def add_arguments(p) -> None:
     p.add_argument("image", metavar="IMAGE", help="GeoTIFF/COG, Sentinel-2 band folder or .SAFE folder")
-    p.add_argument("samples", metavar="SAMPLES", help="sample polygons (GeoJSON, GeoPackage, Shapefile, KML)")
+    p.add_argument("samples", metavar="SAMPLES", nargs="?",
+                   help="sample polygons (GeoJSON, GeoPackage, Shapefile, KML); not with --model/--catalogue")
     p.add_argument("--out", required=True, metavar="CLASSES.tif", help="class raster to write")
+    p.add_argument("--model", metavar="MODEL.satseg-model",
+                   help="apply a model saved by 'satseg train --out' instead of training on SAMPLES")
+    p.add_argument("--catalogue", metavar="SIGS.json",
+                   help="fit --method on a signature catalogue (satseg train --catalogue) instead of SAMPLES")
+    p.add_argument("--macroclasses", action="store_true",
+                   help="with --catalogue: write the catalogue's macroclasses instead of its classes")
+    p.add_argument("--scores", metavar="SCORES.tif",
+                   help="also write each pixel's winning score (distance, probability, angle) as float32")
     p.add_argument("--bands", metavar="LIST", help="bands to use, e.g. B2,B3,B4,B8 or 2,3,4,8 (default: all)")
     p.add_argument("--indices", metavar="LIST",
                    help="spectral indices to add as bands, computed per block: NDVI, NDWI, MNDWI, NDBI, SAVI, NDRE "
@@ -80,16 +89,21 @@ def parse_thresholds(items, clf):
 def run(args) -> int:
     from ..core.analysis.indices import IndexedSource, parse_index_list
     from ..core.classify import bounded_gdal_cache, classify_image
-    from ..core.samples import collect_training, read_samples
+    from ..core.samples import collect_training
     from ..core.sources import open_image
 
     out = Path(args.out)
+    given = [x for x in ("samples", "model", "catalogue") if getattr(args, x)]
+    if len(given) != 1:
+        raise SatSegError("give SAMPLES, --model or --catalogue (exactly one): what to classify with")
+    if args.macroclasses and not args.catalogue:
+        raise SatSegError("--macroclasses needs --catalogue")
     # Every output is checked before any work; the run then writes all of them or none (docs/data-safety.md).
-    check_outputs({"--out": out, **export_outputs(args)}, inputs=[args.image, args.samples])
+    check_outputs({"--out": out, "--scores": args.scores, **export_outputs(args)},
+                  inputs=[args.image, args.samples, args.model, args.catalogue])
     start = time.perf_counter()
     job = terminal_job(None if not args.json else False)
-    clf = make_classifier(args.method, **method_options(args))   # bad options fail before any reading
-    samples = read_samples(args.samples, args.class_field)
+    clf, samples = _classifier(args)   # bad options or files fail before the image is read
     indices = parse_index_list(args.indices)
     bands = parse_band_list(args.bands)
     if bands is not None and indices:
@@ -99,24 +113,31 @@ def run(args) -> int:
         with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds,
                                               baseline=args.baseline) as raw:
             src = IndexedSource(raw, indices) if indices else raw
-            training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
-                                        seed=args.seed, job=job.sub(0, 0.1))
-            clf.fit(training)
+            training = None
+            if samples is None:
+                _check_bands(clf, src, args)
+            else:
+                training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
+                                            seed=args.seed, job=job.sub(0, 0.1))
+                clf.fit(training)
             thresholds = parse_thresholds(args.threshold, clf)
             summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0),
-                                     extra_tags=tags)
+                                     extra_tags=tags, scores_path=args.scores)
             read_warnings = source_warnings(raw)
         # The class raster waits under its temporary name until the exports succeed too.
         exports = run_exports(args, out, rewrite_raster=True) if wants_exports(args) or args.min_area > 1 else None
     result = summary.to_dict()
     result["seconds"] = round(time.perf_counter() - start, 3)
-    result["training_pixels"] = training.report()
+    result["training_pixels"] = training.report() if training is not None else []
+    result["signatures"] = list(clf.row_names)
+    result["scores"] = None if args.scores is None else {"path": str(args.scores), "unit": clf.score_name}
     result["bands"] = clf.band_names
     result["options"] = clf.options
     result["indices"] = [i.to_dict() for i in indices]
     result["thresholds"] = None if thresholds is None else (
         thresholds if not isinstance(thresholds, dict) else {str(k): v for k, v in thresholds.items()})
-    result["warnings"] = list(dict.fromkeys(read_warnings + training.warnings + result["warnings"]))
+    result["warnings"] = list(dict.fromkeys(read_warnings + (training.warnings if training else [])
+                                            + result["warnings"]))
     if exports is not None and exports["cleaned"] is not None:
         # --min-area cleaned the raster itself: report the counts of the map that was written.
         table = exports["areas"]
@@ -132,7 +153,7 @@ def run(args) -> int:
         return 0
     for w in result["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"{out}: {METHODS[args.method].label}, bands {','.join(clf.band_names)}")
+    print(f"{out}: {clf.label}, bands {','.join(clf.band_names)}")
     print(f"  {'id':>3} {'class':<16} {'train px':>9} {'pixels':>11} {'area km²':>10}")
     train = {c['id']: c['pixels'] for c in result['training_pixels']}
     for c in result["classes"]:
@@ -141,6 +162,41 @@ def run(args) -> int:
     if exports is not None:
         print_exports(exports)
     return 0
+
+
+def _check_bands(clf, src, args) -> None:
+    """A saved model or catalogue applies only to an image that has every band it was trained on."""
+    missing = [b for b in clf.band_names if b not in src.band_names]
+    if missing:
+        what = f"the model {args.model}" if args.model else f"the catalogue {args.catalogue}"
+        raise SatSegError(f"{what} was trained on bands {', '.join(clf.band_names)}; {args.image} lacks "
+                          f"{', '.join(missing)} (it has {', '.join(src.band_names)})")
+
+
+def _classifier(args):
+    """(classifier, samples): unfitted with the samples to train on, or fitted from a model/catalogue."""
+    from ..core.classifiers.catalogue import load_catalogue, roll_up
+    from ..core.classifiers.model_file import load_model
+    from ..core.samples import read_samples
+
+    if args.model:
+        from ..core.classifiers.options import all_options
+
+        if any(getattr(args, f"opt_{k}", None) is not None for k in all_options()):
+            raise SatSegError("--model carries its own method and options; drop the method option flags")
+        if args.bands:
+            raise SatSegError("--model uses the bands it was trained on; drop --bands")
+        return load_model(args.model), None
+    clf = make_classifier(args.method, **method_options(args))
+    if args.catalogue:
+        if not clf.from_signatures:
+            raise SatSegError(f"--catalogue: {clf.label} is trained on pixels, not signatures")
+        cat = load_catalogue(args.catalogue)
+        clf.fit_signatures(cat.signatures)
+        if args.macroclasses:
+            roll_up(clf, cat)
+        return clf, None
+    return clf, read_samples(args.samples, args.class_field)
 
 
 def _s(path):

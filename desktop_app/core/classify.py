@@ -7,6 +7,7 @@ few tens of MB at 1024 x 1024 px), not by the image.
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -16,6 +17,7 @@ from rasterio.windows import Window
 
 from .classes import NODATA, UNCLASSIFIED, ClassInfo, class_raster_writer
 from .errors import SatSegError
+from .geotiff import GeoTiffWriter
 from .jobs import Job, ensure_job
 from .areas import AreaTally
 from .raster import Raster, iter_windows, resolve_bands
@@ -61,26 +63,40 @@ def _band_indexes(band_names: list[str], clf) -> Optional[list[int]]:
     return None if idx == list(range(len(band_names))) else idx
 
 
-def classify_raster(raster: Raster, clf, thresholds=None) -> np.ndarray:
-    """uint8 (rows, cols) class ids for an in-memory Raster; 255 where nodata, 0 where rejected."""
+def classify_raster(raster: Raster, clf, thresholds=None, with_scores: bool = False):
+    """uint8 (rows, cols) class ids for an in-memory Raster; 255 where nodata, 0 where rejected.
+
+    ``with_scores``: (labels, float32 winning scores with NaN on nodata).
+    """
     idx = _band_indexes(raster.band_names, clf)
     data = raster.data if idx is None else raster.data[idx]
     out = np.full(raster.shape, NODATA, np.uint8)
+    scores = np.full(raster.shape, np.nan, np.float32) if with_scores else None
     valid = ~raster.nodata_mask
     n_valid = int(valid.sum())
     if n_valid == 0:
-        return out
+        return (out, scores) if with_scores else out
     if n_valid == valid.size:
         # No nodata: classify the block as a (bands, n) view, no copy.
-        out[:] = clf.predict_cols(data.reshape(data.shape[0], -1), thresholds).reshape(raster.shape)
+        got = clf.predict_cols(data.reshape(data.shape[0], -1), thresholds, with_scores=with_scores)
+        if with_scores:
+            out[:], scores[:] = got[0].reshape(raster.shape), got[1].reshape(raster.shape)
+        else:
+            out[:] = got.reshape(raster.shape)
     else:
-        out[valid] = clf.predict_cols(data[:, valid], thresholds)
-    return out
+        got = clf.predict_cols(data[:, valid], thresholds, with_scores=with_scores)
+        if with_scores:
+            out[valid], scores[valid] = got
+        else:
+            out[valid] = got
+    return (out, scores) if with_scores else out
 
 
 def classify_blocks(image, clf, thresholds=None, block: int = 1024,
-                    job: Optional[Job] = None) -> Iterator[tuple[Window, np.ndarray]]:
+                    job: Optional[Job] = None, with_scores: bool = False) -> Iterator[tuple[Window, np.ndarray]]:
     """``(window, class ids)`` block by block, row-major, for an ImageSource or an in-memory Raster.
+
+    ``with_scores``: ``(window, (class ids, winning scores))`` (see ``classify_raster``).
 
     Only the classifier's bands are read; progress and Cancel are checked between blocks.
     Arguments are checked at the call, before any block is read.
@@ -96,13 +112,13 @@ def classify_blocks(image, clf, thresholds=None, block: int = 1024,
 
         def read(w):
             return image.read(w, bands=names)
-    return _blocks(iter_windows(image.height, image.width, block), read, clf, thresholds, job)
+    return _blocks(iter_windows(image.height, image.width, block), read, clf, thresholds, job, with_scores)
 
 
-def _blocks(windows, read, clf, thresholds, job: Job):
+def _blocks(windows, read, clf, thresholds, job: Job, with_scores: bool = False):
     for i, w in enumerate(windows):
         job.step(i / len(windows), f"classifying block {i + 1}/{len(windows)}")
-        yield w, classify_raster(read(w), clf, thresholds)
+        yield w, classify_raster(read(w), clf, thresholds, with_scores)
     job.step(1.0, "classified")
 
 
@@ -115,23 +131,32 @@ def classify_array(image, clf, thresholds=None, block: int = 1024, job: Optional
 
 
 def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, job: Optional[Job] = None,
-                   extra_tags: Optional[dict] = None) -> ClassifySummary:
+                   extra_tags: Optional[dict] = None, scores_path=None) -> ClassifySummary:
     """Classify an ImageSource block by block into a class GeoTIFF at ``out_path``.
 
-    The file appears only when complete (atomic write); on cancel or error
+    ``scores_path``: also a float32 GeoTIFF of each pixel's winning score (NaN =
+    nodata). Files appear only when complete (atomic write); on cancel or error
     nothing is left behind.
     """
     start = time.perf_counter()
-    blocks = classify_blocks(source, clf, thresholds, block, job)
+    blocks = classify_blocks(source, clf, thresholds, block, job, with_scores=scores_path is not None)
     tally = AreaTally(source.transform, source.crs)
     tags = {"SATSEG_METHOD": clf.name}
     tags.update(extra_tags or {})
-    with bounded_gdal_cache():
-        with class_raster_writer(out_path, width=source.width, height=source.height, transform=source.transform,
-                                 crs=source.crs, classes=clf.classes, extra_tags=tags) as writer:
-            for w, labels in blocks:
-                writer.write(labels, window=w)
-                tally.add(labels, int(w.row_off), int(w.col_off))
+    with bounded_gdal_cache(), ExitStack() as stack:
+        writer = stack.enter_context(class_raster_writer(
+            out_path, width=source.width, height=source.height, transform=source.transform, crs=source.crs,
+            classes=clf.classes, extra_tags=tags))
+        score_writer = None if scores_path is None else stack.enter_context(GeoTiffWriter(
+            scores_path, width=source.width, height=source.height, count=1, dtype="float32",
+            transform=source.transform, crs=source.crs, nodata=float("nan"), band_names=["score"],
+            tags={"SATSEG_METHOD": clf.name, "SATSEG_SCORE": clf.score_name}))
+        for w, labels in blocks:
+            if score_writer is not None:
+                labels, scores = labels
+                score_writer.write(scores, window=w)
+            writer.write(labels, window=w)
+            tally.add(labels, int(w.row_off), int(w.col_off))
     classes = list(clf.classes)
     summary = ClassifySummary(
         classes, {c.id: int(tally.counts[c.id]) for c in classes}, {c.id: float(tally.areas[c.id]) for c in classes},

@@ -122,6 +122,7 @@ class Classifier(ABC):
         index = np.searchsorted(self.class_ids, y)
         self.row_class = np.arange(len(ids))
         self._fit(X, index)
+        self._after_fit()
         self._set_rows([c.name for c in self.classes])
         return self
 
@@ -136,7 +137,7 @@ class Classifier(ABC):
         self.class_ids = np.array([c.id for c in self.classes], dtype=np.uint8)
         self.band_names = list(sigs.band_names)
         self.warnings = []
-        self.signatures = sigs
+        self.signatures = self.input_signatures = sigs   # input kept: a saved model refits from it
         self.row_class = np.searchsorted(self.class_ids, sigs.class_of)
         self._fit_signatures(sigs)          # may replace self.signatures (the Gaussian guard merges some)
         self.row_class = np.searchsorted(self.class_ids, self.signatures.class_of)
@@ -151,6 +152,9 @@ class Classifier(ABC):
     def _fit(self, X: np.ndarray, index: np.ndarray) -> None:
         """Pixel-trained methods: X (n, bands) float32, index (n,) 0..K-1 into ``self.classes``."""
         raise NotImplementedError
+
+    def _after_fit(self) -> None:
+        """Derived state after ``_fit`` (also run when a saved model is loaded)."""
 
     def _fit_signatures(self, sigs) -> None:
         """Signature-trained methods: per-row statistics from ``sigs`` (one row per signature)."""
@@ -224,33 +228,46 @@ class Classifier(ABC):
         """uint8 class ids for pixels X (n, bands); 0 where every class is rejected."""
         return self.predict_cols(np.asarray(X).T, thresholds)
 
-    def predict_cols(self, Xt: np.ndarray, thresholds: Thresholds = None) -> np.ndarray:
+    def predict_cols(self, Xt: np.ndarray, thresholds: Thresholds = None, with_scores: bool = False):
         """Like ``predict`` for pixels laid out as (bands, n), e.g. a reshaped raster block.
 
         Works chunk by chunk so only one chunk's per-class arrays exist at a time.
+        ``with_scores``: also the (n,) float32 winning score (see ``winning_score``).
         """
         Xt = self._check_X(np.asarray(Xt).T).T
         limits = self.threshold_array(thresholds)
         n = Xt.shape[1]
         out = np.empty(n, np.uint8)
+        scores = np.empty(n, np.float32) if with_scores else None
 
         def work(i: int) -> None:
             # ``full=False``: without thresholds only the ranking is needed, which some
             # methods get cheaper (e.g. minimum distance skips the |x|² term).
-            ev = self._evaluate_chunk(Xt[:, i:i + self.chunk], full=limits is not None)
+            ev = self._evaluate_chunk(Xt[:, i:i + self.chunk], full=limits is not None or with_scores)
             out[i:i + self.chunk] = self._decide(ev, limits)
+            if with_scores:
+                scores[i:i + self.chunk] = self.winning_score(ev)
 
         starts = range(0, n, self.chunk)
         workers = _workers() if self.parallel_chunks and len(starts) > 1 else 1
         if workers == 1:
             for i in starts:
                 work(i)
-            return out
-        from .pool import chunk_pool
+        else:
+            from .pool import chunk_pool
 
-        # The shared chunk pool owns the one BLAS thread limit (see pool.py).
-        list(chunk_pool().map(work, starts))
-        return out
+            # The shared chunk pool owns the one BLAS thread limit (see pool.py).
+            list(chunk_pool().map(work, starts))
+        return (out, scores) if with_scores else out
+
+    def winning_score(self, ev: Evaluation) -> np.ndarray:
+        """(n,) float32 score of the best signature before thresholds, in the method's unit
+        (the value a threshold is compared with); NaN for nodata (docs/classifiers.md, "Score rasters")."""
+        _, best = argmin_rows(ev.rank, return_min=True)
+        s = np.asarray(self._scores(Evaluation(best[None], ev.extra, ev.invalid, ev.nodata)), np.float32)[0]
+        if ev.nodata is not None:
+            s[ev.nodata] = np.nan
+        return s
 
     def decide(self, evaluation: Evaluation, thresholds: Thresholds = None) -> np.ndarray:
         """Class ids from an earlier ``evaluate`` under (new) thresholds: cheap."""

@@ -65,6 +65,20 @@ class ProbabilityClassifier(Classifier):
     def _proba(self, X: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(X)
 
+    def restore(self, model, classes, band_names) -> "ProbabilityClassifier":
+        """A fitted classifier around a loaded scikit-learn ``model`` (see model_file.py)."""
+        self.model = model
+        self.classes = list(classes)
+        self.class_ids = np.array([c.id for c in classes], np.uint8)
+        self.band_names = list(band_names)
+        self.row_class = np.arange(len(classes))
+        self._after_fit()
+        self._set_rows([c.name for c in classes])
+        return self
+
+    def _after_fit(self) -> None:
+        """Derived state of a fitted or loaded model."""
+
     def _evaluate(self, Xt, full=True):
         X = np.ascontiguousarray(Xt.T, dtype=np.float32)
         p = self._proba(X)
@@ -103,6 +117,8 @@ class RandomForestClassifier(ProbabilityClassifier):
             class_weight="balanced" if o["balanced"] else None, n_jobs=-1, random_state=o["seed"],
         )
         self.model.fit(X, index)
+
+    def _after_fit(self) -> None:
         self._vote_codes = _vote_codes(self.model, self.n_classes)
 
     def _proba(self, X):
