@@ -8,7 +8,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from ..core.errors import SatSegError
+from .change_box import ChangeBox
 from .clean_map_box import CleanMapBox
+from .clusters_box import ClustersBox
 from .indices_box import IndicesBox
 from .points_panel import PointsPanel
 from .region_grow_tool import RegionGrowTool
@@ -73,11 +75,6 @@ class AnalysisTools:
         w._schedule_signatures()
 
     def _extra_tools(self, lay) -> None:
-        try:
-            from .change_box import ChangeBox
-            from .clusters_box import ClustersBox
-        except ImportError:
-            return
         self.change = ChangeBox(self.window)
         self.clusters = ClustersBox(self.window)
         lay.addWidget(self.change)
@@ -86,6 +83,7 @@ class AnalysisTools:
     def result_changed(self) -> None:
         self.clean.update_state()
         self.points.refresh()
+        self.clusters._update()
 
 
 def install_analysis_tools(window) -> AnalysisTools:

@@ -143,3 +143,45 @@ def test_indices_are_stored_in_the_project(qtbot, make_window, tmp_path):
     assert again.doc.band_names[-2:] == ["MNDWI", "R"]
     assert [i.formula for i in again.doc.indices] == ["(B3 - B11) / (B3 + B11)", "B8/B4"]
     assert again.bands_panel.classifier_bands()[-2:] == ["MNDWI", "R"]
+
+
+def test_change_with_a_saved_map_shows_a_layer_and_a_matrix(qtbot, window, tmp_path):
+    from desktop_app.core.classes import write_class_raster
+
+    assert run_and_wait(qtbot, window) == "done"
+    res = window.result
+    other = res.class_array.copy()
+    other[:50, :] = res.classes[0].id            # the earlier map: top rows were all water
+    write_class_raster(tmp_path / "before.tif", other, window.doc.transform, window.doc.crs, res.classes)
+    box = window.analysis_tools.change
+    box.order.setCurrentIndex(0)                 # current result = later date
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        box.compare(str(tmp_path / "before.tif"))
+    qtbot.waitUntil(lambda: box.change is not None, timeout=10000)
+    assert box.change.pixels.sum() == int((res.class_array != 255).sum())
+    changed = int((other != res.class_array).sum())
+    assert box.change.pixels.sum() - np.trace(box.change.pixels) == changed
+    assert box.table.rowCount() == len(box.change.names)
+    qtbot.waitUntil(lambda: "change" in snapshot(qtbot, window)["masks"], timeout=5000)
+
+
+def test_clusters_are_renamed_merged_into_classes_and_seed_samples(qtbot, window):
+    box = window.analysis_tools.clusters
+    box.k.setValue(4)
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        box.run()
+    qtbot.waitUntil(lambda: box.result is not None, timeout=10000)
+    assert [c.name for c in window.result.classes] == ["cluster 1", "cluster 2", "cluster 3", "cluster 4"]
+    for i, name in enumerate(["dark", "bright", "bright", "field"]):
+        box.table.item(i, 2).setText(name)
+    box.make_classes()
+    names = [c.name for c in window.result.classes]
+    assert names == ["dark", "bright", "field"]
+    assert all(window.model.class_by_name(n) is not None for n in names)
+    merged = window.result.class_array
+    orig = box.result.class_array
+    bright = window.model.class_by_name("bright").id
+    assert ((orig == 2) | (orig == 3)).sum() == (merged == bright).sum()
+    before = len(window.model.polygons)
+    box.add_samples()
+    assert len(window.model.polygons) > before

@@ -16,7 +16,7 @@ import numpy as np
 from ..classes import NODATA, ClassInfo, class_raster_writer, normalize_color
 from ..errors import SatSegError
 from ..jobs import Job, ensure_job
-from ..raster import BandRef
+from ..raster import BandRef, Raster
 
 SAMPLE_PIXELS = 100_000
 
@@ -28,7 +28,13 @@ def fit_clusters(source, k: int, bands: Optional[Sequence[BandRef]] = None, samp
 
     if k < 2 or k > 254:
         raise SatSegError(f"--k must be between 2 and 254, not {k}")
-    preview = source.preview(2048, bands=bands)
+    if isinstance(source, Raster):   # an image already in memory (the app's small images)
+        sel = source.select(bands)
+        step = max(1, int(np.ceil(max(sel.height, sel.width) / 2048)))
+        preview = Raster(sel.data[:, ::step, ::step], sel.transform, sel.crs, sel.band_names,
+                         sel.nodata_mask[::step, ::step])
+    else:
+        preview = source.preview(2048, bands=bands)
     X = preview.pixels()
     if len(X) == 0:
         raise SatSegError("the image has no valid pixels to cluster")
@@ -85,6 +91,25 @@ def cluster_image(source, k: int, out_path, bands: Optional[Sequence[BandRef]] =
             "centres": np.round(centres, 6).tolist(),
             "clusters": [{"id": c.id, "name": c.name, "color": c.color, "pixels": int(counts[c.id])} for c in classes],
             "nodata": int(counts[NODATA])}
+
+
+def cluster_raster(raster: Raster, k: int, bands: Optional[Sequence[BandRef]] = None, sample: int = SAMPLE_PIXELS,
+                   seed: int = 0, block: int = 1024, job: Optional[Job] = None):
+    """(uint8 labels, classes, centres, band names) for an in-memory Raster, block by block."""
+    job = ensure_job(job)
+    job.step(0.0, "fitting k-means on a pixel sample")
+    model, names = fit_clusters(raster, k, bands, sample, seed)
+    sel = raster.select(names)
+    out = np.full(sel.shape, NODATA, np.uint8)
+    for r0 in range(0, sel.height, block):
+        job.step(0.2 + 0.8 * r0 / sel.height, "assigning pixels")
+        rows = slice(r0, r0 + block)
+        valid = sel.valid_mask[rows]
+        part = out[rows]
+        part[valid] = predict_clusters(model.cluster_centers_, sel.data[:, rows][:, valid])
+    classes = [ClassInfo(i + 1, f"cluster {i + 1}", normalize_color(None, i)) for i in range(k)]
+    job.step(1.0, "clustered")
+    return out, classes, model.cluster_centers_, names
 
 
 def relabel(array: np.ndarray, classes: Sequence[ClassInfo], names: dict[int, str],
