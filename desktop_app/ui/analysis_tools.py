@@ -22,15 +22,16 @@ class AnalysisTools:
         tools = QWidget()
         lay = QVBoxLayout(tools)
         self.grow = RegionGrowTool(window)
-        lay.addWidget(self.grow)
-        self.tools_layout = lay
-        self._extra_tools(lay)
+        self.points = PointsPanel(window)
+        self.change = ChangeBox(window)
+        self.clusters = ClustersBox(window)
+        # One "Tools" tab (it scrolls), in workflow order: sample, start unsupervised, assess, compare.
+        for w in (self.grow, self.clusters, self.points, self.change):
+            lay.addWidget(w)
         lay.addStretch(1)
         self.tools = tools
-        window.add_panel("dock_tools", "Tools", tools, "Region growing, change between dates, clusters")
-        self.points = PointsPanel(window)
-        window.add_panel("dock_points", "Points", self.points,
-                         "Validation points: stratified sample, labelling, error-adjusted areas")
+        window.add_panel("dock_tools", "Tools", tools,
+                         "Region growing, clusters, validation points and area estimates, change between dates")
         self.clean = CleanMapBox(window)
         window.results_panel.layout().insertWidget(1, self.clean)
         window.classification_finished.connect(lambda _outcome: self.result_changed())
@@ -73,12 +74,6 @@ class AnalysisTools:
         w.model_panel.set_band_count(len(w.bands_panel.classifier_bands()))
         w._mark_dirty()
         w._schedule_signatures()
-
-    def _extra_tools(self, lay) -> None:
-        self.change = ChangeBox(self.window)
-        self.clusters = ClustersBox(self.window)
-        lay.addWidget(self.change)
-        lay.addWidget(self.clusters)
 
     def result_changed(self) -> None:
         self.clean.update_state()

@@ -32,8 +32,11 @@ def change_with_file(res, other_path: str, current_is_before: bool, job=None):
         result, array, transform, crs = change_maps(before, after, job)
     merc, t = classes_to_mercator(array, transform, crs, DISPLAY_MAX)
     lut = np.zeros((256, 4), np.uint8)
-    for c in result.pairs:
-        lut[c.id] = (*hex_to_rgb(c.color), 255)
+    K = len(result.names)
+    for c, p in zip(result.pairs, np.flatnonzero(result.pixels.ravel())):
+        same = p // K == p % K
+        # Unchanged pixels are a faint wash so the changes stand out.
+        lut[c.id] = (*hex_to_rgb(c.color), 70 if same else 255)
     from ..core.display import Overlay
 
     overlay = Overlay(encode_png(lut[merc]), latlon_bounds(t, merc.shape[1], merc.shape[0]), merc.shape[1],

@@ -103,6 +103,8 @@ class CleanMapBox(QGroupBox):
         def done(out) -> None:
             self.window._show_result(out)
             s = out.cleaning
+            self.window.status.showMessage(f"Map cleaned: {s['changed_pixels']:,} pixels changed; areas, accuracy "
+                                           "and exports now describe the cleaned map", 15000)
             self.info.setText(f"majority {s['majority']}×{s['majority']}, sieve {s['sieve_pixels']} px: "
                               f"{s['changed_pixels']:,} pixels changed")
             self.update_state()

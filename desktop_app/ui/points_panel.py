@@ -51,17 +51,17 @@ class PointsPanel(QWidget):
         g = QGridLayout(design)
         g.addWidget(self.total, 0, 0)
         g.addWidget(self.min_per, 0, 1)
-        g.addWidget(self.seed, 0, 2)
-        g.addWidget(self.draw_btn, 1, 0)
-        g.addWidget(self.open_btn, 1, 1)
-        g.addWidget(self.save_btn, 1, 2)
+        g.addWidget(self.seed, 1, 0)
+        g.addWidget(self.draw_btn, 1, 1)
+        g.addWidget(self.open_btn, 2, 0)
+        g.addWidget(self.save_btn, 2, 1)
 
         label = QGroupBox("Label the points")
         self.label_btn = QPushButton("Start labelling")
         self.label_btn.setCheckable(True)
         self.label_btn.setToolTip("Keys 1..K label the current point with the K-th class and go to the next; "
                                   "Right/Left or N/P move without labelling")
-        self.prev_btn = QPushButton("◀ Previous")
+        self.prev_btn = QPushButton("◀ Prev")
         self.next_btn = QPushButton("Next ▶")
         self.progress = QLabel("No points yet")
         self.progress.setTextFormat(Qt.TextFormat.PlainText)
@@ -87,8 +87,12 @@ class PointsPanel(QWidget):
         self.estimate_info.setTextFormat(Qt.TextFormat.PlainText)
         self.estimate_info.setWordWrap(True)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Class", "Area (ha) ± 95 % CI", "Mapped (ha)", "User's ± 95 %",
-                                              "Producer's ± 95 %"])
+        self.table.setHorizontalHeaderLabels(["Class", "Area ha ± CI", "Mapped ha", "User's", "Producer's"])
+        for col, tip in enumerate(["", "Error-adjusted area, ± half-width of the 95 % confidence interval",
+                                   "Area of the class on the map", "User's accuracy ± 95 % CI (commission)",
+                                   "Producer's accuracy ± 95 % CI (omission)"]):
+            if tip:
+                self.table.horizontalHeaderItem(col).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(150)
@@ -98,6 +102,7 @@ class PointsPanel(QWidget):
         el.addWidget(self.table)
 
         top = QVBoxLayout(self)
+        top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(design)
         top.addWidget(label)
         top.addWidget(est)
@@ -197,6 +202,10 @@ class PointsPanel(QWidget):
     def set_labelling(self, on: bool) -> None:
         for sc in self.shortcuts:
             sc.setEnabled(on)
+        # Label from the imagery, not from the map being assessed: class masks are hidden meanwhile.
+        lp = self.window.layers_panel
+        for lid in [r for r in getattr(lp, "rows", {}) if str(r).startswith("mask")]:
+            self.window.map.bridge.send("set_layer_visible", id=lid, visible=(not on) and lp.visible(lid))
         self.label_btn.setText("Stop labelling" if on else "Start labelling")
         if on and self.features:
             self.go(self.index)

@@ -107,7 +107,7 @@ class RegionGrowTool(QGroupBox):
 
     def _pick_toggled(self, on: bool) -> None:
         self.window.map.bridge.send("set_pick_mode", on=on,
-                                    hint="Click a pixel to grow a region (Esc or the button to stop)")
+                                    hint="Click a pixel to grow a region; press Picking again to stop")
         self.pick.setText("Picking: click on the map" if on else "Click on the map…")
 
     def set_active(self, on: bool) -> None:
