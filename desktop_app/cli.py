@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "sample_design",
     "change",
     "cluster",
+    "sam",
 ]
 
 

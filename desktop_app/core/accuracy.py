@@ -64,10 +64,12 @@ class AccuracyReport:
             ua = diag[k] / pred[k] if pred[k] else None
             f1 = 2 * pa * ua / (pa + ua) if pa is not None and ua is not None and (pa + ua) > 0 else (
                 0.0 if pa is not None and ua is not None else None)
+            union = ref[k] + pred[k] - diag[k]
+            iou = diag[k] / union if union else None   # intersection over union (Jaccard) of the class
             out.append({
                 "id": c.id, "name": c.name, "color": c.color,
                 "reference_pixels": int(ref[k]), "predicted_pixels": int(pred[k]),
-                "producers_accuracy": _r(pa), "users_accuracy": _r(ua), "f1": _r(f1),
+                "producers_accuracy": _r(pa), "users_accuracy": _r(ua), "f1": _r(f1), "iou": _r(iou),
                 "unclassified": int(self.unclassified[k]),
             })
         return out

@@ -1,0 +1,191 @@
+"""Refine a classifier's class raster with SAM-2 prompts, window by window.
+
+For every class component a prompt (``core.sam.prompts``) gives SAM's mask.
+A mask is *accepted* only when SAM's own predicted IoU is at least
+``iou_min`` and its IoU with the classifier's component (agreement) is at
+least ``agreement_min``. Accepted masks claim their pixels (higher predicted
+IoU wins where they overlap); every other pixel keeps the classifier's class,
+and nodata stays nodata (docs/sam.md).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..classes import NODATA, ClassInfo
+from ..errors import SatSegError
+from ..jobs import Job, ensure_job
+from .prompts import Prompt, component_prompts
+from .windows import Tile, stitch
+
+IOU_MIN = 0.80           # SAM's predicted IoU of its own mask
+AGREEMENT_MIN = 0.60     # IoU of SAM's mask with the classifier's component
+CLAIM_MARGIN = 0.25      # a mask may claim pixels this share of the box size beyond the component's box
+BATCH = 16               # prompts per decoder call
+
+
+@dataclass
+class RefineStats:
+    prompts: int = 0
+    accepted: int = 0
+    per_class: dict = field(default_factory=dict)
+
+
+def _decode(base, feats: dict, prompts: Sequence[Prompt], shape: tuple[int, int]):
+    """(low-res logits (n, side, side), predicted IoU (n,)) for prompts on one window."""
+    import torch
+
+    model = base.model
+    size = model.image_size
+    h, w = shape
+    scale = torch.tensor([size / w, size / h], device=base.device)
+    n_pts = max(len(p.points) for p in prompts)
+    coords = torch.zeros((len(prompts), n_pts + 2, 2), device=base.device)
+    labels = torch.full((len(prompts), n_pts + 2), -1, dtype=torch.int32, device=base.device)  # -1 = padding
+    for i, p in enumerate(prompts):
+        coords[i, :2] = torch.from_numpy(p.box.reshape(2, 2)).to(base.device)
+        labels[i, :2] = torch.tensor([2, 3])            # SAM's box corner labels
+        coords[i, 2:2 + len(p.points)] = torch.from_numpy(p.points).to(base.device)
+        labels[i, 2:2 + len(p.points)] = torch.from_numpy(p.labels).to(base.device)
+    coords = coords * scale
+    masks = torch.from_numpy(np.stack([p.mask_input for p in prompts]))[:, None].to(base.device)
+    with torch.no_grad():
+        sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=masks)
+        low, iou, _, _ = model.sam_mask_decoder(
+            image_embeddings=feats["image_embed"], image_pe=model.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=False,
+            repeat_image=True, high_res_features=feats["high_res_feats"],
+        )
+    return low[:, 0], iou[:, 0]
+
+
+def _claim_region(p: Prompt, shape: tuple[int, int]) -> tuple[slice, slice]:
+    mr = int(np.ceil(CLAIM_MARGIN * (p.rows.stop - p.rows.start))) + 1
+    mc = int(np.ceil(CLAIM_MARGIN * (p.cols.stop - p.cols.start))) + 1
+    return (slice(max(0, p.rows.start - mr), min(shape[0], p.rows.stop + mr)),
+            slice(max(0, p.cols.start - mc), min(shape[1], p.cols.stop + mc)))
+
+
+def refine_window(base, feats: dict, labels: np.ndarray, class_ids: Sequence[int],
+                  scores: Optional[np.ndarray] = None, iou_min: float = IOU_MIN,
+                  agreement_min: float = AGREEMENT_MIN, stats: Optional[RefineStats] = None) -> np.ndarray:
+    """Refined labels of one window (same shape and dtype as ``labels``)."""
+    import torch
+    import torch.nn.functional as F
+
+    stats = stats if stats is not None else RefineStats()
+    prompts = component_prompts(labels, class_ids, scores,
+                                low_res=int(base.model.sam_prompt_encoder.mask_input_size[0]))
+    stats.prompts += len(prompts)
+    accepted: list[tuple[float, int, tuple[slice, slice], np.ndarray]] = []
+    for b0 in range(0, len(prompts), BATCH):
+        batch = prompts[b0:b0 + BATCH]
+        low, iou = _decode(base, feats, batch, labels.shape)
+        for p, lo, score in zip(batch, low, iou.tolist()):
+            if score < iou_min:
+                continue
+            region = _claim_region(p, labels.shape)
+            full = F.interpolate(lo[None, None], size=labels.shape, mode="bilinear", align_corners=False)[0, 0]
+            sam = (full[region] > 0).cpu().numpy()
+            comp = np.zeros_like(sam)
+            comp[p.rows.start - region[0].start:p.rows.stop - region[0].start,
+                 p.cols.start - region[1].start:p.cols.stop - region[1].start] = p.component
+            union = np.logical_or(sam, comp).sum()
+            agreement = np.logical_and(sam, comp).sum() / union if union else 0.0
+            if agreement >= agreement_min:
+                accepted.append((score, p.class_id, region, sam))
+    stats.accepted += len(accepted)
+    out = labels.copy()
+    for score, cid, region, sam in sorted(accepted, key=lambda a: a[0]):
+        view = out[region]
+        view[sam & (labels[region] != NODATA)] = cid
+    return out
+
+
+def refine_scene(source, class_array: np.ndarray, classes: Sequence[ClassInfo], base, mapping, tiles: list[Tile],
+                 cache, image_id: str, scores: Optional[np.ndarray] = None, iou_min: float = IOU_MIN,
+                 agreement_min: float = AGREEMENT_MIN, job: Optional[Job] = None) -> tuple[np.ndarray, RefineStats]:
+    """Refined class array for the whole scene (the classifier's where SAM is not accepted)."""
+    job = ensure_job(job)
+    out = np.array(class_array, np.uint8, copy=True)
+    stats = RefineStats()
+    ids = [c.id for c in classes]
+    for i, tile in enumerate(tiles):
+        job.step(i / len(tiles), f"window {i + 1}/{len(tiles)}")
+        labels = class_array[tile.row:tile.row + tile.height, tile.col:tile.col + tile.width]
+        if not np.isin(labels, ids).any():
+            continue                                   # nothing to refine: no read, no encoding
+        key = cache.key(image_id, tile.key(), mapping.key(), base.key)
+
+        def rgb():
+            r = source.read(tile.window, bands=mapping.bands)
+            return mapping.to_rgb(r.data, r.nodata_mask)
+
+        feats = cache.features(base, key, rgb)
+        job.check()
+        tile_scores = None if scores is None else scores[:, tile.row:tile.row + tile.height,
+                                                          tile.col:tile.col + tile.width]
+        refined = refine_window(base, feats, labels, ids, tile_scores, iou_min, agreement_min, stats)
+        stitch(out, tile, refined)
+    out[np.asarray(class_array) == NODATA] = NODATA
+    for c in classes:
+        before = np.asarray(class_array) == c.id
+        after = out == c.id
+        n = int(before.sum())
+        stats.per_class[c.id] = {"id": c.id, "name": c.name, "classifier_pixels": n, "refined_pixels": int(after.sum()),
+                                 "changed_share": round(float((before != after).sum()) / n, 6) if n else 0.0}
+    job.step(1.0, "refined")
+    return out, stats
+
+
+def refine_file(image, classes_path, out, model: Optional[str] = None, random_init: bool = False,
+                recipe: str = "true_colour", window: int = 1024, overlap: int = 128, device: Optional[str] = None,
+                cache_dir="default", iou_min: float = IOU_MIN, agreement_min: float = AGREEMENT_MIN,
+                job: Optional[Job] = None) -> dict:
+    """Refine the class raster ``classes_path`` of ``image`` into ``out``; a JSON-ready summary."""
+    from ..atomic import check_writable
+    from ..classes import read_class_raster, write_class_raster
+    from ..classify import bounded_gdal_cache
+    from ..sources import open_image
+    from .base import open_base
+    from .features import FeatureCache, image_identity
+    from .recipe import scene_mapping
+    from .scene import check_same_grid, fit_window, output_tags
+    from .windows import tile_scene
+
+    job = ensure_job(job)
+    start = time.perf_counter()
+    out = Path(out)
+    if out.resolve() in (Path(image).resolve(), Path(classes_path).resolve()):
+        raise SatSegError("--out must not be one of the inputs")
+    check_writable(out)
+    warnings: list[str] = []
+    with bounded_gdal_cache(), open_image(image) as source:
+        class_array, transform, crs, classes = read_class_raster(classes_path)
+        check_same_grid(source, class_array, transform, crs, f"the class raster {classes_path}")
+        mapping = scene_mapping(source, recipe)
+        window = fit_window(window, warnings)
+        tiles = tile_scene(source.height, source.width, window, min(overlap, window // 2 - 1))
+        job.step(0.02, "loading SAM-2")
+        base = open_base(model, random_init, device)
+        cache = FeatureCache(cache_dir)
+        refined, stats = refine_scene(source, class_array, classes, base, mapping, tiles, cache,
+                                      image_identity(image), iou_min=iou_min, agreement_min=agreement_min,
+                                      job=job.sub(0.05, 0.95))
+        cache.prune()
+    settings = {"window": window, "overlap": overlap, "iou_min": iou_min, "agreement_min": agreement_min,
+                "source_classes": str(Path(classes_path).resolve())}
+    write_class_raster(out, refined, transform, crs, classes, output_tags("refine", base, mapping, settings))
+    job.step(1.0, "written")
+    return {
+        "path": str(out), "device": base.device, "model": base.identity(), "random_init": base.random_init,
+        "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": window,
+        "cache_hits": cache.hits, "cache_misses": cache.misses, "prompts": stats.prompts,
+        "accepted": stats.accepted, "classes": list(stats.per_class.values()),
+        "changed_share": {c["name"]: c["changed_share"] for c in stats.per_class.values()},
+        "mapping": mapping.to_dict(), "warnings": warnings,
+    }
