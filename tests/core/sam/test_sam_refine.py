@@ -1,0 +1,118 @@
+"""Refine: acceptance rule, cache, nodata, georeferencing and tags, bad input, cancel."""
+import json
+
+import numpy as np
+import pytest
+import rasterio
+
+from desktop_app.core.accuracy import accuracy_against_polygons
+from desktop_app.core.classes import NODATA, read_class_raster
+from desktop_app.core.errors import SatSegError
+from desktop_app.core.jobs import Cancelled, Job
+from desktop_app.core.samples import read_samples
+from desktop_app.core.sam.features import FeatureCache
+from desktop_app.core.sam.refine import refine_file
+from desktop_app.core.sam.scene import fit_window
+
+
+def _refine(scene, out, **kw):
+    kw.setdefault("window", 256)
+    kw.setdefault("overlap", 32)
+    return refine_file(scene / "scene.tif", scene / "classes.tif", out, random_init=True, **kw)
+
+
+def test_refine_keeps_classifier_pixels_where_sam_is_rejected(small_scene, tmp_path):
+    out = tmp_path / "refined.tif"
+    r = _refine(small_scene, out, cache_dir=tmp_path / "cache")
+    assert r["random_init"] and r["device"] == "cpu" and r["windows"] == 1 and r["prompts"] > 0
+    classified, transform, crs, classes = read_class_raster(small_scene / "classes.tif")
+    refined, t2, crs2, classes2 = read_class_raster(out)
+    # on the classifier's grid, with its class ids, names and colours
+    assert (t2, crs2, classes2) == (transform, crs, classes)
+    with rasterio.open(out) as ds, rasterio.open(small_scene / "classes.tif") as src:
+        assert ds.colormap(1)[1] == src.colormap(1)[1]
+        tags = ds.tags()
+    assert "random SAM-2 weights" in tags["SATSEG_SAM_RANDOM_INIT"]
+    info = json.loads(tags["SATSEG_SAM"])
+    assert info["kind"] == "refine" and info["mapping"]["bands"] == ["B4", "B3", "B2"]
+    assert info["model"]["random_init"] is True
+    # random weights: SAM's masks are (almost) never accepted, so the classifier's pixels stay
+    if r["accepted"] == 0:
+        np.testing.assert_array_equal(refined, classified)
+    samples = read_samples(small_scene / "validation.geojson")
+    before = accuracy_against_polygons(classified, transform, crs, classes, samples)
+    after = accuracy_against_polygons(refined, transform, crs, classes, samples)
+    assert after.overall_accuracy >= before.overall_accuracy
+    assert set(r["changed_share"]) == {c.name for c in classes}
+
+
+def test_accepted_masks_change_pixels_and_nodata_stays(small_scene, tmp_path):
+    # thresholds at zero accept every SAM mask: the acceptance path is live and changes pixels
+    out = tmp_path / "all.tif"
+    r = _refine(small_scene, out, iou_min=-1.0, agreement_min=0.0, cache_dir=tmp_path / "cache")
+    assert r["accepted"] == r["prompts"] > 0
+    classified = read_class_raster(small_scene / "classes.tif")[0]
+    refined = read_class_raster(out)[0]
+    assert (refined != classified).any()
+    assert ((refined == NODATA) == (classified == NODATA)).all()
+
+
+def test_second_run_uses_the_cache_and_gives_the_same_raster(small_scene, tmp_path):
+    cache = tmp_path / "cache"
+    first = _refine(small_scene, tmp_path / "a.tif", cache_dir=cache, iou_min=-1.0, agreement_min=0.3, window=160)
+    second = _refine(small_scene, tmp_path / "b.tif", cache_dir=cache, iou_min=-1.0, agreement_min=0.3, window=160)
+    assert (first["cache_hits"], first["cache_misses"]) == (0, 4)
+    assert (second["cache_hits"], second["cache_misses"]) == (4, 0)
+    np.testing.assert_array_equal(read_class_raster(tmp_path / "a.tif")[0], read_class_raster(tmp_path / "b.tif")[0])
+    # the key changes with the recipe/stretch, the window and the model
+    k = FeatureCache.key("img", "0,0,256,256", "true_colour:[...]", "model")
+    assert len({k, FeatureCache.key("img", "0,0,256,256", "false_colour:[...]", "model"),
+                FeatureCache.key("img", "0,96,256,256", "true_colour:[...]", "model"),
+                FeatureCache.key("img", "0,0,256,256", "true_colour:[...]", "other model")}) == 4
+
+
+def test_cancel_during_encoding_leaves_no_output_and_a_consistent_cache(small_scene, tmp_path):
+    cache = tmp_path / "cache"
+    calls = []
+
+    def progress(f, msg):
+        calls.append(msg)
+        if msg.startswith("window 2"):
+            job.cancel()
+
+    job = Job(progress)
+    with pytest.raises(Cancelled):
+        _refine(small_scene, tmp_path / "x.tif", cache_dir=cache, job=job, window=160)
+    assert not (tmp_path / "x.tif").exists()
+    assert not list(tmp_path.glob(".x.tif*"))
+    entries = list(cache.glob("*/*.npz"))
+    assert 1 <= len(entries) < 4                   # the windows encoded before the cancel, each complete
+    for e in entries:
+        with np.load(e) as z:
+            assert z["image_embed"].shape[1] == 256
+    assert not list(cache.rglob("*.part"))
+    r = _refine(small_scene, tmp_path / "x.tif", cache_dir=cache, window=160)
+    assert r["cache_hits"] == len(entries) and r["cache_misses"] == 4 - len(entries)
+
+
+def test_class_raster_on_another_grid_is_refused(small_scene, tmp_path, demo_dir):
+    with pytest.raises(SatSegError, match="another grid"):
+        refine_file(small_scene / "scene.tif", demo_dir / "truth.tif", tmp_path / "o.tif", random_init=True)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_unknown_recipe_band_and_output_folder(small_scene, tmp_path):
+    with pytest.raises(SatSegError, match="recipe"):
+        _refine(small_scene, tmp_path / "o.tif", recipe="B4,B3")
+    with pytest.raises(SatSegError, match="no band"):
+        _refine(small_scene, tmp_path / "o.tif", recipe="B4,B3,B10")
+    with pytest.raises(SatSegError, match="does not exist"):
+        _refine(small_scene, tmp_path / "missing" / "o.tif")
+
+
+def test_window_too_large_for_memory_falls_back_and_says_so():
+    warnings = []
+    assert fit_window(1024, warnings, available=16 * 2 ** 30) == 1024 and warnings == []
+    size = fit_window(16384, warnings, available=8 * 2 ** 30)
+    assert size < 16384 and size * size * 200 <= 8 * 2 ** 30 / 2
+    assert "using" in warnings[0] and "16384 px window" in warnings[0]
