@@ -28,9 +28,9 @@ _STD = (0.229, 0.224, 0.225)
 
 
 def default_cache_dir() -> Path:
-    from ..project import user_data_dir
+    from .. import paths
 
-    return user_data_dir() / CACHE_DIRNAME
+    return paths.data_home() / CACHE_DIRNAME
 
 
 def image_identity(path: str | os.PathLike) -> str:

@@ -2,8 +2,8 @@
 
 Layout (docs/sam.md)::
 
-    <user data folder>/sam-models/<name>/checkpoint.pt   the user's file, copied unchanged
-    <user data folder>/sam-models/<name>/model.json      {name, size, version, sha256, bytes, ...}
+    <user data folder>/models/sam2/<name>/checkpoint.pt   the user's file, copied unchanged
+    <user data folder>/models/sam2/<name>/model.json      {name, size, version, sha256, bytes, ...}
 
 ``model.json`` is written last, so a folder without it is an interrupted
 import and is ignored. Size and version are read from the tensor shapes,
@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..atomic import atomic_path, write_text_atomic
+from ..atomic import copy_file_atomic, write_text_atomic
 from ..errors import SatSegError
 from ..jobs import Job, ensure_job
 from .runtime import build_model
 
-MODELS_DIRNAME = "sam-models"
+MODELS_DIRNAME = "sam2"
 CHECKPOINT_NAME = "checkpoint.pt"
 INFO_NAME = "model.json"
 # (trunk embedding width, number of Hiera blocks) -> size; the configs of Meta's four sizes.
@@ -53,9 +53,9 @@ class ModelInfo:
 
 
 def models_dir() -> Path:
-    from ..project import user_data_dir
+    from .. import paths
 
-    return user_data_dir() / MODELS_DIRNAME
+    return paths.models_dir() / MODELS_DIRNAME
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -159,8 +159,7 @@ def import_checkpoint(path: str | os.PathLike, name: Optional[str] = None, job: 
     except OSError as exc:
         raise SatSegError(f"cannot create {folder}: {exc.strerror or exc}") from exc
     job.step(0.7, "copying")
-    with atomic_path(folder / CHECKPOINT_NAME) as tmp:
-        shutil.copyfile(src, tmp)
+    copy_file_atomic(src, folder / CHECKPOINT_NAME)
     info = ModelInfo(name, size, version, digest, src.stat().st_size, str(src.resolve()), now_iso(), str(folder))
     info_dict = info.to_dict()
     info_dict.pop("path")

@@ -69,7 +69,8 @@ def segment_file(image, model_dir, out, device: Optional[str] = None, window: Op
                  cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None, job: Optional[Job] = None) -> dict:
     from ..atomic import check_writable
     from ..classes import write_class_raster
-    from ..classify import bounded_gdal_cache, summarize
+    from ..areas import class_areas
+    from ..classify import bounded_gdal_cache
     from ..sources import open_image
     from .features import FeatureCache, image_identity
     from .recipe import InputMapping
@@ -100,10 +101,12 @@ def segment_file(image, model_dir, out, device: Optional[str] = None, window: Op
                        {"fine_tuned_model": str(Path(model_dir).resolve()), "variant": meta["variant"],
                         "window": size})
     write_class_raster(out, labels, transform, crs, classes_out, tags)
-    summary = summarize(labels, classes_out, transform, crs).to_dict()
+    areas = class_areas(labels, transform, crs, classes_out)
     job.step(1.0, "written")
     return {"path": str(out), "device": base.device, "model": base.identity(), "random_init": base.random_init,
             "fine_tuned_model": str(model_dir), "variant": meta["variant"],
             "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": size,
-            "cache_hits": cache.hits, "cache_misses": cache.misses, "classes": summary["classes"],
-            "nodata": summary["nodata"], "warnings": warnings}
+            "cache_hits": cache.hits, "cache_misses": cache.misses,
+            "classes": [{"id": r.class_id, "name": r.class_name, "color": r.color, "pixels": r.pixels,
+                         "area_m2": round(r.area_m2, 2)} for r in areas.rows],
+            "nodata": areas.nodata.pixels, "warnings": warnings}

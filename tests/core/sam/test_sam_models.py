@@ -22,7 +22,8 @@ def test_import_list_load_remove(tiny_checkpoint, sam_home):
     assert (info.name, info.size, info.version) == ("sam2.1-tiny", "tiny", "sam2.1")
     assert info.sha256 == hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
     assert info.bytes == tiny_checkpoint.stat().st_size
-    folder = sam_home / "sam-models" / "sam2.1-tiny"
+    folder = models.models_dir() / "sam2.1-tiny"
+    assert folder.is_relative_to(sam_home)
     assert (folder / "checkpoint.pt").read_bytes() == tiny_checkpoint.read_bytes()
     assert [m.name for m in models.list_models()] == ["sam2.1-tiny"]
     # importing the same file again is harmless; another file under the same name is refused
