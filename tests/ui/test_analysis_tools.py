@@ -119,6 +119,7 @@ def test_indices_in_the_bands_panel_become_classifier_bands_and_plot_bands(qtbot
     assert run_and_wait(qtbot, window) == "done"
     assert window.result.request.bands[-2:] == ["NDVI", "WET"]
     assert window.result.classifier.band_names[-2:] == ["NDVI", "WET"]
+    window.docks["dock_spectra"].show()          # a hidden plot is not redrawn
     window.update_signatures()
     qtbot.waitUntil(lambda: bool(window.spectral_plot.signatures) and
                     list(window.spectral_plot.signatures[0].band_names)[-2:] == ["NDVI", "WET"], timeout=20000)
