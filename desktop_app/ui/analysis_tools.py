@@ -5,14 +5,15 @@ the clean-map box in the Results panel) and keeps them in step with the window's
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ..core.errors import SatSegError
 from .change_box import ChangeBox
 from .clean_map_box import CleanMapBox
 from .clusters_box import ClustersBox
 from .indices_box import IndicesBox
-from .points_panel import PointsPanel
+from .points_panel import PointsPanel, estimate_table, fill_estimate
 from .region_grow_tool import RegionGrowTool
 
 
@@ -35,12 +36,37 @@ class AnalysisTools:
         self.clean = CleanMapBox(window)
         window.results_panel.layout().insertWidget(1, self.clean)
         window.classification_finished.connect(lambda _outcome: self.result_changed())
+        self._results_tabs(window.results_panel)
         # Indices live in the Bands panel, above its closing stretch.
         self.indices = IndicesBox()
         body = window.bands_panel.findChild(QScrollArea).widget().layout()
         body.insertWidget(body.count() - 1, self.indices)
         self.indices.indices_changed.connect(self.apply_indices)
         window.image_loaded.connect(self._new_image)
+
+    def _results_tabs(self, panel) -> None:
+        """Results panel: the points' area estimate as a tab; a note on polygon-based accuracy."""
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        self.estimate_info = QLabel("No estimate yet: draw and label validation points (Tools ▸ Stratified "
+                                    "sample of points), then Estimate areas.")
+        self.estimate_info.setTextFormat(Qt.TextFormat.PlainText)
+        self.estimate_info.setWordWrap(True)
+        self.estimate_table = estimate_table()
+        lay.addWidget(self.estimate_info)
+        lay.addWidget(self.estimate_table, 1)
+        panel.tabs.addTab(page, "Area estimate")
+        self.points.estimated.connect(lambda d: fill_estimate(self.estimate_info, self.estimate_table, d))
+        note = QLabel("Validation polygons are not a probability sample: these figures describe the polygons, "
+                      "not the whole map, and give no area estimate. For areas with confidence intervals use "
+                      "validation points (Tools panel).")
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555")
+        acc = panel.tabs.widget(1)
+        if acc is not None and acc.layout() is not None:
+            acc.layout().insertWidget(1, note)
+        self.polygon_note = note
 
     def _new_image(self) -> None:
         doc = self.window.doc

@@ -24,6 +24,7 @@ ZOOM = 17
 
 class PointsPanel(QWidget):
     labelled = Signal(int, str)     # point index, reference class name
+    estimated = Signal(object)      # the estimate's to_dict(), for the Results panel
 
     def __init__(self, window, parent=None) -> None:
         super().__init__(parent)
@@ -86,16 +87,7 @@ class PointsPanel(QWidget):
         self.estimate_info = QLabel("")
         self.estimate_info.setTextFormat(Qt.TextFormat.PlainText)
         self.estimate_info.setWordWrap(True)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Class", "Area ha ± CI", "Mapped ha", "User's", "Producer's"])
-        for col, tip in enumerate(["", "Error-adjusted area, ± half-width of the 95 % confidence interval",
-                                   "Area of the class on the map", "User's accuracy ± 95 % CI (commission)",
-                                   "Producer's accuracy ± 95 % CI (omission)"]):
-            if tip:
-                self.table.horizontalHeaderItem(col).setToolTip(tip)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(150)
+        self.table = estimate_table()
         el = QVBoxLayout(est)
         el.addWidget(self.estimate_btn)
         el.addWidget(self.estimate_info)
@@ -288,24 +280,44 @@ class PointsPanel(QWidget):
     def show_estimate(self, est) -> None:
         d = est.to_dict()
         self.last_estimate = d
-        oa, se = d["overall_accuracy"], d["overall_accuracy_se"] or 0.0
-        text = f"{d['sample_points']} labelled points · overall accuracy {100 * oa:.1f} % ± {196 * se:.1f}"
-        if d["warnings"]:
-            text += "\n" + "\n".join(d["warnings"])
-        self.estimate_info.setText(text)
-        rows = list(d["area_estimate"].items())
-        self.table.setRowCount(len(rows))
+        fill_estimate(self.estimate_info, self.table, d)
+        self.estimated.emit(d)
 
-        def pm(v, s):
-            return "–" if v is None else f"{100 * v:.1f} ± {196 * (s or 0):.1f} %"
 
-        for i, (name, e) in enumerate(rows):
-            cells = [name, f"{e['area_m2'] / 1e4:,.1f} ± {e['ci95_m2'] / 1e4:,.1f}",
-                     f"{e['mapped_area_m2'] / 1e4:,.1f}", pm(e["users_accuracy"], e["users_accuracy_se"]),
-                     pm(e["producers_accuracy"], e["producers_accuracy_se"])]
-            for j, c in enumerate(cells):
-                item = QTableWidgetItem(c)
-                item.setTextAlignment((Qt.AlignmentFlag.AlignLeft if j == 0 else Qt.AlignmentFlag.AlignRight)
-                                      | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(i, j, item)
-        self.table.resizeColumnsToContents()
+def estimate_table() -> QTableWidget:
+    table = QTableWidget(0, 5)
+    table.setHorizontalHeaderLabels(["Class", "Area ha ± CI", "Mapped ha", "User's", "Producer's"])
+    for col, tip in enumerate(["", "Error-adjusted area, ± half-width of the 95 % confidence interval",
+                               "Area of the class on the map", "User's accuracy ± 95 % CI (commission)",
+                               "Producer's accuracy ± 95 % CI (omission)"]):
+        if tip:
+            table.horizontalHeaderItem(col).setToolTip(tip)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setMinimumHeight(150)
+    return table
+
+
+def fill_estimate(info: QLabel, table: QTableWidget, d: dict) -> None:
+    """Show an area estimate (``AreaEstimate.to_dict()``) in a label and a table."""
+    oa, se = d["overall_accuracy"], d["overall_accuracy_se"] or 0.0
+    text = f"{d['sample_points']} labelled points · overall accuracy {100 * oa:.1f} % ± {196 * se:.1f}"
+    if d["warnings"]:
+        text += "\n" + "\n".join(d["warnings"])
+    info.setText(text)
+    rows = list(d["area_estimate"].items())
+    table.setRowCount(len(rows))
+
+    def pm(v, s):
+        return "–" if v is None else f"{100 * v:.1f} ± {196 * (s or 0):.1f} %"
+
+    for i, (name, e) in enumerate(rows):
+        cells = [name, f"{e['area_m2'] / 1e4:,.1f} ± {e['ci95_m2'] / 1e4:,.1f}",
+                 f"{e['mapped_area_m2'] / 1e4:,.1f}", pm(e["users_accuracy"], e["users_accuracy_se"]),
+                 pm(e["producers_accuracy"], e["producers_accuracy_se"])]
+        for j, c in enumerate(cells):
+            item = QTableWidgetItem(c)
+            item.setTextAlignment((Qt.AlignmentFlag.AlignLeft if j == 0 else Qt.AlignmentFlag.AlignRight)
+                                  | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(i, j, item)
+    table.resizeColumnsToContents()

@@ -90,6 +90,9 @@ def test_points_from_the_result_are_labelled_with_keys_and_estimated(qtbot, wind
         panel.estimate()
     qtbot.waitUntil(lambda: panel.table.rowCount() == len(names), timeout=10000)
     est = panel.last_estimate["area_estimate"]
+    tools = window.analysis_tools                 # the Results panel shows the same estimate
+    assert tools.estimate_table.rowCount() == len(names) and "60 labelled points" in tools.estimate_info.text()
+    assert "not a probability sample" in tools.polygon_note.text()
     for r in window.result.areas.rows:      # all labels = map classes: estimate = mapped area, accuracy 1
         assert est[r.class_name]["area_m2"] == pytest.approx(r.area_m2)
         assert est[r.class_name]["users_accuracy"] == 1.0
