@@ -91,3 +91,33 @@ def test_model_folder_checks(tmp_path, tuned):
     saved.check_model_dir(tuned[0])          # an existing model may be replaced
     with pytest.raises(SatSegError, match="not a fine-tuned"):
         saved.read_meta(tmp_path / "busy")
+
+
+def test_scores_compare_classifier_refined_and_finetuned(tuned, small_scene, tmp_path):
+    from desktop_app.core.accuracy import accuracy_against_polygons
+    from desktop_app.core.samples import read_samples
+    from desktop_app.core.sam.refine import refine_file
+    from desktop_app.core.sam.scores import compare
+
+    refine_file(small_scene / "scene.tif", small_scene / "classes.tif", tmp_path / "r.tif", random_init=True,
+                window=256, cache_dir=None)
+    segment_file(small_scene / "scene.tif", tuned[0], tmp_path / "f.tif", cache_dir=None)
+    samples = read_samples(small_scene / "validation.geojson")
+    table = compare({"classifier": small_scene / "classes.tif", "refined": tmp_path / "r.tif",
+                     "fine-tuned": tmp_path / "f.tif"}, samples)
+    rows = {r["result"]: r for r in table["rows"]}
+    assert set(rows) == {"classifier", "refined", "fine-tuned"}
+    direct = accuracy_against_polygons(tmp_path / "f.tif", samples=samples)
+    assert rows["fine-tuned"]["overall_accuracy"] == round(direct.overall_accuracy, 6)
+    # per-class IoU from the confusion matrix: tp / (tp + fp + fn)
+    m = direct.matrix
+    k = [c.name for c in direct.classes].index("water")
+    iou = m[k, k] / (m[k].sum() + direct.unclassified[k] + m[:, k].sum() - m[k, k])
+    assert rows["fine-tuned"]["iou"]["water"] == pytest.approx(iou, abs=1e-6)
+    best = max(rows.values(), key=lambda r: (r["overall_accuracy"], r["kappa"]))
+    assert table["best"] == best["result"]
+    for r in rows.values():
+        assert r["worse"] == (r["result"] != "classifier" and
+                              (r["overall_accuracy"], r["kappa"]) < (rows["classifier"]["overall_accuracy"],
+                                                                     rows["classifier"]["kappa"]))
+    print({r["result"]: (r["overall_accuracy"], r["kappa"]) for r in table["rows"]})
