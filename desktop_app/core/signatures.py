@@ -39,6 +39,21 @@ def class_signatures(training) -> list[Signature]:
     return out
 
 
+def mode_signatures(training, mode: str) -> list[Signature]:
+    """Every signature of every class in ``mode`` (per-polygon, auto; see classifiers/signature_set.py),
+    each in its class's colour and named like ``class/2``."""
+    from .classifiers.signature_set import build_signatures
+
+    present = [c for c in training.classes if (training.y == c.id).any()]
+    sigs = build_signatures(training.X, training.y, present, list(training.band_names), mode,
+                            training.groups, training.group_labels)
+    color = {c.id: c.color for c in present}
+    return [Signature(int(sigs.class_of[i]), sigs.names[i], color[int(sigs.class_of[i])], list(sigs.band_names),
+                      sigs.means[i], np.sqrt(np.maximum(np.diagonal(sigs.covs[i]), 0)), sigs.mins[i], sigs.maxs[i],
+                      int(sigs.counts[i]))
+            for i in range(sigs.n)]
+
+
 def jeffries_matusita(training) -> np.ndarray:
     """(K, K) Jeffries–Matusita distance between every pair of classes (0..2; 2 = fully separable).
 

@@ -87,6 +87,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.status = SatSegStatusBar(self)
         self.setStatusBar(self.status)
         self._build_menus()
+        from .model_tools import install_model_tools
+
+        self.model_tools = install_model_tools(self)   # cross-validation, score histogram, saved models (menu)
         self._connect()
         self._signature_timer = QTimer(self)
         self._signature_timer.setSingleShot(True)
@@ -438,6 +441,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                                     if self.model.polygon_count(c.id, "training")]) < 1:
             return
         doc, samples = self.doc, self.model.to_sample_set()
+        mode = self.model_panel.options().get("signatures", "per-class")   # every signature when several
 
         def done(res) -> None:
             sigs, counts = res
@@ -445,7 +449,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self._pending_signatures = sigs
             self._draw_signatures()
 
-        self.runner.start("signatures", lambda job: pipeline.signatures(doc, samples, None, job),
+        self.runner.start("signatures", lambda job: pipeline.signatures(doc, samples, None, job, mode),
                           label="Reading sample spectra", on_done=done,
                           on_error=lambda msg: self.status.showMessage(f"Spectra: {msg}", 8000))
 

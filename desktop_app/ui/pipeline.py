@@ -227,7 +227,8 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
     job.step(1.0, "done")
     warnings = list(getattr(training, "warnings", [])) + list(getattr(clf, "warnings", []))
     return RunResult(req, clf, class_array, classes, overlays, areas, accuracy,
-                     dict(training.pixels_per_class), training, warnings, time.perf_counter() - t0, fitted is None)
+                     dict(getattr(training, "pixels_per_class", {})), training, warnings, time.perf_counter() - t0,
+                     fitted is None)
 
 
 def validation_accuracy(req: RunRequest, class_array: np.ndarray, classes: Sequence[ClassInfo]):
@@ -245,14 +246,17 @@ def recolor_overlays(result: RunResult, classes: Sequence[ClassInfo]) -> dict[in
                          classes, max_size=DISPLAY_MAX)
 
 
-def signatures(doc: ImageDoc, samples, bands: Optional[Sequence[str]] = None, job: Optional[Job] = None):
-    """(signatures list, pixels per class id) of the training polygons, for the spectral plot."""
+def signatures(doc: ImageDoc, samples, bands: Optional[Sequence[str]] = None, job: Optional[Job] = None,
+               mode: str = "per-class"):
+    """(signatures list, pixels per class id) of the training polygons, for the spectral plot;
+    ``mode`` per-polygon/auto gives every signature of each class (in the class colour)."""
     from ..core.samples import collect_training
-    from ..core.signatures import class_signatures
+    from ..core.signatures import class_signatures, mode_signatures
 
     with doc.worker_image() as image:
         training = collect_training(image, samples, bands=bands, job=job, min_pixels=1)
-    return class_signatures(training), dict(training.pixels_per_class)
+    sigs = class_signatures(training) if mode == "per-class" else mode_signatures(training, mode)
+    return sigs, dict(training.pixels_per_class)
 
 
 def restore(req: RunRequest, class_raster_path: str, job: Optional[Job] = None) -> RunResult:

@@ -109,10 +109,26 @@ class SpectralPlot(QWidget):
         bands = list(self.signatures[0].band_names)
         x = np.arange(len(bands), dtype=float)
         self.plot.getAxis("bottom").setTicks([[(float(i), band_tick(b)) for i, b in enumerate(bands)]])
+        per_class: dict[int, int] = {}
+        for sig in self.signatures:
+            per_class[sig.class_id] = per_class.get(sig.class_id, 0) + 1
+        self.all_curves = []
         for sig in self.signatures:
             mean = np.asarray(sig.mean, float)
             std = np.asarray(sig.std, float)
             color = QColor(sig.color)
+            if per_class[sig.class_id] > 1:
+                # Several signatures per class (per polygon / auto): every one in the class colour,
+                # thin and without a ± std band; one legend entry per class.
+                first = sig.class_id not in self.curves
+                total = sum(int(s.pixels) for s in self.signatures if s.class_id == sig.class_id)
+                curve = self.plot.plot(x, mean, pen=pg.mkPen(color, width=1.2), symbol="o", symbolSize=3,
+                                       symbolBrush=color, symbolPen=color,
+                                       name=(f"{sig.name.rsplit('/', 1)[0]}: {per_class[sig.class_id]} signatures "
+                                             f"({total:,} px)") if first else None)
+                self.curves.setdefault(sig.class_id, curve)
+                self.all_curves.append(curve)
+                continue
             fill = QColor(color)
             fill.setAlpha(55)
             upper = pg.PlotCurveItem(x, mean + std, pen=pg.mkPen(None))
@@ -126,6 +142,7 @@ class SpectralPlot(QWidget):
                                    name=f"{sig.name} ({int(sig.pixels):,} px)")
             self.curves[sig.class_id] = curve
             self.fills[sig.class_id] = band
-        self.legend.setColumnCount(1 + (len(self.signatures) - 1) // LEGEND_ROWS_PER_COLUMN)
+            self.all_curves.append(curve)
+        self.legend.setColumnCount(1 + (len(self.curves) - 1) // LEGEND_ROWS_PER_COLUMN)
         self.plot.setXRange(-0.5, len(bands) - 0.5, padding=0)
         self.plot.enableAutoRange(axis="y")

@@ -1,0 +1,54 @@
+"""Model panel tools of issue 17 in the window: Cross-validate (polygon-grouped), the score
+histogram, every signature of a class in the spectral plot, a trained model saved and applied."""
+import numpy as np
+
+from ui_helpers import run_and_wait
+
+
+def test_cross_validate_histogram_and_saved_model(qtbot, demo_window, tmp_path):
+    win = demo_window
+    tools = win.model_tools
+    win.model_panel.set_method("min_distance")
+    win.model_panel.set_options({"signatures": "per-polygon"})
+    # Cross-validate: the report says the folds are grouped by polygon.
+    with qtbot.waitSignal(win.runner.task_finished, timeout=120000,
+                          check_params_cb=lambda t, outcome: t.kind == "cv"):
+        tools.box.folds.setValue(3)
+        tools.box.cv_button.click()
+    text = tools.box.cv_label.text()
+    assert "3-fold: overall accuracy" in text and "grouped by polygon" in text, text
+    assert run_and_wait(qtbot, win) == "done"
+    clf = win.result.classifier
+    assert clf.several_per_class and clf.n_rows > len(clf.classes)
+    # The histogram of winning scores for a class: as many pixels as the class won.
+    with qtbot.waitSignal(win.runner.task_finished, timeout=120000,
+                          check_params_cb=lambda t, outcome: t.kind == "scores"):
+        tools.box.hist_button.click()
+    cid = tools.box.hist_class.currentData()
+    won = int((win.result.class_array == cid).sum())
+    assert len(tools.box.scores[cid]) == min(won, 200_000) and tools.box.plot.isVisible()
+    assert np.all(tools.box.scores[cid] >= 0)                     # distances
+    # Save the trained model and apply it again: the same map.
+    path = tools.save_model(str(tmp_path / "m.satseg-model"))
+    before = win.result.class_array.copy()
+    with qtbot.waitSignal(win.classification_finished, timeout=120000):
+        tools.apply_model(path)
+    assert np.array_equal(win.result.class_array, before)
+
+
+def test_spectral_plot_shows_every_signature_in_the_class_colour(qtbot, demo_window):
+    win = demo_window
+    win.docks["dock_spectra"].show()
+    win.model_panel.set_method("spectral_angle")
+    win.model_panel.set_options({"signatures": "per-polygon"})
+    with qtbot.waitSignal(win.runner.task_finished, timeout=60000,
+                          check_params_cb=lambda t, outcome: t.kind == "signatures"):
+        win.update_signatures()
+    qtbot.waitUntil(lambda: len(win.spectral_plot.signatures) > 5, timeout=10000)
+    plot = win.spectral_plot
+    polygons = win.model.polygon_ids(role="training")
+    assert len(plot.all_curves) == len(plot.signatures) >= len(win.model.classes())
+    colors = {c.id: c.color for c in win.model.classes()}
+    for sig, curve in zip(plot.signatures, plot.all_curves):
+        assert curve.opts["pen"].color().name() == colors[sig.class_id].lower()
+    assert len(plot.signatures) <= len(polygons)
