@@ -110,7 +110,9 @@ def run(args) -> int:
         bands = list(bands) + [i.name for i in indices]
     tags = {"SATSEG_INDICES": json.dumps([i.to_dict() for i in indices])} if indices else None
     with atomic_batch():
-        with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds,
+        # No separate valid-pixel pass (it would read the image a second time): training
+        # fails clearly on polygons over nodata, and the classified blocks count nodata.
+        with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds, check_valid=False,
                                               baseline=args.baseline) as raw:
             src = IndexedSource(raw, indices) if indices else raw
             training = None

@@ -10,14 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Optional
 
-from ..core.areas import class_areas, class_areas_of_file
-from ..core.atomic import check_writable, staged_path
-from ..core.classes import read_class_raster, write_class_raster
 from ..core.errors import SatSegError
-from ..core.export_vector import write_geojson, write_kml
 from ..core.jobs import Job, ensure_job
-from ..core.report import write_area_report
-from ..core.vectorize import vectorize_classes
 
 
 def _non_negative_int(text: str) -> int:
@@ -94,6 +88,14 @@ def run_exports(args, class_raster_path, job: Optional[Job] = None, rewrite_rast
     Returns {"vector": path|None, "kml": path|None, "reports": [paths], "areas": AreaTable,
     "features": number of vector features, "warnings": [messages], "cleaned": array|None}.
     """
+    # Imported here: the commands that take these options must start fast (issue 12).
+    from ..core.areas import class_areas, class_areas_of_file
+    from ..core.atomic import check_writable, staged_path
+    from ..core.classes import read_class_raster, write_class_raster
+    from ..core.export_vector import write_geojson, write_kml
+    from ..core.report import write_area_report
+    from ..core.vectorize import vectorize_classes
+
     job = ensure_job(job)
     result: dict = {"vector": None, "kml": None, "reports": [], "areas": None, "features": 0, "warnings": [],
                     "cleaned": None}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
 
 from .base import Classifier, Evaluation
 from .gaussian import gaussian_stats, squared_mahalanobis
@@ -40,4 +39,6 @@ class MahalanobisClassifier(Classifier):
 
     def default_threshold(self, class_id):
         # Distance within which 99.9 % of a Gaussian class's own pixels fall.
+        from scipy.stats import chi2   # here, not at the top: scipy.stats costs `satseg` a second to import
+
         return float(np.sqrt(chi2.ppf(0.999, self.n_bands)))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
 
 from ..errors import SatSegError
 from .base import Classifier, Evaluation
@@ -61,6 +60,8 @@ class MaxLikelihoodClassifier(Classifier):
 
     def _rejected(self, ev, limits):
         # D_k² > χ²_b(p_k)  <=>  rank_k > χ²_b(p_k) + offset_k.
+        from scipy.stats import chi2   # here, not at the top: scipy.stats costs `satseg` a second to import
+
         q = np.where(np.isnan(limits), np.inf, chi2.ppf(np.nan_to_num(limits, nan=0.5), self.n_bands))
         lim = (q + self.offset[:, 0]).astype(np.float32)[:, None]
         return ev.rank > lim

@@ -16,6 +16,8 @@ from ..raster import normalize_band_name
 from .base import ImageSource
 
 DN_SCALE = 1e-4  # Sentinel-2 L2A: reflectance = DN / 10000
+# How many pixels decide whether float data are reflectance or digital numbers.
+SCALING_SAMPLE_PX = 65536
 
 
 def open_dataset(path: str | Path):
@@ -87,11 +89,33 @@ class GeoTiffSource(ImageSource):
         if np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
             return np.full(ds.count, DN_SCALE), np.zeros(ds.count)
         # Float data: reflectance already, unless it looks like digital numbers.
-        sample, nodata = self._raw(Window(0, 0, self.width, self.height), list(range(ds.count)), (64, 64))
-        valid = sample[:, ~nodata]
+        valid = self._scaling_sample()
         if valid.size and np.nanpercentile(valid, 99) > 50:
             return np.full(ds.count, DN_SCALE), np.zeros(ds.count)
         return np.ones(ds.count), np.zeros(ds.count)
+
+    def _scaling_sample(self, target_px: int = SCALING_SAMPLE_PX) -> np.ndarray:
+        """Valid raw values from a small part of the image, read cheaply: the smallest overview
+        when the file has one, else a few of its own blocks spread over it. A decimated read
+        of the whole file would read every pixel (a second full pass for `satseg classify`)."""
+        ds = self.ds
+        indexes = list(range(ds.count))
+        overviews = ds.overviews(1)
+        if overviews:
+            f = overviews[-1]
+            shape = (max(1, self.height // f), max(1, self.width // f))
+            raw, nodata = self._raw(Window(0, 0, self.width, self.height), indexes, shape)
+            return raw[:, ~nodata]
+        bh, bw = ds.block_shapes[0]
+        per_block = max(1, min(bh, self.height) * min(bw, self.width))
+        windows = [w for _, w in ds.block_windows(1)]
+        want = min(len(windows), max(1, -(-target_px // per_block)), 16)
+        picks = sorted({round(i * (len(windows) - 1) / max(want - 1, 1)) for i in range(want)})
+        parts = []
+        for i in picks:
+            raw, nodata = self._raw(windows[i], indexes, None)
+            parts.append(raw[:, ~nodata])
+        return np.concatenate(parts, axis=1)
 
     def _raw(self, window: Window, indexes: list[int], out_shape: Optional[tuple[int, int]]):
         shape = out_shape or (int(window.height), int(window.width))
@@ -113,10 +137,11 @@ class GeoTiffSource(ImageSource):
 
     def _read(self, window, indexes, out_shape):
         raw, nodata = self._raw(window, indexes, out_shape)
-        data = raw.astype(np.float32)
+        data = raw.astype(np.float32, copy=False)   # float32 files: the array just read, no copy
         for k, i in enumerate(indexes):
             if self.scales[i] != 1 or self.offsets[i] != 0:
-                data[k] = data[k] * np.float32(self.scales[i]) + np.float32(self.offsets[i])
+                data[k] *= np.float32(self.scales[i])
+                data[k] += np.float32(self.offsets[i])
         nodata |= ~np.isfinite(data).all(axis=0)
         data[:, nodata] = 0.0
         return data, nodata
