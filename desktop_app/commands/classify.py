@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.atomic import atomic_batch, check_outputs
 from ..core.classifiers import make_classifier
 from ..core.errors import SatSegError
-from ..core.raster import parse_band_list
+from ..core.raster import parse_band_option
 from .export_options import add_export_arguments, export_outputs, print_exports, run_exports, wants_exports
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
@@ -105,7 +105,7 @@ def run(args) -> int:
     job = terminal_job(None if not args.json else False)
     clf, samples = _classifier(args)   # bad options or files fail before the image is read
     indices = parse_index_list(args.indices)
-    bands = parse_band_list(args.bands)
+    bands = parse_band_option(args.bands)
     if bands is not None and indices:
         bands = list(bands) + [i.name for i in indices]
     tags = {"SATSEG_INDICES": json.dumps([i.to_dict() for i in indices])} if indices else None

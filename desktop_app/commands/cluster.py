@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ..core.raster import parse_band_list
+from ..core.raster import parse_band_option
 from .source_options import add_baseline_argument, source_warnings
 
 NAME = "cluster"
@@ -45,7 +45,7 @@ def run(args) -> int:
     if args.sample < 100:
         raise SatSegError("--sample must be at least 100 pixels")
     indices = parse_index_list(args.indices)
-    bands = parse_band_list(args.bands)
+    bands = parse_band_option(args.bands)
     with bounded_gdal_cache(), open_image(args.image, mask_clouds=args.mask_clouds, baseline=args.baseline) as src:
         source = IndexedSource(src, indices) if indices else src
         if bands is not None and indices:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from ..core.online.fetch import (COMPOSITES, DEFAULT_BANDS, DEFAULT_TILE, DEFAULT_TIMEOUT, MIN_TILE, SCALES, SOURCES,
                                  FetchRequest, default_cache_dir, fetch_imagery)
-from ..core.raster import parse_band_list
+from ..core.raster import parse_band_option
 from .progress import terminal_job
 
 NAME = "fetch"
@@ -84,7 +84,7 @@ def run(args) -> int:
         check_outputs({"--out": args.out}, inputs=[args.roi])
     request = FetchRequest(
         source=args.source, roi=args.roi, start=args.start, end=args.end,
-        bands=parse_band_list(args.bands) or [], scale=args.scale, composite=args.composite,
+        bands=parse_band_option(args.bands) or [], scale=args.scale, composite=args.composite,
         max_cloud=args.max_cloud, workers=max(1, args.workers), tile_size=args.tile_size, timeout=args.timeout,
         ee_project=args.ee_project, ee_key_file=args.ee_key, ee_url=args.ee_url, stac_url=args.stac_url,
     )

@@ -75,6 +75,13 @@ def parse_band_list(text: str | None) -> list[BandRef] | None:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def parse_band_option(text: str | None, flag: str = "--bands") -> list[BandRef] | None:
+    """A band-list option: absent means all bands, but given-and-empty is a mistake, not 'all'."""
+    if text is not None and not parse_band_list(text):
+        raise SatSegError(f"{flag} is empty: list bands such as B2,B3,B4,B8, or leave {flag} out to use all bands")
+    return parse_band_list(text)
+
+
 @dataclass
 class Raster:
     """Reflectance block: ``data`` is (bands, rows, cols) float32.

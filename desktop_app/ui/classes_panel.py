@@ -66,7 +66,7 @@ class ClassesPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.setToolTip("Select the class you are drawing sample polygons for")
 
-        self.add_button = self._button("Add class", "Add a new class (you can rename it straight away)", self.add_class)
+        self.add_button = self._button("Add class…", "Add a new class and name it", self.add_class)
         self.rename_button = self._button("Rename", "Rename the selected class", self.rename_selected)
         self.color_button = self._button("Colour…", "Change the colour of the selected class", self.recolor_selected)
         self.delete_button = self._button("Delete", "Delete the selected class and all its polygons (Undo restores them)",
@@ -280,12 +280,12 @@ class ClassesPanel(QWidget):
         n = len(names) + 1
         while f"class {n}" in names:
             n += 1
-        cid = self.model.add_class(f"class {n}")
+        name = self._ask_class_name(f"class {n}")
+        if name is None:
+            return -1
+        cid = self.model.add_class(name)   # refused (empty or taken): the model says why in the status
         if cid != -1:
             self.model.set_current_class(cid)
-            row = self.row_of(cid)
-            if row >= 0 and self.isVisible():
-                self.table.editItem(self.table.item(row, COL_NAME))
         return cid
 
     def rename_selected(self) -> None:
@@ -333,12 +333,25 @@ class ClassesPanel(QWidget):
                                 "to change one by hand.")
         return n
 
+    #: Set by the window: (polygon ids) -> how many of them miss the open image (0 without an image).
+    outside_image = None
+
     def import_from(self, path: str) -> bool:
+        before = set(self.model.polygons)
         try:
             self.model.import_file(path)
         except SatSegError as exc:
             self._show_error(f"Could not import samples: {exc}")
             return False
+        new = [pid for pid in self.model.polygons if pid not in before]
+        outside = self.outside_image(new) if (self.outside_image and new) else 0
+        if new and outside == len(new):
+            self._show_error(f"None of the {len(new)} imported polygons overlaps the open image, so they give "
+                             "no training pixels. Is it the right file for this image (or its coordinate "
+                             "system)? Undo removes them.")
+        elif outside:
+            self._show_error(f"{outside} of the {len(new)} imported polygons lie outside the open image and give "
+                             "no training pixels.")
         return True
 
     def export_to(self, path: str) -> bool:
@@ -354,6 +367,11 @@ class ClassesPanel(QWidget):
     def _ask_color(self, initial: str) -> Optional[str]:
         c = QColorDialog.getColor(QColor(initial), self, "Class colour")
         return c.name() if c.isValid() else None
+
+    def _ask_class_name(self, default: str) -> Optional[str]:
+        # The default name comes selected, so typing replaces it ("class 2bright sand" was the old way).
+        name, ok = QInputDialog.getText(self, "Add class", "Name of the new class:", text=default)
+        return name.strip() if ok else None
 
     def _ask_hold_out_percent(self) -> Optional[int]:
         value, ok = QInputDialog.getInt(

@@ -45,6 +45,14 @@ SPECTRA_HEIGHT = 220
 DEFAULT_SIZE = (1400, 900)
 
 
+def open_error_text(path: str, message: str) -> str:
+    """'Cannot open X: why', naming X once (core messages often name the file already)."""
+    name = Path(path).name
+    if str(path) in message or (name and name in message):
+        return f"Cannot open the image: {message}"
+    return f"Cannot open {path}: {message}"
+
+
 def default_window_size(screen) -> tuple[int, int]:
     """DEFAULT_SIZE, shrunk to the screen's free area (a 1366 × 768 laptop gets the whole screen)."""
     if screen is None:
@@ -277,6 +285,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
         self.bands_panel.display_bands_changed.connect(lambda _b: self.render_image())
         self.bands_panel.classifier_bands_changed.connect(self._on_classifier_bands)
+        self.classes_panel.outside_image = self.polygons_outside_image
         self.classes_panel.drawing_role_changed.connect(lambda _r: self._send_draw_style())
 
         self.model_panel.run_requested.connect(self.run_classification)
@@ -323,7 +332,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.runner.start("open", lambda job: pipeline.open_image_doc(path, job, baseline),
                           label=f"Opening {Path(path).name}",
                           on_done=then or self.set_document,
-                          on_error=lambda msg: self.notify(f"Cannot open {path}: {msg}", "error"))
+                          on_error=lambda msg: self.notify(open_error_text(path, msg), "error"))
 
     def open_demo(self, size: int = 1000, then=None) -> None:
         self.runner.start("open", lambda job: pipeline.open_demo_doc(job, size), label="Creating demo scene",
@@ -414,6 +423,27 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
         run_fetch_dialog(self, self.roi)
 
+    def locate_missing_image(self, missing: str) -> Optional[str]:
+        """A project's image is not where it was saved: offer to find it (None: go on without it)."""
+        if self.quiet:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Warning, "SatSeg",
+                          f"The project's image was not found at {missing}. Has it moved?", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        locate = box.addButton("Locate…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Continue without the image", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is not locate:
+            return None
+        start = str(Path(missing).parent) if Path(missing).parent.exists() else ""
+        if Path(missing).suffix:
+            from .imagery_panel import IMAGE_FILTER
+
+            path, _ = QFileDialog.getOpenFileName(self, f"Locate {Path(missing).name}", start, IMAGE_FILTER)
+        else:   # a Sentinel-2 band folder
+            path = QFileDialog.getExistingDirectory(self, f"Locate {Path(missing).name}", start)
+        return path or None
+
     def open_ee_account(self) -> None:
         from .ee_account import open_ee_account
 
@@ -498,7 +528,13 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def rethreshold(self) -> None:
         """Thresholds changed: predict again with the fitted classifier (no refit)."""
         res = self.result
-        if res is None or res.classifier is None or res.request.method != self.model_panel.method():
+        if res is None or res.request.method != self.model_panel.method():
+            return
+        if res.classifier is None:
+            # A result reopened from a project has no fitted classifier: train once on the
+            # samples, so a threshold change re-decides the map as it does before a save.
+            if self.model_panel.thresholds() != res.request.thresholds and not self.runner.busy("classify"):
+                self.run_classification()
             return
         if self.runner.busy("classify"):
             self._rethreshold_pending = True  # the running fit picks them up when it ends
@@ -519,7 +555,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             if not self.runner.busy("classify"):
                 self.model_panel.set_running(False)
             if outcome == "cancelled":
-                self.status.showMessage(f"{task.label}: cancelled. The previous result is kept.", 8000)
+                kept = " The previous result is kept." if self.result is not None else ""
+                self.status.showMessage(f"{task.label}: cancelled.{kept}", 8000)
             self.classification_finished.emit(outcome)
             if task.kind == "classify" and self._rethreshold_pending and outcome != "superseded":
                 self._rethreshold_pending = False
@@ -527,6 +564,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                     self.rethreshold()
         elif task.kind == "open" and outcome == "cancelled":
             self.status.showMessage("Opening cancelled.", 5000)
+        elif task.kind == "export" and outcome == "cancelled":
+            self.status.showMessage(f"{task.label}: cancelled; nothing was written.", 8000)
 
     def _on_busy(self, busy: bool) -> None:
         self.act_cancel.setEnabled(busy)
@@ -713,7 +752,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                 self.autosave()
             else:
                 ans = QMessageBox.question(
-                    self, "SatSeg", "Save the changes to this project before closing?",
+                    self, "SatSeg", "Save the changes to this project before closing?" if self.project_folder
+                    else "Save this session as a project before closing?",
                     QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                     | QMessageBox.StandardButton.Cancel)
                 if ans == QMessageBox.StandardButton.Cancel or (

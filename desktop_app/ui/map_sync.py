@@ -75,6 +75,14 @@ class MapSyncMixin:
                                                  self.doc.crs, WGS84)
         return self._footprint
 
+    def polygons_outside_image(self, pids) -> int:
+        """How many of these sample polygons miss the open image entirely (0 when no image is open)."""
+        foot = self._footprint_wgs84()
+        if foot is None:
+            return 0
+        geoms = [self.model.polygon(pid).geometry for pid in pids if self.model.polygon(pid) is not None]
+        return int((~shapely.intersects(foot, geoms)).sum()) if geoms else 0
+
     def _check_inside_image(self, geometry: dict, what: str) -> bool:
         """False (with a message) when a drawn polygon misses the image entirely."""
         foot = self._footprint_wgs84()

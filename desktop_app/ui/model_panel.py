@@ -117,6 +117,7 @@ class ModelPanel(QWidget):
         self._saved: dict[str, dict] = {}
         self._suggested: dict[str, dict[str, float]] = {}
         self._building = False
+        self._before_all: Optional[dict] = None   # per-class rows as they were before "all" was ticked
         self._n_bands: Optional[int] = None
 
         self.method_combo = QComboBox(self)
@@ -324,6 +325,7 @@ class ModelPanel(QWidget):
                 self._rows[c.name] = (check, spin)
             self.grid.setRowStretch(len(self._classes), 1)
             all_on, all_value = kept.get("all", (False, start))
+            self._before_all = None
             self._configure_spin(self.all_spin, spec)
             self.all_spin.setValue(all_value)
             self.all_check.setChecked(all_on)
@@ -357,11 +359,24 @@ class ModelPanel(QWidget):
     def _all_toggled(self, on: bool) -> None:
         self.all_spin.setEnabled(on)
         if on:
+            self._before_all = self._settings()["rows"]
             self._apply_all()
         else:
-            for check, spin in self._rows.values():
-                check.setEnabled(True)
-                spin.setEnabled(check.isChecked())
+            # Back to the per-class settings from before "One value for all classes" was
+            # ticked (none on, if it was on from the start): unticking it must take it away.
+            before = self._before_all or {}
+            was = self._building
+            self._building = True
+            try:
+                for name, (check, spin) in self._rows.items():
+                    on_before, value = before.get(name, (False, spin.value()))
+                    check.setEnabled(True)
+                    check.setChecked(on_before)
+                    spin.setValue(value)
+                    spin.setEnabled(on_before)
+            finally:
+                self._building = was
+            self._before_all = None
         self._emit_thresholds()
 
     def _all_value_changed(self, _value: float) -> None:

@@ -76,14 +76,20 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
     ``recovered``: the state comes from that autosave, so it stays unsaved work
     until the user saves it (docs/data-safety.md §4).
     """
+    missing_image = bool(state.image and not state.extra.get("demo_size") and not Path(state.image).exists())
+    located = win.locate_missing_image(state.image) if missing_image else None
     for w in state.warnings:
-        win.notify(w, "warning")
+        if not (located and state.image in w):
+            win.notify(w, "warning")
 
     def loaded() -> None:
         if recovered is not None:
             win.document.recovered(recovered)
         else:
             win.document.mark_saved()
+        if located:
+            win._mark_dirty()   # the project on disk still names the old place until it is saved
+            win.notify(f"The image is now read from {located}; save the project to keep this.", "info")
         win.project_loaded.emit()
 
     def finish(doc: Optional[pipeline.ImageDoc]) -> None:
@@ -106,7 +112,9 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
     if demo_size:
         win.open_demo(int(demo_size), then=finish)
     elif state.image:
-        if not Path(state.image).exists():
+        if located:
+            win.open_path(located, then=finish)
+        elif missing_image:
             finish(None)  # samples and settings still load; the warning says where the image was
         else:
             win.open_path(state.image, then=finish)

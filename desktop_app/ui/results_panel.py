@@ -22,8 +22,9 @@ NO_RESULT_TEXT = "No classification yet: run the classifier to see class areas."
 NO_VALIDATION_TEXT = ("No validation polygons — mark some polygons as validation (Classes panel: "
                       "New polygons are: Validation) and run again to measure accuracy.")
 EXPORTS = (
-    ("geojson", "GeoJSON…", "Save the class polygons as GeoJSON (WGS84), one feature per patch with class and area"),
-    ("kml", "KML…", "Save the class polygons as KML for Google Earth, coloured by class"),
+    ("geojson", "GeoJSON…", "Save the class polygons as GeoJSON (WGS84): one MultiPolygon feature per class, or "
+                            "one feature per patch (a choice in the dialog, with minimum patch size and simplification)"),
+    ("kml", "KML…", "Save the class polygons as KML for Google Earth, coloured by class (per class or per patch)"),
     ("geotiff", "GeoTIFF…", "Save the class raster (0 = unclassified, 255 = nodata) with its colour table"),
     ("csv", "CSV…", "Save the area table (m², ha, km², %) as CSV for a spreadsheet"),
 )

@@ -71,6 +71,8 @@ def test_thresholds_bands_and_text_output(demo, tmp_path, capsys):
     (["--method", "max_likelihood", "--threshold", "2"], "out of range for Maximum likelihood"),
     (["--class-field", "landcover"], "class field 'landcover'"),
     (["--bands", "B2,B99"], "band 'B99' does not exist"),
+    (["--bands", ""], "--bands is empty"),            # given but empty is a mistake, not "all bands"
+    (["--bands", " , "], "--bands is empty"),
 ])
 def test_bad_options_give_one_clear_line(demo, tmp_path, capsys, args, message):
     out = tmp_path / "c.tif"
@@ -78,6 +80,19 @@ def test_bad_options_give_one_clear_line(demo, tmp_path, capsys, args, message):
     assert code == 2
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_max_likelihood_threshold_one_accepts_every_pixel(demo, tmp_path, capsys):
+    # p = 1 is the whole chi-square range: nothing is rejected, the result is the unthresholded one.
+    outs = {}
+    for name, extra in (("p1", ["--threshold", "1.0"]), ("off", [])):
+        outs[name] = tmp_path / f"{name}.tif"
+        code, stdout, err = run(capsys, "classify", demo / "scene.tif", demo / "samples.geojson", "--out",
+                                outs[name], "--method", "max_likelihood", "--json", *extra)
+        assert code == 0, err
+        assert json.loads(stdout)["unclassified"] == 0
+    with rasterio.open(outs["p1"]) as a, rasterio.open(outs["off"]) as b:
+        assert np.array_equal(a.read(1), b.read(1))
 
 
 def test_bad_samples_give_one_clear_line(demo, tmp_path, capsys):

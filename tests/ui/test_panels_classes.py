@@ -18,6 +18,7 @@ def panel(qtbot):
     p = ClassesPanel(model)
     qtbot.addWidget(p)
     p._show_error = lambda text: setattr(p, "last_error", text)
+    p._ask_class_name = lambda default: default   # the name dialog accepted as offered
     return p
 
 
@@ -92,3 +93,13 @@ def test_import_error_is_a_message_not_a_crash(panel, tmp_path):
     assert "Could not import samples" in panel.last_error
 
 
+
+
+def test_add_class_asks_for_the_name(panel):
+    offered = []
+    panel._ask_class_name = lambda default: offered.append(default) or "bright sand"
+    cid = panel.add_class()
+    assert offered == ["class 1"]                      # the default offered (selected) in the dialog
+    assert panel.model.class_info(cid).name == "bright sand"   # what was typed, not appended to it
+    panel._ask_class_name = lambda default: None       # Cancel: no class
+    assert panel.add_class() == -1 and len(panel.model.classes()) == 1

@@ -49,9 +49,23 @@ def test_one_value_for_all(panel, qtbot):
     panel.all_spin.setValue(7.25)
     assert panel.thresholds() == {"water": 7.25, "urban": 7.25, "forest": 7.25}
     panel.all_check.setChecked(False)
-    # rows keep the value but become editable again
+    # Unticking takes the thresholds away again (none were on before), rows editable again.
     check, spin = panel._rows["water"]
-    assert check.isEnabled() and spin.isEnabled()
+    assert check.isEnabled() and not check.isChecked() and not spin.isEnabled()
+    assert panel.thresholds() is None
+
+
+def test_unticking_all_restores_the_per_class_thresholds(panel, qtbot):
+    panel.set_classes(CLASSES)
+    check, spin = panel._rows["urban"]
+    check.setChecked(True)
+    spin.setValue(4.0)
+    panel.all_check.setChecked(True)
+    panel.all_spin.setValue(9.0)
+    assert panel.thresholds() == {"water": 9.0, "urban": 9.0, "forest": 9.0}
+    with qtbot.waitSignal(panel.thresholds_changed, timeout=2000):
+        panel.all_check.setChecked(False)
+    assert panel.thresholds() == {"urban": 4.0}
 
 
 def test_method_switch_keeps_each_methods_thresholds(panel):

@@ -20,8 +20,8 @@ class MaxLikelihoodClassifier(Classifier):
     label = "Maximum likelihood"
     score_name = "log-likelihood ln p(x|k) + ln prior (higher is more likely)"
     higher_score_is_better = True
-    threshold_unit = "confidence level p, 0 < p < 1"
-    threshold_range = (1e-9, 1 - 1e-12)
+    threshold_unit = "confidence level p, 0 < p <= 1"
+    threshold_range = (1e-9, 1.0)   # p = 1: the whole chi-square range, nothing rejected
     threshold_help = (
         "Maximum likelihood: each pixel goes to the class with the highest Gaussian log-likelihood. "
         "Threshold p (a confidence level, e.g. 0.99): class k is rejected when the pixel's squared "

@@ -31,7 +31,10 @@ def open_dataset(path: str | Path):
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             return rasterio.open(p)
     except RasterioError as exc:
-        raise SatSegError(f"{p} is not a raster GDAL can read (corrupt, truncated or another format): {exc}") from exc
+        # GDAL's own text names the file again; say it once.
+        detail = str(exc).replace(f"'{p}' ", "").replace(f"'{p}'", "it").replace(str(p), "it").strip()
+        raise SatSegError(f"{p} is not a raster GDAL can read (corrupt, truncated or another format): "
+                          f"{detail}") from exc
 
 
 def _band_names(ds, path: Path) -> list[str]:
