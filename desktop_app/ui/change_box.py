@@ -19,17 +19,24 @@ LAYER_ID = "change"
 
 def change_with_file(res, other_path: str, current_is_before: bool, job=None):
     """(ChangeResult, Overlay of the change raster) for the window's result and a class raster file."""
-    from ..core.analysis.change import change_maps
-    from ..core.classes import hex_to_rgb, write_class_raster
-    from ..core.display import classes_to_mercator, encode_png, latlon_bounds
-    from .pipeline import DISPLAY_MAX
+    from ..core.classes import write_class_raster
 
     doc = res.request.doc
     with tempfile.TemporaryDirectory(prefix="satseg-change-") as tmp:
         current = Path(tmp) / "current.tif"
         write_class_raster(current, res.class_array, doc.transform, doc.crs, res.classes)
         before, after = (current, other_path) if current_is_before else (other_path, current)
-        result, array, transform, crs = change_maps(before, after, job)
+        return change_of_files(before, after, job)
+
+
+def change_of_files(before, after, job=None):
+    """(ChangeResult, Overlay of the change raster) for two class raster files."""
+    from ..core.analysis.change import change_maps
+    from ..core.classes import hex_to_rgb
+    from ..core.display import classes_to_mercator, encode_png, latlon_bounds
+    from .pipeline import DISPLAY_MAX
+
+    result, array, transform, crs = change_maps(before, after, job)
     merc, t = classes_to_mercator(array, transform, crs, DISPLAY_MAX)
     lut = np.zeros((256, 4), np.uint8)
     K = len(result.names)
@@ -53,6 +60,8 @@ class ChangeBox(QGroupBox):
         self.order.addItems(["current result is the later date", "current result is the earlier date"])
         self.compare_btn = QPushButton("Compare with a class map…")
         self.compare_btn.setToolTip("A class GeoTIFF of the other date (e.g. a result exported or saved before)")
+        self.files_btn = QPushButton("Compare two class maps…")
+        self.files_btn.setToolTip("Pick the earlier, then the later class GeoTIFF (two saved results)")
         self.show_layer = QCheckBox("Show change layer")
         self.show_layer.setChecked(True)
         self.info = QLabel("")
@@ -68,9 +77,11 @@ class ChangeBox(QGroupBox):
         lay = QVBoxLayout(self)
         lay.addWidget(self.order)
         lay.addLayout(row)
+        lay.addWidget(self.files_btn)
         lay.addWidget(self.info)
         lay.addWidget(self.table)
         self.compare_btn.clicked.connect(self.compare_dialog)
+        self.files_btn.clicked.connect(self.files_dialog)
         self.show_layer.toggled.connect(
             lambda on: self.window.map.bridge.send("set_layer_visible", id=LAYER_ID, visible=on))
 
@@ -82,11 +93,26 @@ class ChangeBox(QGroupBox):
         if path:
             self.compare(path)
 
+    def files_dialog(self) -> None:
+        before, _ = QFileDialog.getOpenFileName(self, "Class map of the EARLIER date", "", "GeoTIFF (*.tif *.tiff)")
+        if not before:
+            return
+        after, _ = QFileDialog.getOpenFileName(self, "Class map of the LATER date", "", "GeoTIFF (*.tif *.tiff)")
+        if after:
+            self.compare_files(before, after)
+
+    def compare_files(self, before: str, after: str) -> None:
+        self._start(lambda job: change_of_files(before, after, job))
+
     def compare(self, path: str) -> None:
-        res, w = self.window.result, self.window
+        res = self.window.result
         if res is None:
             return
         current_is_before = self.order.currentIndex() == 1
+        self._start(lambda job: change_with_file(res, path, current_is_before, job))
+
+    def _start(self, work) -> None:
+        w = self.window
 
         def done(out) -> None:
             result, overlay = out
@@ -97,8 +123,7 @@ class ChangeBox(QGroupBox):
                               opacity=0.85, visible=self.show_layer.isChecked())
             self.show_matrix(result)
 
-        w.runner.start("change", lambda job: change_with_file(res, path, current_is_before, job),
-                       label="Comparing dates", on_done=done,
+        w.runner.start("change", work, label="Comparing dates", on_done=done,
                        on_error=lambda msg: w.notify(f"Cannot compare: {msg}", "error"))
 
     def show_matrix(self, result) -> None:

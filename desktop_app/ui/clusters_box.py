@@ -28,12 +28,20 @@ def cluster_result(doc, samples, k: int, seed: int, bands, job=None):
     from . import pipeline
 
     with doc.worker_image() as image:
-        raster = image if doc.raster is not None else image.preview(pipeline.DISPLAY_MAX)
-        if doc.raster is None and (raster.width, raster.height) != (doc.width, doc.height):
-            from ..core.errors import SatSegError
+        if doc.raster is not None:
+            labels, classes, _centres, names = cluster_raster(image, k, bands or None, seed=seed, job=job)
+        else:
+            # A big image: clustered block by block into a class raster, then read back (uint8).
+            import tempfile
+            from pathlib import Path
 
-            raise SatSegError("clustering a big image in the app is not supported yet: use satseg cluster")
-        labels, classes, _centres, names = cluster_raster(raster, k, bands or None, seed=seed, job=job)
+            from ..core.analysis.clusters import cluster_image
+            from ..core.classes import read_class_raster
+
+            with tempfile.TemporaryDirectory(prefix="satseg-clusters-") as tmp:
+                summary = cluster_image(image, k, Path(tmp) / "clusters.tif", bands=bands or None, seed=seed, job=job)
+                labels, _, _, classes = read_class_raster(Path(tmp) / "clusters.tif")
+            names = summary["bands"]
     req = pipeline.RunRequest(doc, samples, names, "kmeans", {"k": k, "seed": seed}, None)
     overlays = mask_overlays(labels, doc.transform, doc.crs, classes, max_size=pipeline.DISPLAY_MAX)
     areas = class_areas(labels, doc.transform, doc.crs, classes)

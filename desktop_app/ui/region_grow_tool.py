@@ -136,7 +136,9 @@ class RegionGrowTool(QGroupBox):
         from ..core.geo import WGS84, transform_geometry
 
         t0 = time.perf_counter()
-        bands = self.window.bands_panel.classifier_bands() or None
+        # Reflectance bands the classifier uses; index bands are left out (not reflectance, other scale).
+        index_names = {i.name for i in getattr(doc, "indices", [])}
+        bands = [b for b in self.window.bands_panel.classifier_bands() if b not in index_names] or None
         try:
             region = grow_region(doc.image, self.seed[0], self.seed[1], self.dist.value(), self.radius.value(),
                                  bands=bands)

@@ -189,3 +189,33 @@ def test_clusters_are_renamed_merged_into_classes_and_seed_samples(qtbot, window
     before = len(window.model.polygons)
     box.add_samples()
     assert len(window.model.polygons) > before
+
+
+def test_change_of_two_saved_maps(qtbot, window, demo_dir, tmp_path):
+    from desktop_app.core.classes import read_class_raster, write_class_raster
+
+    truth, t, crs, classes = read_class_raster(demo_dir / "truth.tif")
+    later = truth.copy()
+    later[:100] = classes[1].id
+    write_class_raster(tmp_path / "later.tif", later, t, crs, classes)
+    box = window.analysis_tools.change
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        box.compare_files(str(demo_dir / "truth.tif"), str(tmp_path / "later.tif"))
+    qtbot.waitUntil(lambda: box.change is not None, timeout=10000)
+    assert box.change.pixels.sum() - np.trace(box.change.pixels) == int((truth != later).sum())
+
+
+def test_clusters_of_a_big_image_read_from_disk_match_the_in_memory_ones(demo_dir):
+    from desktop_app.core.samples import read_samples
+    from desktop_app.core.sources import open_image
+    from desktop_app.ui import pipeline
+    from desktop_app.ui.clusters_box import cluster_result
+
+    samples = read_samples(demo_dir / "samples.geojson")
+    small = pipeline.open_image_doc(str(demo_dir / "scene.tif"))
+    big = pipeline.open_image_doc(str(demo_dir / "scene.tif"))
+    big.raster, big.source = None, open_image(demo_dir / "scene.tif")      # as an image too big for memory
+    a = cluster_result(small, samples, 4, 0, ["B3", "B4", "B8"])
+    b = cluster_result(big, samples, 4, 0, ["B3", "B4", "B8"])
+    big.close()
+    assert (a.class_array == b.class_array).mean() > 0.999
