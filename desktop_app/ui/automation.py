@@ -150,7 +150,35 @@ class Screenshot(_Driver):
         else:
             QTimer.singleShot(RENDER_SETTLE_MS, self._shoot)
 
+    def _where_is_the_image(self, then) -> None:
+        """Say where the image overlay sits in the screenshot (window pixels) and its lat/lon bounds.
+
+        Lets a check find known places of the scene in the picture (tests compare class
+        colours there), so a blank or misplaced map fails instead of passing on file size.
+        """
+        import json
+
+        from PySide6.QtCore import QPoint
+
+        js = ("(function () { var e = document.querySelector('.leaflet-imagery-pane img');"
+              " if (!e) { return ''; } var r = e.getBoundingClientRect();"
+              " return JSON.stringify([r.left, r.top, r.width, r.height]); })()")
+
+        def got(rect) -> None:
+            if rect:
+                x, y, w, h = json.loads(rect)
+                off = self.win.map.mapTo(self.win, QPoint(0, 0))
+                self.say("image on screen: " + json.dumps(
+                    {"x": off.x() + x, "y": off.y() + y, "width": w, "height": h,
+                     "bounds": getattr(self.win, "_last_image_bounds", None)}))
+            then()
+
+        self.win.map.page().runJavaScript(js, 0, got)
+
     def _shoot_loaded(self) -> None:
+        self._where_is_the_image(self._save_loaded)
+
+    def _save_loaded(self) -> None:
         from pathlib import Path
 
         p = Path(self.path)
@@ -166,6 +194,9 @@ class Screenshot(_Driver):
         QTimer.singleShot(RENDER_SETTLE_MS, self._shoot)
 
     def _shoot(self) -> None:
+        self._where_is_the_image(self._save)
+
+    def _save(self) -> None:
         if not save_png(self.win, self.path):
             self.fail(f"cannot write {self.path}")
             return

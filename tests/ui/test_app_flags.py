@@ -21,16 +21,60 @@ def test_smoke_test_flag(tmp_path):
         assert line in r.stdout
 
 
+def _screen_points(placement: dict, transform, crs, rows, cols):
+    """Window pixel (x, y) of scene pixels (row, col): UTM -> lon/lat -> Web Mercator -> the overlay."""
+    from pyproj import Transformer
+
+    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    (south, west), (north, east) = placement["bounds"]
+    merc = lambda v: np.log(np.tan(np.pi / 4 + np.radians(v) / 2))   # noqa: E731  Web Mercator northing
+    fx = (np.asarray(lon) - west) / (east - west)
+    fy = (merc(north) - merc(np.asarray(lat))) / (merc(north) - merc(south))
+    return (placement["x"] + fx * placement["width"]).astype(int), (placement["y"] + fy * placement["height"]).astype(int)
+
+
 def test_screenshot_flag_renders_the_window_before_and_after_classifying(tmp_path):
+    import json
+
+    from scipy import ndimage
+
+    from desktop_app.core.demo_scene import CLASSES, make_demo_scene
+    from desktop_app.core.classes import hex_to_rgb
+    from desktop_app.ui.layers_panel import DEFAULT_MASK_OPACITY
+
     out = tmp_path / "shot.png"
     r = _run(["--demo", "--demo-size", "300", "--screenshot", str(out)], tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
-    before = np.asarray(Image.open(tmp_path / "shot-loaded.png").convert("RGB"))
-    after = np.asarray(Image.open(out).convert("RGB"))
-    assert before.shape == after.shape and before.shape[1] > 800
-    # Real pictures: many colours, and the masks changed the map between the two.
-    assert len(np.unique(after.reshape(-1, 3), axis=0)) > 200
-    assert (np.abs(after.astype(int) - before.astype(int)).sum(axis=2) > 30).mean() > 0.05
+    before = np.asarray(Image.open(tmp_path / "shot-loaded.png").convert("RGB")).astype(float)
+    after = np.asarray(Image.open(out).convert("RGB")).astype(float)
+    assert before.shape == after.shape == (768, 1366, 3)        # --screenshot's default window size
+    placements = [json.loads(line.split("image on screen: ", 1)[1])
+                  for line in r.stdout.splitlines() if "image on screen: " in line]
+    assert len(placements) == 2 and placements[0] == placements[1]   # the map did not move between the shots
+    place = placements[0]
+    assert place["width"] > 300 and place["height"] > 300          # the image fills a good part of the map
+
+    # Known places: pixels well inside each class of the scene's ground truth. In the picture
+    # after the run, mask = class colour at DEFAULT_MASK_OPACITY over the picture before it, so
+    # (after - (1 - a) * before) / a gives the mask colour back; it must be the true class's.
+    scene = make_demo_scene(size=300)
+    a = DEFAULT_MASK_OPACITY
+    colors = {c.id: np.array(hex_to_rgb(c.color), float) for c in CLASSES}
+    rng = np.random.default_rng(0)
+    right = total = 0
+    for c in CLASSES:
+        inner = ndimage.binary_erosion(scene.truth == c.id, iterations=4)
+        rows, cols = np.nonzero(inner)
+        pick = rng.choice(len(rows), size=min(25, len(rows)), replace=False)
+        x, y = _screen_points(place, scene.image.transform, scene.image.crs, rows[pick], cols[pick])
+        mask = (after[y, x] - (1 - a) * before[y, x]) / a
+        nearest = [min(colors, key=lambda k: np.abs(m - colors[k]).sum()) for m in mask]
+        right += sum(k == c.id for k in nearest)
+        total += len(nearest)
+        # And the picture before the run is the image itself, not the empty map background.
+        assert (np.abs(before[y, x] - np.array([0x2b, 0x2f, 0x33])).sum(axis=1) > 30).mean() > 0.9, c.name
+    assert right / total > 0.9, f"{right} of {total} known places show their class colour"
 
 
 def test_project_flag_opens_a_saved_project(tmp_path):
