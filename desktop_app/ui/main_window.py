@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_DELAY_MS = 400
 AUTOSAVE_MS = 60_000
 LAYOUT_VERSION = 3   # bump when docks change, so an old saved layout is not forced onto new docks
-PANEL_WIDTH = 430    # side panels: legible tables; the map keeps about two thirds of a 1366 px screen
+PANEL_WIDTH = 450    # side panels: legible tables; the map keeps about two thirds of a 1366 px screen
+MAX_PANEL_WIDTH = 560
 SPECTRA_HEIGHT = 220
 DEFAULT_SIZE = (1400, 900)
 
@@ -132,6 +133,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(widget)
+        # No sideways scrolling, so the panel is never narrower than its content.
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(min(widget.minimumSizeHint().width() + bar + 4, MAX_PANEL_WIDTH))
         dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -154,10 +158,12 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def _build_panels(self) -> None:
         # The map gets the room: one group of tabbed panels on the right (about a third of a
         # 1366 px screen), the spectral plot a toggle below the map, hidden until asked for.
+        # The tabs run down the window's right edge: eight and more names stay legible there,
+        # where a row of tabs above a 450 px panel elides them to "Ima…", "Ba…".
         self.docks: dict[str, QDockWidget] = {}
         self._panel_group: list[QDockWidget] = []
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
+        self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.East)
         # The side panels keep the full height; the spectral plot goes under the map only.
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.imagery_panel = ImageryPanel()
