@@ -306,7 +306,7 @@ def fetch_imagery(request: FetchRequest, cache_dir: str | os.PathLike, job: Opti
                 job.step(0.01, "searching the STAC catalogue for scenes")
                 scenes = stac_src.search_scenes(c.roi, c.start, c.end, c.bands, request.composite, request.max_cloud,
                                                 request.stac_url or stac_src.EARTH_SEARCH_URL, timeout=c.timeout(),
-                                                job=job)
+                                                job=job, attempts=backoff.attempts, retry_delay=backoff.base)
                 manifest["stac_scenes"] = [s.to_dict() for s in scenes]
                 manifest["scenes"] = [s.id for s in scenes]
                 cache.write_manifest(manifest)

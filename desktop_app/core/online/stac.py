@@ -162,16 +162,24 @@ def _first_line(exc: BaseException) -> str:
 
 def search_scenes(roi: Roi, start: dt.date, end: dt.date, bands: list[str], composite: str, max_cloud: float,
                   url: str = EARTH_SEARCH_URL, *, timeout: float = DEFAULT_TIMEOUT_S,
-                  job: Optional[Job] = None) -> list[Scene]:
+                  job: Optional[Job] = None, attempts: int = 5, retry_delay: float = 1.0) -> list[Scene]:
     """The scenes a composite uses, least cloudy first: per grid tile, the clearest one
     (least_cloudy) or the ``MAX_MEDIAN_SCENES`` clearest (median)."""
     check_connectivity(url, "STAC catalogue")
     import requests
     from pystac_client import Client
     from pystac_client.exceptions import APIError
+    from pystac_client.stac_api_io import StacApiIO
+    from urllib3 import Retry
+
+    # 429/5xx retried with back-off; a connection or a request that timed out only once,
+    # so a silent server costs two deadlines, not six (docs/online.md, retry policy).
+    retry = Retry(total=max(0, attempts - 1), connect=1, read=1, backoff_factor=retry_delay,
+                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None, raise_on_status=False)
 
     def run() -> list[dict]:
-        client = Client.open(url, timeout=timeout)
+        # (Client.open hands its own timeout to the StacApiIO, so it goes there.)
+        client = Client.open(url, stac_io=StacApiIO(max_retries=retry), timeout=timeout)
         search = client.search(
             collections=[STAC_COLLECTION, FALLBACK_COLLECTION], intersects=roi.wgs84_geojson(),
             datetime=f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59Z",
@@ -189,7 +197,9 @@ def search_scenes(roi: Roi, start: dt.date, end: dt.date, bands: list[str], comp
         if netcall.timed_out(exc):
             raise SatSegError(f"the STAC catalogue at {url} did not answer within {timeout:g} s; try again later "
                               "(or raise --timeout)") from exc
-        raise SatSegError(f"STAC search at {url} failed: {_first_line(exc)}") from exc
+        status = getattr(exc, "status_code", None)
+        raise SatSegError(f"STAC search at {url} failed{f' (HTTP {status})' if status else ''}: "
+                          f"{_first_line(exc)}") from exc
     except Exception as exc:  # pystac-client raises plain errors for a non-STAC answer
         raise SatSegError(f"{url} did not answer as a STAC API: {exc}") from exc
     need_scl = composite == "median"
