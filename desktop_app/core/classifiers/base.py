@@ -65,6 +65,9 @@ class Classifier(ABC):
     #: Evaluate chunks on all cores (numpy and single-threaded BLAS release the GIL).
     #: Off for scikit-learn models, which parallelize themselves.
     parallel_chunks = True
+    #: A non-finite band makes every rank row non-finite (the statistics methods), so
+    #: nodata can be detected on the rank; scikit-learn models may map NaN to a class.
+    nan_propagates = False
     #: Fitted from signature statistics alone (``_fit_signatures``); several signatures
     #: per class possible. False: fitted from pixels (``_fit``), one row per class.
     from_signatures = False
@@ -211,9 +214,18 @@ class Classifier(ABC):
         such pixels are evaluated as zeros and flagged, so they end as NODATA.
         """
         Xt = np.asarray(Xt, dtype=np.float32)
-        finite = np.isfinite(Xt[0])
-        for j in range(1, Xt.shape[0]):          # whole-row passes, no strided reduction
-            finite &= np.isfinite(Xt[j])
+        if self.nan_propagates:
+            # Every band enters every row of the rank, so a non-finite band makes rank[0]
+            # non-finite: one row to test on the fast path, the bands only when it fires.
+            with np.errstate(invalid="ignore", over="ignore"):
+                ev = self._evaluate(Xt, full)
+            if np.isfinite(ev.rank[0]).all():
+                return ev
+            finite = _finite_columns(Xt)
+            if not finite.all():
+                ev.nodata = ~finite
+            return ev
+        finite = _finite_columns(Xt)
         if finite.all():
             return self._evaluate(Xt, full)
         ev = self._evaluate(np.where(finite, Xt, np.float32(0)), full)
@@ -372,6 +384,14 @@ class Classifier(ABC):
     def describe(self) -> dict:
         return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings),
                 "signatures": self.row_names}
+
+
+def _finite_columns(Xt: np.ndarray) -> np.ndarray:
+    """(n,) True where every band of a (bands, n) block is finite (whole-row passes, no strided reduction)."""
+    finite = np.isfinite(Xt[0])
+    for j in range(1, Xt.shape[0]):
+        finite &= np.isfinite(Xt[j])
+    return finite
 
 
 def argmin_rows(a: np.ndarray, return_min: bool = False):

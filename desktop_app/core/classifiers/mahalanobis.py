@@ -22,6 +22,7 @@ class MahalanobisClassifier(Classifier):
     )
 
     from_signatures = True
+    nan_propagates = True
 
     def _fit_signatures(self, sigs):
         self.stats, self.signatures = gaussian_stats(sigs, self.warnings)

@@ -31,6 +31,7 @@ class MaxLikelihoodClassifier(Classifier):
     )
 
     from_signatures = True
+    nan_propagates = True
 
     def _fit_signatures(self, sigs):
         priors = self.options["priors"]

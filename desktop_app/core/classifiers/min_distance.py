@@ -21,6 +21,7 @@ class MinDistanceClassifier(Classifier):
     )
 
     from_signatures = True
+    nan_propagates = True
 
     def _fit_signatures(self, sigs):
         means = sigs.means

@@ -32,6 +32,7 @@ class ParallelepipedClassifier(Classifier):
     )
 
     from_signatures = True
+    nan_propagates = True
 
     def _fit_signatures(self, sigs):
         box = self.options["box"]

@@ -22,6 +22,7 @@ class SpectralAngleClassifier(Classifier):
     )
 
     from_signatures = True
+    nan_propagates = True
 
     def _fit_signatures(self, sigs):
         means = sigs.means
