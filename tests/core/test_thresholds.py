@@ -193,3 +193,43 @@ def test_decide_reuses_an_evaluation_like_predict():
     ev = clf.evaluate(X)
     for t in (None, 1.0, {1: 2.0}, {1: 3.0, 2: 0.5}):
         assert np.array_equal(clf.decide(ev, t), clf.predict(X, t))
+
+
+# -- the Gaussian rules on a correlated, unequal covariance (Σ_a ≠ I ≠ Σ_b) ---------------------
+# Class a's samples are SPREAD mapped by (x, y) -> (x + y, 2y): sample covariance exactly
+# Σ_a = [[2, 2], [2, 4]], |Σ_a| = 4, Σ_a⁻¹ = [[1, −½], [−½, ½]]; class b keeps Σ_b = I.
+# Σ instead of Σ⁻¹, a dropped log-determinant or equal covariances would all fail here.
+CORR = SPREAD @ np.array([[1.0, 0.0], [1.0, 2.0]])
+
+
+def corr_training(a=(0.0, 0.0), b=(3.0, 0.0)):
+    X = np.vstack([np.asarray(a) + CORR, np.asarray(b) + SPREAD]).astype(np.float32)
+    classes = [ClassInfo(1, "a", "#000000"), ClassInfo(2, "b", "#000000")]
+    return TrainingData(X, np.repeat([1, 2], 5), classes, ["B1", "B2"], {1: 5, 2: 5})
+
+
+def test_mahalanobis_hand_computed_with_a_correlated_covariance():
+    clf = make_classifier("mahalanobis").fit(corr_training(b=(30.0, 0.0)))
+    along, across = px((1.0, 2.0)), px((2.0, -2.0))      # both about √5–√8 from a's mean in plain distance
+    # dᵀΣ⁻¹d: (1, 2) -> 1 − 2 + 2 = 1;  (2, −2) -> 4 + 4 + 2 = 10   (with Σ: 18 and 8)
+    assert clf.scores(along)[0, 0] == pytest.approx(1.0, abs=1e-5)
+    assert clf.scores(across)[0, 0] == pytest.approx(np.sqrt(10), abs=1e-5)
+    assert clf.predict(along, {1: 1.0}).tolist() == [1]              # D == T accepted
+    assert clf.predict(along, {1: 0.99, 2: 0.5}).tolist() == [0]
+    assert clf.predict(across, {1: 3.17, 2: 0.5}).tolist() == [1]    # √10 = 3.162
+    assert clf.predict(across, {1: 3.15, 2: 0.5}).tolist() == [0]
+
+
+def test_max_likelihood_hand_computed_with_unequal_covariances():
+    clf = make_classifier("max_likelihood").fit(corr_training())
+    p = px((1.4, 0.0))
+    # D_a² = 1.96, D_b² = 2.56: Mahalanobis picks a; ML adds ln|Σ_a| = ln 4 = 1.386 to a's rank -> b.
+    assert make_classifier("mahalanobis").fit(corr_training()).predict(p).tolist() == [1]
+    assert clf.predict(p).tolist() == [2]
+    g = clf.scores(p)[0]
+    assert g[0] == pytest.approx(np.log(0.5) - 0.5 * np.log(4) - 0.5 * 1.96 - np.log(2 * np.pi), abs=1e-4)
+    assert g[1] == pytest.approx(np.log(0.5) - 0.5 * 2.56 - np.log(2 * np.pi), abs=1e-4)
+    # The chi-square rule uses D² of the class's own covariance: D_b² = 2.56 <= χ²_2(p) iff p >= 1 − e^−1.28.
+    assert clf.predict(p, {2: chi2_2dof_level(2.57)}).tolist() == [2]
+    assert clf.predict(p, {1: 0.5, 2: chi2_2dof_level(2.55)}).tolist() == [0]   # a: χ²_2(0.5) = 1.386 < 1.96
+    assert clf.predict(p, {1: chi2_2dof_level(1.97), 2: chi2_2dof_level(2.55)}).tolist() == [1]
