@@ -727,6 +727,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def restore_layout(self) -> None:
         geo = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
+        self.docks["dock_imagery"].raise_()   # a first start begins at opening an image, whatever was added last
         self._default_state = self.saveState(LAYOUT_VERSION)
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)

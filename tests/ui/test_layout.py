@@ -134,3 +134,8 @@ def test_spectra_are_drawn_when_the_plot_is_shown(qtbot, laptop):
     win.docks["dock_spectra"].show()
     qtbot.waitUntil(lambda: len(win.spectral_plot.curves) == 5, timeout=5000)
     assert win._pending_signatures is None
+
+
+def test_a_first_start_shows_the_image_panel(qtbot, window):
+    assert not window.docks["dock_imagery"].visibleRegion().isEmpty()
+    assert all(window.docks[n].visibleRegion().isEmpty() for n in window.docks if n != "dock_imagery")
