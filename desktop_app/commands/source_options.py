@@ -10,8 +10,8 @@ def add_baseline_argument(p) -> None:
 
 
 def source_warnings(src) -> list[str]:
-    """The source's warnings; an unknown baseline also says which flag answers it."""
-    out = list(getattr(src, "warnings", []))
-    if getattr(src, "kind", "") == "Sentinel-2" and getattr(src, "baseline_from", "") is None:
-        out.append("state the processing baseline with --baseline 04.00 (or e.g. --baseline 02.14)")
-    return out
+    """The source's warnings; the unknown-baseline one names the flag that answers it."""
+    from ..core.sources.sentinel2 import BASELINE_ADVICE
+
+    advice = "state it with --baseline 04.00 (or e.g. --baseline 02.14)"
+    return [w.replace(BASELINE_ADVICE, advice) for w in getattr(src, "warnings", [])]

@@ -375,7 +375,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             reply(None)
             return
         box = QMessageBox(QMessageBox.Icon.Question, "SatSeg — processing baseline",
-                          f"{title} has no metadata saying its Sentinel-2 processing baseline.\n\n"
+                          f"The folder “{title}” has no metadata saying its Sentinel-2 processing baseline.\n\n"
                           "Products of baseline 04.00 and later (from 25 January 2022) store every "
                           "band 1000 DN higher; read without correction, all reflectances are 0.1 "
                           "too high.", QMessageBox.StandardButton.NoButton, self)

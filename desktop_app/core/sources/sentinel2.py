@@ -95,10 +95,11 @@ def _safe_boa_offsets(folder: Path) -> dict[str, float]:
 OFFSET_BASELINE = 4.0
 BASELINE_OFFSET_DN = -1000.0
 _BASELINE_IN_NAME = re.compile(r"_N(\d{2})(\d{2})(?:_|\.|$)")
+BASELINE_ADVICE = "state the baseline to be sure"
 BASELINE_UNKNOWN = (
     "{folder} has no metadata giving its processing baseline (no MTD_MSIL2A.xml, no STAC item, no N#### in "
     "the name): if it is 04.00 or later (products from 25 January 2022 on), every reflectance reads 0.1 too "
-    "high; state the baseline to be sure"
+    "high; " + BASELINE_ADVICE
 )
 
 
