@@ -27,6 +27,7 @@ from ..errors import SatSegError
 from ..jobs import Cancelled, Job, ensure_job
 from . import netcall
 from .connectivity import check_connectivity
+from .ee_errors import DEFAULT_TIMEOUT_S, NOT_SIGNED_IN, SESSION, call_with_retries, translate_error
 from .roi import Grid, Roi
 from .scenes import per_tile
 from .tiling import Tile
@@ -40,14 +41,7 @@ DEFAULT_EE_URL = "https://earthengine.googleapis.com"
 # S2_SR_HARMONIZED has every MSI band except the cirrus band B10.
 EE_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
 MAX_SCENES = 5000
-RETRY_STATUS = {429, 500, 502, 503, 504}
-DEFAULT_TIMEOUT_S = 120.0  # a median over many scenes can take a minute before the first byte
 
-NOT_SIGNED_IN = ("not signed in to Earth Engine: sign in from the Imagery panel, run 'earthengine authenticate', "
-                 "or give a service-account key file")
-KEY_REFUSED = ("Google refused the service-account key {key} ({msg}): it was probably revoked or deleted; create a "
-               "new key for {account} in the Cloud console and choose it in the Earth Engine account settings "
-               "(or pass --ee-key)")
 NO_PROJECT = ("no Google Cloud project set for Earth Engine: enter the project id (registered for Earth Engine) "
               "in Settings or pass --ee-project")
 
@@ -84,7 +78,8 @@ def _service_account(key_file: str | os.PathLike):
 
 
 # The settings the current ee session was initialised with; a change means a new session.
-_SESSION: dict = {}
+# (ee_errors.SESSION is the same dict: messages name the key file and account in use.)
+_SESSION = SESSION
 
 
 def _settings_key(project, key_file, url) -> tuple:
@@ -246,95 +241,6 @@ def ee_is_initialized() -> bool:
     import ee
 
     return bool(ee.data.is_initialized())
-
-
-# --- errors ---------------------------------------------------------------
-
-def _status(exc: BaseException) -> Optional[int]:
-    """HTTP status behind an error; EEException keeps the HttpError as its __context__."""
-    seen = set()
-    e: Optional[BaseException] = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        status = getattr(getattr(e, "resp", None), "status", None)
-        if status:
-            return int(status)
-        e = e.__cause__ or e.__context__
-    return None
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    import httplib2
-    from google.auth.exceptions import TransportError
-
-    return isinstance(exc, (OSError, httplib2.HttpLib2Error, TransportError)) and _status(exc) is None
-
-
-def is_retryable(exc: BaseException) -> bool:
-    status = _status(exc)
-    if status is not None:
-        return status in RETRY_STATUS
-    if netcall.timed_out(exc):
-        return True
-    text = str(exc).lower()
-    return _is_connection_error(exc) or "too many concurrent" in text or "quota exceeded" in text
-
-
-def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project: Optional[str] = None,
-                    key_file: Optional[str] = None, timeout: Optional[float] = None,
-                    account: Optional[str] = None, tile_size: Optional[int] = None) -> SatSegError:
-    """One line for the user: what failed, why, and what to do."""
-    if isinstance(exc, SatSegError):
-        return exc
-    key_file = key_file or _SESSION.get("key_file")
-    account = account or _SESSION.get("account") or "the service account"
-    status = _status(exc)
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    after = f" after {attempts} attempts" if attempts > 1 else ""
-    resume = "; finished tiles are cached, fetch again to resume"
-    low = msg.lower()
-    smaller = (f"; try a smaller tile size (--tile-size, now {tile_size} px)" if tile_size
-               else "; try a smaller tile size (--tile-size)")
-    if status is None and netcall.timed_out(exc):
-        wait = f" within {timeout:g} s" if timeout else ""
-        return SatSegError(f"Earth Engine did not answer{wait}{after} while {what}{smaller if tile_size else ''}"
-                           f"{resume} (or raise --timeout)")
-    if key_file and ("invalid_grant" in low or "invalid jwt" in low or "refresherror" in type(exc).__name__.lower()):
-        return SatSegError(KEY_REFUSED.format(key=Path(key_file).name, msg=msg, account=account))
-    if status == 429 or "quota exceeded" in low or "too many concurrent" in low:
-        return SatSegError(f"Earth Engine quota exceeded{after} while {what} ({msg}){resume} later")
-    if status == 401 or "authorize access" in low or "invalid_grant" in low or "refresherror" in type(exc).__name__.lower():
-        return SatSegError(f"{NOT_SIGNED_IN} (credentials missing or expired: {msg})")
-    if status == 403 or "not registered" in low or "permission" in low:
-        return SatSegError(f"Earth Engine refused access for project {project or '(unset)'} while {what}: {msg}; "
-                           "check the project is registered for Earth Engine and the API is enabled")
-    if status is not None and status >= 500:
-        return SatSegError(f"Earth Engine server error {status}{after} while {what}: {msg}{resume}")
-    if status is None and _is_connection_error(exc):
-        return SatSegError(f"lost the connection to Earth Engine{after} while {what} ({msg}){resume} when online")
-    if status == 400 and ("memory" in low or "timed out" in low or "too many pixels" in low):
-        return SatSegError(f"Earth Engine ran out of memory or time while {what} ({msg}){smaller}{resume}")
-    if status is not None:
-        return SatSegError(f"Earth Engine rejected the request ({status}) while {what}: {msg}")
-    return SatSegError(f"Earth Engine error while {what}: {msg}")
-
-
-def call_with_retries(fn: Callable[[], Any], what: str, backoff, job: Job, project: Optional[str] = None,
-                      timeout: float = DEFAULT_TIMEOUT_S, tile_size: Optional[int] = None) -> Any:
-    """Run ``fn`` with a deadline, retrying 429/5xx/connection errors/timeouts on the back-off schedule."""
-    for attempt in range(backoff.attempts):
-        job.check()
-        try:
-            return netcall.call(fn, job, timeout, what)
-        except Cancelled:
-            raise
-        except Exception as exc:
-            if attempt + 1 < backoff.attempts and is_retryable(exc):
-                backoff.wait(attempt, job)
-                continue
-            raise translate_error(exc, what, attempts=attempt + 1, project=project, timeout=timeout,
-                                  tile_size=tile_size) from exc
-    raise AssertionError("unreachable")
 
 
 # --- graph ----------------------------------------------------------------

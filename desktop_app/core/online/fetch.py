@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
