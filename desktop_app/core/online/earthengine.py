@@ -228,7 +228,9 @@ def ee_sign_in(auth_mode: str = "localhost", *, check_network: bool = True, time
         flow.display_instructions()            # prints the sign-in URL, as ee.Authenticate does
         (open_browser or webbrowser.open_new)(flow.auth_url)
         _wait_for_browser(server, timeout_s, job)
-        flow.save_code()                       # reads the queued redirect, exchanges the code, writes credentials
+        # Reads the queued redirect, exchanges the code with Google (a network call: deadline + Cancel),
+        # writes the credentials.
+        netcall.call(flow.save_code, job, DEFAULT_TIMEOUT_S, "exchanging the sign-in code with Google")
     except (SatSegError, Cancelled):
         raise
     except Exception as exc:
