@@ -159,6 +159,13 @@ class ModelTools:
                                        tip="Save the trained classifier (.satseg-model) to apply it to other scenes")
         self.act_apply = window._action(self._classify_menu(), "&Apply saved model…", self.apply_model,
                                         tip="Classify this image with a model saved earlier, without samples")
+        self.act_save_sigs = window._action(self._classify_menu(), "Save signature &catalogue…", self.save_catalogue,
+                                            tip="Save the signatures of the last run as a JSON catalogue "
+                                                "(merge catalogues with 'satseg catalogue')")
+        self.act_use_sigs = window._action(self._classify_menu(), "Classify with signature catalo&gue…",
+                                           self.apply_catalogue,
+                                           tip="Fit the chosen statistics method on a signature catalogue and "
+                                               "classify this image, without samples")
 
     def _classify_menu(self):
         for action in self.window.menuBar().actions():
@@ -228,7 +235,6 @@ class ModelTools:
             return
         from ..core.classifiers.model_file import SUFFIX, load_model
         from ..core.errors import SatSegError
-        from . import pipeline
 
         if path is None:
             path, _ = QFileDialog.getOpenFileName(w, "Apply saved model", "", f"SatSeg model (*{SUFFIX})")
@@ -243,11 +249,70 @@ class ModelTools:
         except SatSegError as exc:
             w.notify(str(exc), "error")
             return
+        self._apply(clf, "Applying saved model")
+
+    def _apply(self, clf, label: str) -> None:
+        from . import pipeline
+
+        w = self.window
         req = replace(w._request(), bands=list(clf.band_names), method=clf.name, options=dict(clf.options),
                       thresholds=None)
         w.model_panel.set_running(True)
         w.runner.start("classify", lambda job: pipeline.run(req, job, fitted=(None, clf)),
-                       label="Applying saved model", on_done=w._show_result, on_error=w._run_failed)
+                       label=label, on_done=w._show_result, on_error=w._run_failed)
+
+    # -- signature catalogues -----------------------------------------------------------------
+    def save_catalogue(self, path: Optional[str] = None) -> Optional[str]:
+        w = self.window
+        res = w.result
+        clf = None if res is None else res.classifier
+        if clf is None or not clf.from_signatures:
+            w.notify("Run a statistics method (minimum distance, spectral angle, Mahalanobis, maximum likelihood, "
+                     "parallelepiped) first: its signatures are what a catalogue holds.", "warning")
+            return None
+        from ..core.classifiers.catalogue import catalogue_from_signatures, save_catalogue
+        from ..core.errors import SatSegError
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(w, "Save signature catalogue", "signatures.json",
+                                                  "Signature catalogue (*.json)")
+            if not path:
+                return None
+        try:
+            save_catalogue(catalogue_from_signatures(clf.input_signatures, w.doc.title if w.doc else ""), path)
+        except SatSegError as exc:
+            w.notify(str(exc), "error")
+            return None
+        w.status.showMessage(f"Signature catalogue saved: {path}", 8000)
+        return path
+
+    def apply_catalogue(self, path: Optional[str] = None) -> None:
+        w = self.window
+        if w.doc is None:
+            w.notify("Open an image first.", "warning")
+            return
+        from ..core.classifiers import make_classifier
+        from ..core.classifiers.catalogue import load_catalogue
+        from ..core.errors import SatSegError
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(w, "Classify with signature catalogue", "",
+                                                  "Signature catalogue (*.json)")
+            if not path:
+                return
+        try:
+            clf = make_classifier(w.model_panel.method(), **w.model_panel.options())
+            if not clf.from_signatures:
+                raise SatSegError(f"{clf.label} is trained on pixels; choose a statistics method to use a catalogue")
+            clf.fit_signatures(load_catalogue(path).signatures)
+            missing = [b for b in clf.band_names if b not in w.doc.band_names]
+            if missing:
+                raise SatSegError(f"the catalogue's bands are {', '.join(clf.band_names)}; this image lacks "
+                                  f"{', '.join(missing)}")
+        except SatSegError as exc:
+            w.notify(str(exc), "error")
+            return
+        self._apply(clf, "Classifying with the catalogue")
 
 
 def install_model_tools(window) -> ModelTools:

@@ -34,6 +34,11 @@ def test_cross_validate_histogram_and_saved_model(qtbot, demo_window, tmp_path):
     with qtbot.waitSignal(win.classification_finished, timeout=120000):
         tools.apply_model(path)
     assert np.array_equal(win.result.class_array, before)
+    # The signatures as a catalogue, and the same method fitted on it: the same map again.
+    cat = tools.save_catalogue(str(tmp_path / "sigs.json"))
+    with qtbot.waitSignal(win.classification_finished, timeout=120000):
+        tools.apply_catalogue(cat)
+    assert np.array_equal(win.result.class_array, before)
 
 
 def test_spectral_plot_shows_every_signature_in_the_class_colour(qtbot, demo_window):
