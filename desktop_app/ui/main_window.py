@@ -546,8 +546,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self._rethreshold_pending = True  # the running fit picks them up when it ends
             return
         req = replace(res.request, thresholds=self.model_panel.thresholds())
-        fitted = (res.training, res.classifier)
-        self.runner.start("predict", lambda job: pipeline.run(req, job, fitted=fitted), label="Applying thresholds",
+        fitted, cache = (res.training, res.classifier), res.score_cache
+        self.runner.start("predict", lambda job: pipeline.run(req, job, fitted=fitted, cache=cache), label="Applying thresholds",
                           on_done=self._show_result, on_error=self._run_failed)
 
     def _run_failed(self, msg: str) -> None:

@@ -175,6 +175,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     refit: bool = True
+    score_cache: object = None      # core ScoreCache: a threshold change re-decides from it
 
 
 def train(req: RunRequest, job: Optional[Job] = None):
@@ -192,21 +193,23 @@ def train(req: RunRequest, job: Optional[Job] = None):
     return training, clf
 
 
-def classify_doc(doc: ImageDoc, clf, thresholds, job: Optional[Job] = None, block: int = 512) -> np.ndarray:
-    """The full-resolution class array, block by block (progress and Cancel between blocks).
+def classify_doc(doc: ImageDoc, clf, thresholds, job: Optional[Job] = None, block: int = 512):
+    """(full-resolution class array, ScoreCache), block by block (progress and Cancel between blocks).
 
     512 px blocks: short steps keep Cancel prompt and the UI thread fed.
     """
-    from ..core.classify import classify_array
+    from ..core.scale.score_cache import classify_cached
 
     with doc.worker_image() as image:
-        return classify_array(image, clf, thresholds, block, job)
+        return classify_cached(image, clf, thresholds, block, job)
 
 
-def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = None) -> RunResult:
+def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = None,
+        cache=None) -> RunResult:
     """Train (unless ``fitted`` = (training, clf) is given) and classify, then summarise.
 
-    With ``fitted`` only the prediction runs again: a threshold change never refits.
+    With ``fitted`` only the prediction runs again: a threshold change never refits; with
+    the ``cache`` of that classifier's last run it only re-decides (no pixel is read).
     """
     from ..core.areas import class_areas
 
@@ -218,7 +221,10 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
         training, clf = fitted
     start = 0.25 if fitted is None else 0.0
     classes = list(clf.classes)
-    class_array = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85))
+    if cache is not None and cache.clf is clf:
+        class_array = cache.decide(req.thresholds, job.sub(0, 0.85))
+    else:
+        class_array, cache = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85))
     job.step(0.87, "drawing masks")
     overlays = mask_overlays(class_array, req.doc.transform, req.doc.crs, classes, max_size=DISPLAY_MAX)
     job.step(0.93, "measuring areas")
@@ -228,7 +234,7 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
     warnings = list(getattr(training, "warnings", [])) + list(getattr(clf, "warnings", []))
     return RunResult(req, clf, class_array, classes, overlays, areas, accuracy,
                      dict(getattr(training, "pixels_per_class", {})), training, warnings, time.perf_counter() - t0,
-                     fitted is None)
+                     fitted is None, cache)
 
 
 def validation_accuracy(req: RunRequest, class_array: np.ndarray, classes: Sequence[ClassInfo]):

@@ -34,11 +34,13 @@ class MinDistanceClassifier(Classifier):
         self.typical = np.sqrt(np.trace(sigs.covs, axis1=1, axis2=2) * (n - 1) / n)
 
     def _evaluate(self, Xt, full=True):
+        # Always the whole distance (``full`` ignored): the ‖x‖² term is cheap next to the
+        # matmul, and one rank whatever the thresholds lets kept evaluations re-decide to
+        # exactly the labels of a fresh prediction (scale/score_cache.py).
         rank = self.M2 @ Xt
         rank += self.mm
-        if full:
-            rank += np.einsum("ij,ij->j", Xt, Xt)
-            np.maximum(rank, 0, out=rank)
+        rank += np.einsum("ij,ij->j", Xt, Xt)
+        np.maximum(rank, 0, out=rank)
         return Evaluation(rank)
 
     def _scores(self, ev):

@@ -1,0 +1,85 @@
+"""Kept evaluations re-decide to exactly the labels of a fresh prediction (issue 12), in memory and on disk."""
+import numpy as np
+import pytest
+from affine import Affine
+from rasterio.crs import CRS
+
+from desktop_app.core.classes import NODATA, ClassInfo
+from desktop_app.core.classifiers import METHODS, make_classifier
+from desktop_app.core.classify import classify_array
+from desktop_app.core.raster import Raster
+from desktop_app.core.samples import TrainingData
+from desktop_app.core.scale import score_cache
+from desktop_app.core.scale.score_cache import classify_cached
+
+BANDS = ["B2", "B3", "B4", "B8"]
+MEANS = np.array([[0.05, 0.08, 0.06, 0.35], [0.10, 0.12, 0.15, 0.20], [0.02, 0.03, 0.02, 0.01]], np.float32)
+
+
+def scene(rng, h=150, w=170):
+    """Three classes' spectra with noise, NaN pixels (nodata by value) and a nodata mask corner."""
+    cls = rng.integers(0, 3, (h, w))
+    data = MEANS[cls].transpose(2, 0, 1) + rng.normal(0, 0.03, (4, h, w)).astype(np.float32)
+    data[:, 5, 7] = 0.0                    # an all-zero pixel (spectral angle: unusable)
+    data[2, 10:12, 20:25] = np.nan         # non-finite band -> nodata
+    mask = np.zeros((h, w), bool)
+    mask[:20, -30:] = True                 # the image's own nodata
+    return Raster(data.astype(np.float32), Affine(10, 0, 500000, 0, -10, 3300000), CRS.from_epsg(32643),
+                  BANDS, mask)
+
+
+def training(rng):
+    X = np.vstack([m + rng.normal(0, 0.03, (60, 4)) for m in MEANS]).astype(np.float32)
+    y = np.repeat([1, 2, 3], 60)
+    classes = [ClassInfo(1, "crop", "#00ff00"), ClassInfo(2, "urban", "#ff0000"), ClassInfo(3, "water", "#0000ff")]
+    return TrainingData(X, y, classes, BANDS, {1: 60, 2: 60, 3: 60}, groups=np.repeat(np.arange(6), 30),
+                        group_labels=[f"p{i}" for i in range(6)])
+
+
+def random_thresholds(clf, rng):
+    """Per-class values spread over the range where they matter (scores of the scene's pixels)."""
+    lo, hi = clf.threshold_range
+    if clf.name in ("random_forest", "svm"):
+        return {c.id: float(rng.uniform(0.9, 0.99999)) for c in clf.classes}
+    return {c.id: float(min(hi, max(lo, rng.uniform(0.5, 1.5) * (clf.default_threshold(c.id) or 1.0))))
+            for c in clf.classes}
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_redecide_equals_fresh_prediction(method, on_disk, tmp_path, monkeypatch):
+    rng = np.random.default_rng(abs(hash(method)) % 2 ** 32)
+    if on_disk:
+        monkeypatch.setattr(score_cache, "IN_MEMORY_BYTES", 0)
+    image = scene(rng)
+    opts = {"trees": 20} if method == "random_forest" else {}
+    clf = make_classifier(method, **opts).fit(training(rng))
+    labels, cache = classify_cached(image, clf, None, block=64, folder=tmp_path)
+    try:
+        assert cache.on_disk == on_disk
+        fresh = classify_array(image, clf, None, block=64)
+        assert np.array_equal(labels, fresh)
+        assert (labels == NODATA).sum() == 20 * 30 + 10   # mask corner + the NaN pixels
+        settings = [None, 0.0 if clf.threshold_range[0] == 0 and method != "parallelepiped" else None]
+        settings += [random_thresholds(clf, rng) for _ in range(4)]
+        changed = 0
+        for t in settings:
+            got = cache.decide(t)
+            want = classify_array(image, clf, t, block=64)
+            assert np.array_equal(got, want), (method, t)
+            changed += not np.array_equal(got, fresh)
+        assert changed >= 2   # the thresholds really moved the result
+    finally:
+        cache.close()
+
+
+def test_big_cache_goes_to_an_anonymous_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(score_cache, "IN_MEMORY_BYTES", 0)
+    rng = np.random.default_rng(1)
+    clf = make_classifier("mahalanobis").fit(training(rng))
+    _, cache = classify_cached(scene(rng), clf, None, block=64, folder=tmp_path)
+    # Compact: the rank rows as float32 over the valid pixels, one flag byte each; nothing else.
+    valid = 150 * 170 - 20 * 30
+    assert cache.nbytes == valid * (4 * clf.n_rows + 1)
+    assert list(tmp_path.iterdir()) == []      # unlinked: nothing to leave behind
+    cache.close()
