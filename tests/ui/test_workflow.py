@@ -74,6 +74,7 @@ def test_threshold_change_repredicts_without_refitting(qtbot, demo_window):
     assert second is not first
     assert second.classifier is first.classifier                # same fitted model: no refit
     assert second.refit is False
+    assert second.score_cache is first.score_cache              # re-decided from kept scores: no read
     assert second.areas.unclassified.pixels > 0
     assert second.request.thresholds[name] == 1.0
     # The unclassified overlay is on the map and can be hidden.
