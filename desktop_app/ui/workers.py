@@ -9,6 +9,11 @@ PROJ context did not survive that (segfault in proj_create). Tasks have a
 *kind* ("classify", "predict", "open", ...): starting a task cancels the
 running one of the same kind and its late result is dropped, so dragging a
 threshold slider never queues up work (Orange3's cancel-on-restart pattern).
+
+Two queues, so neither kind of work waits for the other: long jobs (open, fetch,
+classify, SAM, export, ...) run on the "long" workers; short display jobs (image
+and tile drawing, signatures, mask recolouring, a threshold re-decide) on their own
+"display" workers. A fetch that takes minutes never holds up the map.
 """
 from __future__ import annotations
 
@@ -26,6 +31,14 @@ from ..core.errors import SatSegError
 from ..core.jobs import Cancelled, CancelToken, Job
 
 log = logging.getLogger(__name__)
+
+#: Task kinds that draw or re-decide what is on screen: they get their own workers.
+DISPLAY_KINDS = frozenset({"display", "signatures", "recolor", "predict", "tiles", "basemap"})
+
+
+def queue_of(kind: str) -> str:
+    """"display" for short display work, "long" for everything else."""
+    return "display" if kind in DISPLAY_KINDS else "long"
 
 
 class _Relay(QObject):
@@ -84,14 +97,17 @@ class TaskRunner(QObject):
     task_finished = Signal(object, str)      # Task, "done" | "failed" | "cancelled" | "superseded"
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2, display_threads: int = 2) -> None:
         super().__init__(parent)
         from ..core.classifiers.pool import own_blas_threads
 
         # Classifier chunks run on the core's pool, which owns one process-wide BLAS
         # limit; set it here, on the main thread, where OpenBLAS honours it.
         own_blas_threads()
-        self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="satseg-worker")
+        self.pools = {
+            "long": ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="satseg-worker"),
+            "display": ThreadPoolExecutor(max_workers=display_threads, thread_name_prefix="satseg-display"),
+        }
         self._futures: list = []
         self._shut_down = False
         self._relay = _Relay(self)
@@ -126,7 +142,7 @@ class TaskRunner(QObject):
         self._tasks[tid] = task
         self._current[kind] = tid
         self._futures = [f for f in self._futures if not f.done()]
-        self._futures.append(self.pool.submit(_Runnable(task, fn, relay).run))
+        self._futures.append(self.pools[queue_of(kind)].submit(_Runnable(task, fn, relay).run))
         self.task_started.emit(task)
         if not was_busy:
             self.busy_changed.emit(True)
@@ -164,7 +180,8 @@ class TaskRunner(QObject):
     def shutdown(self) -> None:
         self._shut_down = True
         self.cancel()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self.pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _finish(self, tid: int, outcome: str) -> Optional[Task]:
         task = self._tasks.pop(tid, None)

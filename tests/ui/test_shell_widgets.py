@@ -222,3 +222,24 @@ def test_fetch_dialog_sizes_the_request_offline(qtbot, tmp_path):
     assert QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat).value("earthengine/project") \
         == "other-project"
     assert not settings_file().exists()
+
+
+def test_display_work_never_waits_for_long_jobs(qtbot):
+    """Both long workers busy (two fetches): drawing and a threshold re-decide still run at once."""
+    from desktop_app.ui.workers import TaskRunner, queue_of
+
+    assert queue_of("fetch") == queue_of("classify") == "long"
+    assert queue_of("display") == queue_of("signatures") == queue_of("predict") == "display"
+    runner = TaskRunner()
+    gate = threading.Event()
+    done = []
+    runner.start("fetch", lambda job: gate.wait(10))
+    runner.start("classify", lambda job: gate.wait(10))
+    runner.start("display", lambda job: threading.current_thread().name, on_done=done.append)
+    runner.start("signatures", lambda job: "sig", on_done=done.append)
+    try:
+        qtbot.waitUntil(lambda: len(done) == 2, timeout=5000)   # while both long jobs still wait
+        assert not gate.is_set() and any(str(d).startswith("satseg-display") for d in done)
+    finally:
+        gate.set()
+        runner.shutdown()
