@@ -40,6 +40,8 @@ class MahalanobisClassifier(Classifier):
 
     def default_threshold(self, class_id):
         # Distance within which 99.9 % of a Gaussian class's own pixels fall.
-        from scipy.stats import chi2   # here, not at the top: scipy.stats costs `satseg` a second to import
+        # chi2.ppf(q, n) == chdtri(n, 1 - q). scipy.special, not scipy.stats: the window calls this on
+        # its UI thread after a run, and a first scipy.stats import froze it for up to a second.
+        from scipy.special import chdtri
 
-        return float(np.sqrt(chi2.ppf(0.999, self.n_bands)))
+        return float(np.sqrt(chdtri(self.n_bands, 1 - 0.999)))
