@@ -242,4 +242,5 @@ def test_display_work_never_waits_for_long_jobs(qtbot):
         assert not gate.is_set() and any(str(d).startswith("satseg-display") for d in done)
     finally:
         gate.set()
+        qtbot.waitUntil(lambda: not runner.busy(), timeout=10000)   # let the workers report before the runner goes
         runner.shutdown()
