@@ -9,7 +9,8 @@ from .source_options import add_baseline_argument, source_warnings
 NAME = "cluster"
 HELP = "unsupervised k-means clusters of an image into a class raster"
 DESCRIPTION = (
-    "MiniBatch k-means on a random sample of pixels (--sample, from the image decimated to 2048 px at most), "
+    "MiniBatch k-means on a random sample of pixels (--sample; from the whole image up to 4 MP, else from 64 "
+    "random 256 x 256 tiles), "
     "then every pixel is assigned to its nearest centre block by block. The output is a class raster with "
     "classes 'cluster 1'..'cluster K' (ordered by mean reflectance); the same --seed gives the same clusters. "
     "See docs/analysis.md."

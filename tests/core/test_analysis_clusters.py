@@ -45,3 +45,18 @@ def test_relabel_renames_and_merges_clusters():
     classes = [ClassInfo(i, f"cluster {i}", "#000000") for i in (1, 2, 3)]
     out, new = relabel(np.array([[1, 2, 3, 255]], np.uint8), classes, {1: "water", 2: "crop", 3: "water"})
     assert out.tolist() == [[1, 2, 1, 255]] and [c.name for c in new] == ["water", "crop"]
+
+
+def test_big_images_fit_on_random_tiles_and_agree_with_the_whole_image_fit(demo_dir, tmp_path, monkeypatch):
+    from desktop_app.core.analysis import clusters
+
+    bands = ["B3", "B4", "B8", "B11"]
+    with open_image(demo_dir / "scene.tif") as src:
+        whole = cluster_image(src, 4, tmp_path / "w.tif", bands=bands, sample=20000, seed=2)
+        monkeypatch.setattr(clusters, "WHOLE_READ_PIXELS", 10_000)   # the demo scene now counts as big
+        monkeypatch.setattr(clusters, "FIT_TILES", 8)                # 8 of its 16 tiles
+        tiles = cluster_image(src, 4, tmp_path / "t.tif", bands=bands, sample=20000, seed=2)
+        again = cluster_image(src, 4, tmp_path / "a.tif", bands=bands, sample=20000, seed=2)
+    assert tiles["centres"] == again["centres"]                      # reproducible with a seed
+    a, b = read_class_raster(tmp_path / "w.tif")[0], read_class_raster(tmp_path / "t.tif")[0]
+    assert (a == b).mean() > 0.95      # tiles spread over the scene find the same clusters

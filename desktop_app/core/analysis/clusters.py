@@ -1,8 +1,8 @@
 """Unsupervised start: k-means clusters of an image.
 
 scikit-learn's MiniBatchKMeans is fitted on a random sample of valid pixels
-(from the whole image decimated to at most 2048 px on its long side, so a
-full tile is never read for the fit), then every pixel is assigned to its
+(from the whole image up to 4 MP; from 64 random 256 x 256 tiles of a bigger
+one, so a full tile is not decoded twice), then every pixel is assigned to its
 nearest centre block by block (bounded memory) into a SatSeg class raster
 with classes "cluster 1".."cluster K". A fixed seed gives the same clusters.
 See docs/analysis.md, "Clusters".
@@ -19,6 +19,28 @@ from ..jobs import Job, ensure_job
 from ..raster import BandRef, Raster
 
 SAMPLE_PIXELS = 100_000
+# Up to this size the fit samples from the whole image; above it, from FIT_TILES random 256 x 256
+# tiles spread over the image, so the pixels are not all decoded twice (once to fit, once to assign).
+WHOLE_READ_PIXELS = 4_000_000
+FIT_TILES = 64
+TILE = 256
+
+
+def _tile_sample(source, bands, seed: int):
+    """Valid pixels (n, bands) of FIT_TILES random tiles of a big image, and the band names."""
+    from rasterio.windows import Window
+
+    rows, cols = -(-source.height // TILE), -(-source.width // TILE)
+    rng = np.random.Generator(np.random.PCG64(seed + 1))
+    picks = rng.choice(rows * cols, size=min(FIT_TILES, rows * cols), replace=False)
+    parts, names = [], None
+    for p in np.sort(picks):
+        r, c = divmod(int(p), cols)
+        w = Window(c * TILE, r * TILE, min(TILE, source.width - c * TILE), min(TILE, source.height - r * TILE))
+        block = source.read(w, bands=bands)
+        names = list(block.band_names)
+        parts.append(block.pixels())
+    return np.concatenate(parts), names
 
 
 def fit_clusters(source, k: int, bands: Optional[Sequence[BandRef]] = None, sample: int = SAMPLE_PIXELS,
@@ -33,9 +55,15 @@ def fit_clusters(source, k: int, bands: Optional[Sequence[BandRef]] = None, samp
         step = max(1, int(np.ceil(max(sel.height, sel.width) / 2048)))
         preview = Raster(sel.data[:, ::step, ::step], sel.transform, sel.crs, sel.band_names,
                          sel.nodata_mask[::step, ::step])
+    elif source.width * source.height <= WHOLE_READ_PIXELS:
+        preview = source.read(bands=bands)
     else:
-        preview = source.preview(2048, bands=bands)
-    X = preview.pixels()
+        preview = None
+    if preview is not None:
+        X = preview.pixels()
+        names = list(preview.band_names)
+    else:
+        X, names = _tile_sample(source, bands, seed)
     if len(X) == 0:
         raise SatSegError("the image has no valid pixels to cluster")
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -50,7 +78,7 @@ def fit_clusters(source, k: int, bands: Optional[Sequence[BandRef]] = None, samp
     # Order clusters by brightness (mean reflectance) so ids are stable and meaningful across runs.
     order = np.argsort(model.cluster_centers_.mean(axis=1), kind="stable")
     model.cluster_centers_ = model.cluster_centers_[order]
-    return model, list(preview.band_names)
+    return model, names
 
 
 def predict_clusters(centres: np.ndarray, data: np.ndarray) -> np.ndarray:
