@@ -84,6 +84,10 @@ def test_points_from_the_result_are_labelled_with_keys_and_estimated(qtbot, wind
         stratum = panel.features[panel.index]["properties"]["stratum"]
         qtbot.keyClick(window, str(names.index(stratum) + 1))
     assert panel.progress.text() == "60 / 60 labelled"
+    masks = lambda: snapshot(qtbot, window)["masks"]   # noqa: E731
+    assert masks() and not any(m["visible"] for m in masks().values())   # labelled on the imagery
+    panel.label_btn.setChecked(False)
+    qtbot.waitUntil(lambda: all(m["visible"] for m in masks().values()), timeout=5000)
     snap = snapshot(qtbot, window)
     assert len(snap["overlays"]["validation_points"]["features"]) == 60
     with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
