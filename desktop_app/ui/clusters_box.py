@@ -128,6 +128,8 @@ class ClustersBox(QGroupBox):
         def done(res) -> None:
             self.result = res
             w._show_result(res)
+            # The map legend lists the sample classes; while clusters are shown it lists the clusters.
+            w.map.bridge.send("set_legend", items=[{"name": c.name, "color": c.color} for c in res.classes])
             self._fill(res)
             self.info.setText(f"{k} clusters on {len(res.request.bands)} bands. Name them, then Make classes.")
             self._update()
@@ -180,6 +182,7 @@ class ClustersBox(QGroupBox):
                       areas=class_areas(array, doc.transform, doc.crs, classes),
                       request=replace(res.request, method="clusters", samples=model.to_sample_set()))
         w._show_result(out)
+        w._send_legend()
         self.info.setText(f"{len(res.classes)} clusters → {len(classes)} classes: "
                           + ", ".join(c.name for c in classes) + ". Add samples, or export the map.")
         self._update()

@@ -199,6 +199,8 @@ class PointsPanel(QWidget):
         for lid in [r for r in getattr(lp, "rows", {}) if str(r).startswith("mask")]:
             self.window.map.bridge.send("set_layer_visible", id=lid, visible=(not on) and lp.visible(lid))
         self.label_btn.setText("Stop labelling" if on else "Start labelling")
+        if not on:
+            self.window.map.bridge.send("remove_overlay", id=CURRENT_ID)
         if on and self.features:
             self.go(self.index)
         self.refresh()

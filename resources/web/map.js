@@ -235,7 +235,11 @@
         interactive: false,
         style: function (f) {
           var p = (f && f.properties) || {};
-          return Object.assign({}, style, p.color ? { color: p.color, fillColor: p.color } : {});
+          var own = {};
+          if (p.color) { own.color = p.color; own.fillColor = p.color; }
+          if (p.fill) { own.fillColor = p.fill; }
+          if (p.fill_opacity !== undefined) { own.fillOpacity = p.fill_opacity; }
+          return Object.assign({}, style, own);
         },
         pointToLayer: function (f, latlng) {
           var p = (f && f.properties) || {};

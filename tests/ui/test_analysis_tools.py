@@ -90,6 +90,10 @@ def test_points_from_the_result_are_labelled_with_keys_and_estimated(qtbot, wind
     qtbot.waitUntil(lambda: all(m["visible"] for m in masks().values()), timeout=5000)
     snap = snapshot(qtbot, window)
     assert len(snap["overlays"]["validation_points"]["features"]) == 60
+    sent = [m for m in window.map.bridge.sent if m.get("id") == "validation_points"][-1]
+    colors = {c.name: c.color for c in window.model.classes()}
+    assert [f["properties"]["fill"] for f in sent["geojson"]["features"]] == \
+        [colors[f["properties"]["reference"]] for f in panel.features]   # filled in their label's colour
     with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
         panel.estimate()
     qtbot.waitUntil(lambda: panel.table.rowCount() == len(names), timeout=10000)
