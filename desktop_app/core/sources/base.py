@@ -83,6 +83,42 @@ class ImageSource(ABC):
         transform = self.transform @ Affine.scale(self.width / out_w, self.height / out_h)
         return Raster(data, transform, self.crs, [self.band_names[i] for i in idx], nodata, dict(self.metadata))
 
+    def sample(self, target_px: int = 1_048_576) -> tuple[np.ndarray, np.ndarray, str]:
+        """A cheap look at the whole image for statistics (``satseg info``): (bands, n) float32
+        values, (n,) nodata flags and how they were got.
+
+        The smallest overview when the file has one (about ``max_size`` px a side); else a few
+        blocks spread over the image, never a decimated read of everything, which decompresses
+        every block of a file without overviews (13 s for 16 MP).
+        """
+        if self.has_overviews():
+            r = self.preview(max(64, int(target_px ** 0.5)))
+            return r.data.reshape(r.count, -1), r.nodata_mask.ravel(), "overview"
+        windows = self.sample_windows(target_px)
+        parts = [self._read(w, list(range(self.count)), None) for w in windows]
+        data = np.concatenate([d.reshape(d.shape[0], -1) for d, _ in parts], axis=1)
+        nodata = np.concatenate([m.ravel() for _, m in parts])
+        if len(windows) == 1 and windows[0].width == self.width and windows[0].height == self.height:
+            return data, nodata, "all pixels"
+        return data, nodata, f"{len(windows)} blocks"
+
+    def has_overviews(self) -> bool:
+        return False
+
+    def sample_windows(self, target_px: int = 262_144, count: int = 16) -> list[Window]:
+        """Up to ``count`` square windows on a regular grid with about ``target_px`` pixels in all."""
+        if self.width * self.height <= target_px:
+            return [Window(0, 0, self.width, self.height)]
+        side = max(16, int((target_px / count) ** 0.5))
+        n = max(1, int(count ** 0.5))
+        out = []
+        for i in range(n):
+            for j in range(n):
+                r = round((self.height - side) * (i + 0.5) / n) if self.height > side else 0
+                c = round((self.width - side) * (j + 0.5) / n) if self.width > side else 0
+                out.append(Window(c, r, min(side, self.width), min(side, self.height)))
+        return out
+
     @abstractmethod
     def _read(
         self, window: Window, indexes: list[int], out_shape: Optional[tuple[int, int]]

@@ -109,16 +109,24 @@ class GeoTiffSource(ImageSource):
             shape = (max(1, self.height // f), max(1, self.width // f))
             raw, nodata = self._raw(Window(0, 0, self.width, self.height), indexes, shape)
             return raw[:, ~nodata]
+        parts = []
+        for w in self.sample_windows(target_px):
+            raw, nodata = self._raw(w, indexes, None)
+            parts.append(raw[:, ~nodata])
+        return np.concatenate(parts, axis=1)
+
+    def has_overviews(self) -> bool:
+        return bool(self.ds.overviews(1))
+
+    def sample_windows(self, target_px: int = 262_144, count: int = 16) -> list[Window]:
+        """Up to ``count`` of the file's own blocks spread over it (each decompressed once)."""
+        ds = self.ds
         bh, bw = ds.block_shapes[0]
         per_block = max(1, min(bh, self.height) * min(bw, self.width))
         windows = [w for _, w in ds.block_windows(1)]
-        want = min(len(windows), max(1, -(-target_px // per_block)), 16)
+        want = min(len(windows), max(1, -(-target_px // per_block)), count)
         picks = sorted({round(i * (len(windows) - 1) / max(want - 1, 1)) for i in range(want)})
-        parts = []
-        for i in picks:
-            raw, nodata = self._raw(windows[i], indexes, None)
-            parts.append(raw[:, ~nodata])
-        return np.concatenate(parts, axis=1)
+        return [windows[i] for i in picks]
 
     def _raw(self, window: Window, indexes: list[int], out_shape: Optional[tuple[int, int]]):
         shape = out_shape or (int(window.height), int(window.width))
