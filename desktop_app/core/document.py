@@ -124,6 +124,8 @@ class Document:
         if result is not None and result.classifier is not None:
             r = result.request
             extra["result"] = {"method": r.method, "thresholds": r.thresholds, "bands": r.bands}
+        if getattr(image, "baseline", None):  # the S2 baseline the user stated (docs/sentinel2.md)
+            extra["baseline"] = image.baseline
         if getattr(image, "indices", None):   # spectral index bands (docs/analysis.md)
             extra["indices"] = [i.to_dict() for i in image.indices]
         bands = s.classifier_bands

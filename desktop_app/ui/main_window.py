@@ -397,6 +397,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.open_path(doc.path, baseline=answer)   # read again without the offset
         else:
             doc.baseline, doc.baseline_unknown = answer, False   # what is open is already right
+            self._mark_dirty()   # the answer is saved with the project
 
     def render_image(self) -> None:
         if self.doc is None:

@@ -112,12 +112,14 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
     if demo_size:
         win.open_demo(int(demo_size), then=finish)
     elif state.image:
+        # The baseline the user stated for a band folder without metadata: not asked again.
+        baseline = state.extra.get("baseline") or None
         if located:
-            win.open_path(located, then=finish)
+            win.open_path(located, then=finish, baseline=baseline)
         elif missing_image:
             finish(None)  # samples and settings still load; the warning says where the image was
         else:
-            win.open_path(state.image, then=finish)
+            win.open_path(state.image, then=finish, baseline=baseline)
     else:
         finish(None)
 

@@ -33,3 +33,21 @@ def test_without_an_answer_the_user_is_warned(qtbot, window, bare_folder):
         window.open_path(str(bare_folder))             # quiet window: no question, a warning
     assert any(level == "warning" and "0.1 too high" in text for level, text in window.messages)
     assert window.doc.pixel_values(5, 5) == pytest.approx([0.15, 0.25])
+
+
+def test_the_stated_baseline_is_saved_with_the_project_and_reused(qtbot, make_window, bare_folder, tmp_path):
+    window = make_window()
+    window.ask_baseline = lambda title, reply: reply("04.00")
+    window.open_path(str(bare_folder))
+    qtbot.waitUntil(lambda: window.doc is not None and window.doc.baseline == "04.00", timeout=60000)
+    assert window.save_project(tmp_path / "proj")
+    from desktop_app.core.project import load_project
+
+    assert load_project(tmp_path / "proj").extra["baseline"] == "04.00"
+    again = make_window()
+    asked = []
+    again.ask_baseline = lambda title, reply: (asked.append(title), reply(None))
+    assert again.open_project(tmp_path / "proj")
+    qtbot.waitUntil(lambda: again.doc is not None, timeout=60000)
+    assert asked == [] and again.doc.baseline == "04.00"
+    assert again.doc.pixel_values(5, 5) == pytest.approx([0.05, 0.15])   # offset applied, not asked again
