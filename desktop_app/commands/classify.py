@@ -105,6 +105,9 @@ def run(args) -> int:
     job = terminal_job(None if not args.json else False)
     clf, samples = _classifier(args)   # bad options or files fail before the image is read
     indices = parse_index_list(args.indices)
+    if not indices and getattr(clf, "model_indices", None):
+        # A saved model trained with index bands: compute the same indices on this image.
+        indices = parse_index_list(",".join(f"{i['name']}={i['formula']}" for i in clf.model_indices))
     bands = parse_band_option(args.bands)
     if bands is not None and indices:
         bands = list(bands) + [i.name for i in indices]

@@ -30,6 +30,8 @@ def add_arguments(p) -> None:
                    help="fold grouping (default polygon; pixel-level folds overstate accuracy: for comparison only)")
     p.add_argument("--catalogue", metavar="SIGS.json", help="save the signatures as a catalogue (JSON)")
     p.add_argument("--bands", metavar="LIST", help="bands to use, e.g. B2,B3,B4,B8 (default: all)")
+    p.add_argument("--indices", metavar="LIST",
+                   help="spectral indices to add as bands (as in 'satseg classify'); a saved model remembers them")
     p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name (default class)")
     p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
@@ -38,6 +40,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..core.analysis.indices import IndexedSource, parse_index_list
     from ..core.atomic import check_outputs
     from ..core.classifiers import make_classifier
     from ..core.classifiers.catalogue import catalogue_from_signatures, save_catalogue
@@ -58,8 +61,13 @@ def run(args) -> int:
     start = time.perf_counter()
     job = terminal_job(None if not args.json else False)
     samples = read_samples(args.samples, args.class_field)
-    with open_image(args.image, mask_clouds=args.mask_clouds) as src:
-        training = collect_training(src, samples, bands=parse_band_list(args.bands), max_per_class=args.max_per_class,
+    indices = parse_index_list(args.indices)
+    bands = parse_band_list(args.bands)
+    if bands is not None and indices:
+        bands = list(bands) + [i.name for i in indices]
+    with open_image(args.image, mask_clouds=args.mask_clouds) as raw:
+        src = IndexedSource(raw, indices) if indices else raw
+        training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
                                     seed=args.seed, job=job.sub(0, 0.2))
     result = {"method": args.method, "options": clf.options, "bands": list(training.band_names),
               "training_pixels": training.report(), "polygons": len(training.group_labels)}
@@ -70,7 +78,7 @@ def run(args) -> int:
     result["signatures"] = list(clf.row_names)
     result["warnings"] = list(dict.fromkeys(training.warnings + clf.warnings))
     if args.out:
-        result["model"] = str(save_model(clf, args.out, training.report()))
+        result["model"] = str(save_model(clf, args.out, training.report(), [i.to_dict() for i in indices]))
     if args.catalogue:
         cat = catalogue_from_signatures(clf.input_signatures, scene=str(args.image))
         result["catalogue"] = str(save_catalogue(cat, args.catalogue))

@@ -199,3 +199,19 @@ def test_catalogue_save_load_merge_and_macroclasses(scene, tmp_path):
                      training.pixels_per_class)).input_signatures)
     with pytest.raises(SatSegError, match="only catalogues with the same bands merge"):
         merge_catalogues([cat, other])
+
+
+def test_a_model_remembers_its_index_bands(demo, tmp_path, capsys):
+    model = tmp_path / "idx.satseg-model"
+    assert main(["train", str(demo / "scene.tif"), str(demo / "samples.geojson"), "--method", "min_distance",
+                 "--indices", "NDVI,WET=(B3-B12)/(B3+B12)", "--out", str(model)]) == 0
+    capsys.readouterr()
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    assert main(["classify", str(demo / "scene.tif"), "--model", str(model), "--out", str(a), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["bands"][-2:] == ["NDVI", "WET"]
+    assert main(["classify", str(demo / "scene.tif"), str(demo / "samples.geojson"), "--method", "min_distance",
+                 "--indices", "NDVI,WET=(B3-B12)/(B3+B12)", "--out", str(b), "--json"]) == 0
+    capsys.readouterr()
+    with rasterio.open(a) as x, rasterio.open(b) as y:
+        assert np.array_equal(x.read(), y.read())

@@ -31,7 +31,7 @@ TRUSTED = frozenset({
 })
 
 
-def model_dict(clf, training_pixels=None) -> dict:
+def model_dict(clf, training_pixels=None, indices=None) -> dict:
     if not clf.fitted:
         raise SatSegError("only a trained classifier can be saved")
     d = {
@@ -39,18 +39,20 @@ def model_dict(clf, training_pixels=None) -> dict:
         "bands": list(clf.band_names), "classes": [c.to_dict() for c in clf.classes],
         "signature_names": list(clf.row_names), "warnings": list(clf.warnings),
         "training_pixels": training_pixels,
+        # Index bands the model was trained on ({"name", "formula"}): recomputed on the new image.
+        "indices": [dict(i) for i in (indices or [])],
     }
     if clf.from_signatures:
         d["signatures"] = clf.input_signatures.to_dict()
     return d
 
 
-def save_model(clf, path, training_pixels=None) -> Path:
-    """Write ``clf`` (fitted) to ``path`` atomically."""
+def save_model(clf, path, training_pixels=None, indices=None) -> Path:
+    """Write ``clf`` (fitted) to ``path`` atomically; ``indices``: index bands as {"name", "formula"}."""
     path = Path(path)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("model.json", json.dumps(model_dict(clf, training_pixels), indent=1))
+        z.writestr("model.json", json.dumps(model_dict(clf, training_pixels, indices), indent=1))
         if not clf.from_signatures:
             import skops.io as sio
 
@@ -77,6 +79,7 @@ def load_model(path):
     if not isinstance(d.get("version"), int) or d["version"] > VERSION:
         raise SatSegError(f"{path} was saved by a newer SatSeg (model format {d.get('version')}); update SatSeg")
     clf = make_classifier(str(d.get("method")), **dict(d.get("options") or {}))
+    clf.model_indices = [{"name": str(i["name"]), "formula": str(i["formula"])} for i in d.get("indices") or []]
     if clf.from_signatures:
         clf.fit_signatures(SignatureSet.from_dict(d.get("signatures") or {}, f"the signatures in {path}"))
         return clf
