@@ -51,6 +51,8 @@ class FetchDialog(QDialog):
         self.source = QComboBox()
         for s in SOURCES:
             self.source.addItem(SOURCE_LABELS.get(s, s), s)
+        # Earth Search needs no account, so it is what a first fetch can actually run.
+        self.source.setCurrentIndex(self.source.findData("stac"))
         start, end = default_date_range()
         self.start, self.end = QDateEdit(_qdate(start)), QDateEdit(_qdate(end))
         for w in (self.start, self.end):
@@ -197,7 +199,7 @@ class FetchDialog(QDialog):
             return
         self.ok.setEnabled(True)
         text = (f"{p.width} × {p.height} px at {p.scale:g} m, {p.tiles} tile(s), "
-                f"about {p.megabytes:.0f} MB" + (" — already in the cache (no download)" if p.cached else ""))
+                f"about {_size_text(p.megabytes)}" + (" — already in the cache (no download)" if p.cached else ""))
         ee = self.ee_settings()
         if self._is_ee() and not p.cached and not (ee.project or ee.key_file):
             # Stored credentials may carry a quota project, so this is a hint, not a block.
@@ -223,3 +225,11 @@ def run_fetch_dialog(win, roi: dict) -> None:
     win.runner.start("fetch", lambda job: fetch_imagery(req, cache, job), label="Fetching imagery",
                      on_done=done, on_error=lambda msg: win.notify(f"Fetching imagery failed: {msg}", "error"))
 
+
+def _size_text(megabytes: float) -> str:
+    """'about 0 MB' told a user nothing: small downloads keep a digit or say kB."""
+    if megabytes >= 10:
+        return f"{megabytes:.0f} MB"
+    if megabytes >= 1:
+        return f"{megabytes:.1f} MB"
+    return f"{max(megabytes * 1024, 1):.0f} kB"

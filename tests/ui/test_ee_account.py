@@ -282,3 +282,14 @@ def test_cancel_in_the_app_ends_a_stalled_fetch_in_seconds(qtbot, tmp_path, runn
         with qtbot.waitSignal(runner.task_finished, timeout=5000) as finished:
             runner.cancel("fetch")
         assert finished.args[1] == "cancelled" and time.monotonic() - t0 < 3
+
+
+def test_fetch_dialog_starts_on_the_keyless_source_and_states_small_sizes(qtbot, tmp_path, settings):
+    dlg = FetchDialog(ROI, tmp_path / "cache", settings=settings)
+    qtbot.addWidget(dlg)
+    assert dlg.request().source == "stac"          # no account needed for a first fetch
+    assert not dlg.account_button.isEnabled()
+    dlg.bands.setText("B4")
+    dlg.scale.setCurrentIndex(dlg.scale.findData(60))   # a tiny download: ~50 x 40 px of uint16
+    text = dlg.plan.text()
+    assert "about 0 MB" not in text and " kB" in text, text

@@ -116,6 +116,8 @@ def test_window_size_flag():
 def test_jobs_in_the_status_bar_never_resize_the_map(qtbot, laptop):
     # A resized map makes Chromium lay out and repaint on the UI thread: job progress must not.
     win = laptop
+    # The demo's own background jobs (sample spectra) also write to the status bar: let them end.
+    qtbot.waitUntil(lambda: not win.runner.busy(), timeout=60000)
     before = win.map.geometry()
     win.status.set_job("Reading sample spectra of a very long image name that goes on and on", 0.25, "reading")
     qtbot.wait(20)

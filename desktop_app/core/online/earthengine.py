@@ -73,7 +73,11 @@ def _service_account(key_file: str | os.PathLike):
     try:
         creds = ee.ServiceAccountCredentials(info["client_email"], key_file=str(p))
     except Exception as exc:  # google-auth/cryptography raise ValueError and friends for bad keys
-        raise SatSegError(f"service-account key file {p} is not usable: {exc}") from exc
+        # Their wording ("ASN.1 parsing error", "Could not deserialize key data") means nothing
+        # to a user: say what is wrong and what to do.
+        raise SatSegError(f"the private key in service-account key file {p.name} is damaged or incomplete; "
+                          "create a new key for the service account in the Google Cloud console "
+                          "and choose that file") from exc
     return creds, info.get("project_id"), info["client_email"]
 
 
