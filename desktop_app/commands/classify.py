@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..core.atomic import atomic_batch, check_outputs
@@ -53,6 +54,9 @@ def add_arguments(p) -> None:
                         "repeat for several classes; a bare VALUE plus CLASS=VALUE sets a default and overrides")
     p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
     p.add_argument("--block", type=int, default=1024, help="block size in pixels for processing (default 1024)")
+    p.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                   help="classify the blocks on dask.distributed workers: 'local' starts one worker per core, "
+                        "an address uses a running scheduler whose workers can read IMAGE at the same path")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
     add_baseline_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -87,11 +91,6 @@ def parse_thresholds(items, clf):
 
 
 def run(args) -> int:
-    from ..core.analysis.indices import IndexedSource, parse_index_list
-    from ..core.classify import bounded_gdal_cache, classify_image
-    from ..core.samples import collect_training
-    from ..core.sources import open_image
-
     out = Path(args.out)
     given = [x for x in ("samples", "model", "catalogue") if getattr(args, x)]
     if len(given) != 1:
@@ -104,6 +103,22 @@ def run(args) -> int:
     start = time.perf_counter()
     job = terminal_job(None if not args.json else False)
     clf, samples = _classifier(args)   # bad options or files fail before the image is read
+    with ExitStack() as stack:
+        # The cluster is reached before any pixel is read: an unreachable scheduler fails at once.
+        client = None
+        if args.dask:
+            from ..core.scale.cluster import dask_client
+
+            client = stack.enter_context(dask_client(args.dask))
+        return _run(args, out, start, job, clf, samples, client)
+
+
+def _run(args, out, start, job, clf, samples, client) -> int:
+    from ..core.analysis.indices import IndexedSource, parse_index_list
+    from ..core.classify import bounded_gdal_cache, classify_image
+    from ..core.samples import collect_training
+    from ..core.sources import open_image
+
     indices = parse_index_list(args.indices)
     if not indices and getattr(clf, "model_indices", None):
         # A saved model trained with index bands: compute the same indices on this image.
@@ -126,8 +141,15 @@ def run(args) -> int:
                                             seed=args.seed, job=job.sub(0, 0.1))
                 clf.fit(training)
             thresholds = parse_thresholds(args.threshold, clf)
+            blocks = None
+            if client is not None:
+                from ..core.scale.dask_classify import ImageRecipe, dask_blocks
+
+                recipe = ImageRecipe(str(Path(args.image).resolve()), args.mask_clouds, args.baseline, tuple(indices))
+                blocks = dask_blocks(client, recipe, src, clf, thresholds, args.block, job.sub(0.1, 1.0),
+                                     with_scores=args.scores is not None)
             summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0),
-                                     extra_tags=tags, scores_path=args.scores)
+                                     extra_tags=tags, scores_path=args.scores, blocks=blocks)
             read_warnings = source_warnings(raw)
         # The class raster waits under its temporary name until the exports succeed too.
         exports = run_exports(args, out, rewrite_raster=True) if wants_exports(args) or args.min_area > 1 else None

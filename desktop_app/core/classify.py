@@ -131,15 +131,19 @@ def classify_array(image, clf, thresholds=None, block: int = 1024, job: Optional
 
 
 def classify_image(source, clf, out_path, thresholds=None, block: int = 1024, job: Optional[Job] = None,
-                   extra_tags: Optional[dict] = None, scores_path=None) -> ClassifySummary:
+                   extra_tags: Optional[dict] = None, scores_path=None, blocks=None) -> ClassifySummary:
     """Classify an ImageSource block by block into a class GeoTIFF at ``out_path``.
+
+    ``blocks``: classified ``(window, labels)`` pairs computed elsewhere, in any
+    order (the dask path, ``core/scale/dask_classify.py``); default: classify here.
 
     ``scores_path``: also a float32 GeoTIFF of each pixel's winning score (NaN =
     nodata). Files appear only when complete (atomic write); on cancel or error
     nothing is left behind.
     """
     start = time.perf_counter()
-    blocks = classify_blocks(source, clf, thresholds, block, job, with_scores=scores_path is not None)
+    if blocks is None:
+        blocks = classify_blocks(source, clf, thresholds, block, job, with_scores=scores_path is not None)
     tally = AreaTally(source.transform, source.crs)
     tags = {"SATSEG_METHOD": clf.name}
     tags.update(extra_tags or {})
