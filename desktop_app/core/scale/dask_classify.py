@@ -142,6 +142,12 @@ def _result(fut, client):
         raise SatSegError("dask workers kept dying while classifying the same block (out of memory?); "
                           "nothing was written") from None
     except Exception as exc:
-        if client.status != "running" or "cancel" in type(exc).__name__.lower():
+        from concurrent.futures import CancelledError
+
+        from distributed.comm import CommClosedError
+
+        # Our own tasks raise SatSegError; these come from the connection to the scheduler going away.
+        lost = (CancelledError, CommClosedError, OSError, TimeoutError)
+        if client.status != "running" or isinstance(exc, lost) or "cancel" in type(exc).__name__.lower():
             raise SatSegError(f"lost the dask scheduler mid-run ({type(exc).__name__}); nothing was written") from None
         raise
