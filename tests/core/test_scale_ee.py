@@ -1,0 +1,153 @@
+"""Earth Engine server-side classification, offline.
+
+Graphs are serialised by the real earthengine-api against its bundled
+algorithm list (``apitestcase.ApiTestCase``) and compared with graphs built
+by hand from the documented ee calls. The band-maths methods are checked
+where it counts: the expression strings the server would evaluate, run here
+with NumPy on a fixed set of pixels, give the same class as the local
+classifier fitted from the same statistics.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import ee  # noqa: E402  (a project dependency; its offline harness)
+from ee import apitestcase  # noqa: E402
+
+from desktop_app.core.classes import ClassInfo
+from desktop_app.core.classifiers import make_classifier
+from desktop_app.core.errors import SatSegError
+from desktop_app.core.samples import TrainingData
+from desktop_app.core.scale import ee_classify as S
+
+BANDS = ["B2", "B3", "B4", "B8"]
+CRS = "EPSG:32643"
+
+
+def _training(seed=0, n=400):
+    rng = np.random.default_rng(seed)
+    means = np.array([[0.05, 0.08, 0.06, 0.30], [0.12, 0.13, 0.16, 0.22], [0.04, 0.05, 0.03, 0.02]])
+    X, y = [], []
+    for k, m in enumerate(means):
+        a = rng.normal(0, 0.015, (4, 4))
+        X.append(rng.multivariate_normal(m, a @ a.T + np.eye(4) * 1e-4, n))
+        y.append(np.full(n, k + 1))
+    classes = [ClassInfo(1, "crop", "#00ff00"), ClassInfo(2, "urban", "#ff0000"), ClassInfo(3, "water", "#0000ff")]
+    X, y = np.vstack(X).astype(np.float32), np.concatenate(y)
+    return TrainingData(X, y, classes, BANDS, {k: n for k in (1, 2, 3)})
+
+
+def _server_answer(td):
+    """What stats_graph(...).getInfo() returns for these pixels: EE's band-named moments and a sample covariance."""
+    info = {}
+    for c in td.classes:
+        P = td.X[td.y == c.id].astype(np.float64)
+        d = {"cov": np.cov(P.T, ddof=1).tolist()}
+        for j, b in enumerate(BANDS):
+            d.update({f"{b}_mean": P[:, j].mean(), f"{b}_min": P[:, j].min(), f"{b}_max": P[:, j].max(),
+                      f"{b}_count": len(P)})
+        info[str(c.id)] = d
+    return json.loads(json.dumps(info))   # through JSON, as it arrives
+
+
+def _fixed_pixels(td, seed=5):
+    """(b, n): training pixels, pixels between classes and far outliers."""
+    rng = np.random.default_rng(seed)
+    mix = rng.uniform(0, 1, (300, 1))
+    a, b = td.X[rng.integers(0, len(td.X), 300)], td.X[rng.integers(0, len(td.X), 300)]
+    far = rng.uniform(-0.2, 0.8, (100, 4))
+    return np.vstack([td.X[::7], mix * a + (1 - mix) * b, far]).T.astype(np.float32)
+
+
+@pytest.mark.parametrize("method,thresholds", [
+    ("mahalanobis", None), ("mahalanobis", 3.0), ("mahalanobis", {1: 2.5, 3: 4.0}),
+    ("max_likelihood", None), ("max_likelihood", 0.99),
+    ("parallelepiped", None), ("parallelepiped", 2.0),
+])
+def test_server_band_maths_gives_the_local_class(method, thresholds):
+    td = _training()
+    local = make_classifier(method).fit(td)                       # the local engine, on the pixels
+    server = make_classifier(method)                               # fitted from the server's statistics
+    server.fit_signatures(S.signatures_from_stats(_server_answer(td), td.classes, BANDS))
+    X = _fixed_pixels(td)
+    want = local.predict_cols(X, thresholds)
+    got = S.evaluate_rows(S.rank_rows(server, thresholds), X)
+    assert np.array_equal(got, want), (got != want).sum()
+    assert len(set(want.tolist())) >= 3   # several classes, and with thresholds some rejections
+    if thresholds is not None:   # the thresholds reject something, so the rejection arithmetic is tested too
+        assert (want != local.predict_cols(X, None)).any()
+
+
+def test_statistics_must_cover_every_class():
+    td = _training()
+    info = _server_answer(td)
+    info["2"] = {"cov": None, **{f"{b}_count": 0 for b in BANDS}}
+    with pytest.raises(SatSegError, match="no valid Earth Engine pixels under the samples of urban"):
+        S.signatures_from_stats(info, td.classes, BANDS)
+
+
+def test_methods_and_thresholds_the_server_cannot_express():
+    with pytest.raises(SatSegError, match="--method svm cannot run on Earth Engine"):
+        S.check_method("svm", None)
+    with pytest.raises(SatSegError, match="one --threshold VALUE"):
+        S.check_method("random_forest", {1: 0.5})
+    S.check_method("max_likelihood", {1: 0.9})
+
+
+class TestGraphs(apitestcase.ApiTestCase):
+    def image(self):
+        return ee.Image("COPERNICUS/S2_SR_HARMONIZED/20240105T054221_20240105T054219_T43QGU").select(BANDS)
+
+    def features(self):
+        poly = ee.Geometry({"type": "Polygon", "coordinates": [[[500000, 3300000], [500100, 3300000],
+                                                                [500100, 3299900], [500000, 3300000]]]}, CRS, False)
+        return ee.FeatureCollection([ee.Feature(poly, {S.CLASS_PROPERTY: 1})])
+
+    def test_random_forest_is_smile_random_forest_on_sample_regions(self):
+        img, fc = S.reflectance(self.image(), BANDS), self.features()
+        got = S.classifier_graph(img, "random_forest", fc, BANDS, 10, CRS, trees=50, seed=7)
+        table = img.sampleRegions(collection=fc, properties=[S.CLASS_PROPERTY], scale=10, projection=CRS,
+                                  geometries=False)
+        rf = ee.Classifier.smileRandomForest(numberOfTrees=50, seed=7).train(table, S.CLASS_PROPERTY, BANDS)
+        assert got.serialize() == img.select(BANDS).classify(rf).serialize()
+
+    def test_random_forest_threshold_uses_the_vote_share(self):
+        img, fc = S.reflectance(self.image(), BANDS), self.features()
+        graph = S.classifier_graph(img, "random_forest", fc, BANDS, 10, CRS, thresholds=0.6).serialize()
+        assert "MULTIPROBABILITY" in graph and "Image.arrayReduce" in graph and "0.6" in graph
+
+    def test_mahalanobis_is_minimum_distance(self):
+        img, fc = S.reflectance(self.image(), BANDS), self.features()
+        got = S.classifier_graph(img, "mahalanobis", fc, BANDS, 10, CRS)
+        table = img.sampleRegions(collection=fc, properties=[S.CLASS_PROPERTY], scale=10, projection=CRS,
+                                  geometries=False)
+        md = ee.Classifier.minimumDistance("mahalanobis").train(table, S.CLASS_PROPERTY, BANDS)
+        assert got.serialize() == img.select(BANDS).classify(md).serialize()
+
+    def test_reflectance_masks_no_data_and_scales_dn(self):
+        dn = self.image()
+        want = dn.select(BANDS).updateMask(dn.select(BANDS).reduce(ee.Reducer.min()).gt(0)).divide(10000.0)
+        assert S.reflectance(dn, BANDS).serialize() == want.serialize()
+
+    def test_statistics_are_reduce_region_mean_min_max_count_and_covariance(self):
+        img, fc = S.reflectance(self.image(), BANDS), self.features()
+        graph = S.stats_graph(img, fc, [1, 2], BANDS, 10, CRS).serialize()
+        for needle in ("Image.reduceRegion", "Reducer.covariance", "Reducer.mean", "Reducer.minMax",
+                       "Reducer.count", "Image.toArray", '"maxPixels"', "Filter.equals"):
+            assert needle in graph, needle
+
+    def test_band_maths_graph_carries_the_checked_expressions(self):
+        td = _training()
+        clf = make_classifier("max_likelihood")
+        clf.fit_signatures(S.signatures_from_stats(_server_answer(td), td.classes, BANDS))
+        img = S.reflectance(self.image(), BANDS)
+        rows = S.rank_rows(clf, 0.99)
+        graph = S.finish(S.classifier_graph(img, "max_likelihood", self.features(), BANDS, 10, CRS,
+                                            fitted=clf, thresholds=0.99), img).serialize()
+        for r in rows:
+            assert json.dumps(r.rank) in graph and json.dumps(r.reject) in graph
+        for needle in ("Image.arrayArgmax", "Image.remap", "Image.unmask", "Image.toUint8"):
+            assert needle in graph, needle
