@@ -1,9 +1,10 @@
 """Dock panel: which classifier, its options, per-class thresholds, and Run.
 
 The panel only collects choices and emits signals; the main window runs the
-work. Threshold changes are debounced (~150 ms) into one
-``thresholds_changed`` so dragging through values re-runs the cheap
-prediction step once, not once per step.
+work. Threshold changes are throttled: the first change of a pause emits
+``thresholds_changed`` at once (a re-decide from the kept scores shows within
+~100 ms), changes within the next ~150 ms are gathered into one more signal at
+its end, so dragging through values never queues a re-decide per step.
 """
 from __future__ import annotations
 
@@ -189,7 +190,8 @@ class ModelPanel(QWidget):
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.thresholds_changed)
+        self._debounce.timeout.connect(self._quiet_period_over)
+        self._pending = False
 
         self._current_method = None
         self.method_combo.currentIndexChanged.connect(self._method_changed)
@@ -397,8 +399,20 @@ class ModelPanel(QWidget):
             self._building = was
 
     def _emit_thresholds(self, *_args) -> None:
-        if not self._building:
-            self._debounce.start()   # restarts: one signal after the last change
+        if self._building:
+            return
+        if self._debounce.isActive():
+            self._pending = True     # within the quiet period: one signal at its end
+            self._debounce.start()
+            return
+        self._pending = False
+        self._debounce.start()
+        self.thresholds_changed.emit()
+
+    def _quiet_period_over(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.thresholds_changed.emit()
 
     def _update_hint(self) -> None:
         n = len(self._classes)

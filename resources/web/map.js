@@ -299,8 +299,9 @@
     });
     Object.keys(masks).forEach(function (id) {
       var m = masks[id];
+      var img = m.layer._image;
       out.masks[id] = { opacity: m.layer.options.opacity, visible: m.visible && map.hasLayer(m.layer),
-                        url: m.layer._url };
+                        url: m.layer._url, loaded: !!(img && img.complete && img.naturalWidth > 0) };
     });
     if (imageLayer) {
       out.image = { opacity: imageLayer.options.opacity, visible: map.hasLayer(imageLayer),

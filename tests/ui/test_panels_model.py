@@ -36,10 +36,12 @@ def test_threshold_per_class_and_debounce(panel, qtbot):
     panel.thresholds_changed.connect(lambda: hits.append(1))
     check, spin = panel._rows["urban"]
     check.setChecked(True)
+    assert hits == [1]               # the first change of a pause is applied at once (no wait)
     for v in (3.0, 3.5, 4.0, 4.5):   # a slider drag: many changes in a burst
         spin.setValue(v)
-    qtbot.wait(DEBOUNCE_MS * 3)
     assert hits == [1]
+    qtbot.wait(DEBOUNCE_MS * 3)
+    assert hits == [1, 1]            # ... and the burst is gathered into one more signal
     assert panel.thresholds() == {"urban": 4.5}
 
 
