@@ -143,6 +143,10 @@ class MapView(QWebEngineView):
         """Make an overlay PNG available to the page (in memory); returns the URL to send it."""
         return self.scheme_handler.publish_overlay(layer, png)
 
+    def publish_tiles(self, layer: str, render) -> str:
+        """Serve XYZ tiles drawn by ``render(z, x, y) -> PNG | None``; returns the URL template."""
+        return self.scheme_handler.publish_tiles(layer, render)
+
     def set_online_basemap(self, online: bool) -> None:
         self.online = bool(online)
         with self.guard._lock:
@@ -161,6 +165,7 @@ class MapView(QWebEngineView):
         if self.is_shut_down:
             return
         self.is_shut_down = True
+        self.scheme_handler.shutdown_tiles()
         profile = self.profile
 
         def drop_profile() -> None:

@@ -4,17 +4,25 @@ The page used to be a ``file://`` document with file-URL access, so any script t
 ran in it (say, through a crafted class name) could read the user's files. Served from
 this scheme instead, the page has an ordinary web origin: it can load exactly what
 this handler serves — files under ``resources/web`` (no ``..``, no other folder), Qt's
-``qwebchannel.js`` and the overlay PNGs the window publishes, held in memory — and
-Chromium refuses it every ``file://`` URL.
+``qwebchannel.js``, the overlay PNGs the window publishes, held in memory, and map tiles
+(``tiles/<layer>/<version>/<z>/<x>/<y>.png``) drawn on demand by a renderer the window
+registers — and Chromium refuses it every ``file://`` URL.
+
+Tiles are drawn on the handler's own worker threads (never the UI thread, never the
+queue of long jobs) and the reply is sent back on the UI thread; a tile the page no
+longer wants (it scrolled away) is simply dropped.
 """
 from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from typing import Callable, Optional
 
-from PySide6.QtCore import QBuffer, QByteArray, QFile, QIODevice, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QFile, QIODevice, QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestJob, QWebEngineUrlScheme, QWebEngineUrlSchemeHandler
 
 log = logging.getLogger(__name__)
@@ -23,6 +31,10 @@ SCHEME = "satseg"
 HOST = "app"
 BASE_URL = f"{SCHEME}://{HOST}/"
 OVERLAY_PREFIX = "overlay/"
+TILE_PREFIX = "tiles/"
+_TILE_PATH = re.compile(r"^tiles/([a-z0-9_-]+)/(\d+)/(\d+)/(\d+)/(\d+)\.png$")
+TILE_THREADS = 2
+TileRenderer = Callable[[int, int, int], Optional[bytes]]   # (z, x, y) -> PNG, None = nothing there
 _QWEBCHANNEL = ":/qtwebchannel/qwebchannel.js"
 _registered = False
 
@@ -42,6 +54,19 @@ def register_scheme() -> None:
     _registered = True
 
 
+class _TileReplies(QObject):
+    """Carries a drawn tile from a tile thread back to the UI thread (queued signal)."""
+
+    ready = Signal(object, object)   # job, (bytes, mime) or None
+
+
+def _empty_png() -> bytes:
+    from ..core.display import encode_png
+    import numpy as np
+
+    return encode_png(np.zeros((1, 1, 4), np.uint8))
+
+
 class WebSchemeHandler(QWebEngineUrlSchemeHandler):
     """Answers ``satseg://app/<path>`` from the web root, Qt's resources and published overlays."""
 
@@ -51,6 +76,77 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
         self._lock = threading.Lock()
         self._overlays: dict[str, bytes] = {}   # file name -> PNG, only the newest per layer
         self._serial = 0
+        self._tiles: dict[str, tuple[int, TileRenderer]] = {}   # layer -> (version, renderer)
+        self._tile_pool: Optional[ThreadPoolExecutor] = None
+        self._replies = _TileReplies(self)
+        self._replies.ready.connect(self._reply)
+        self._empty = None
+
+    # ---------------------------------------------------------------- tiles
+    def publish_tiles(self, layer: str, render: TileRenderer) -> str:
+        """Serve tiles of ``layer`` drawn by ``render``; returns the Leaflet URL template.
+
+        Each call is a new version (new URLs), so the page re-asks only for the tiles it shows.
+        """
+        with self._lock:
+            self._serial += 1
+            self._tiles[layer] = (self._serial, render)
+        return f"{BASE_URL}{TILE_PREFIX}{layer}/{self._serial}/{{z}}/{{x}}/{{y}}.png"
+
+    def drop_tiles(self, layer: Optional[str] = None) -> None:
+        with self._lock:
+            if layer is None:
+                self._tiles.clear()
+            else:
+                self._tiles.pop(layer, None)
+
+    def _start_tile(self, job, path: str) -> bool:
+        """True when ``path`` is a tile URL (answered later, from a tile thread)."""
+        m = _TILE_PATH.match(path)
+        if not m:
+            return False
+        layer, version, z, x, y = m.group(1), *map(int, m.groups()[1:])
+        with self._lock:
+            entry = self._tiles.get(layer)
+            if self._tile_pool is None:
+                self._tile_pool = ThreadPoolExecutor(TILE_THREADS, thread_name_prefix="satseg-tiles")
+        if entry is None or entry[0] != version:
+            self._replies.ready.emit(job, None)    # an old version: the page moved on
+            return True
+        render = entry[1]
+
+        def work():
+            try:
+                png = render(z, x, y)
+            except Exception:   # a bug in a renderer must not take the map down: log, empty tile
+                log.exception("tile %s failed", path)
+                png = None
+            self._replies.ready.emit(job, (png, "image/png"))
+
+        self._tile_pool.submit(work)
+        return True
+
+    def _reply(self, job, found) -> None:
+        try:
+            if found is None:
+                job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
+                return
+            data, mime = found
+            if data is None:
+                if self._empty is None:
+                    self._empty = _empty_png()
+                data = self._empty
+            buf = QBuffer(job)
+            buf.setData(QByteArray(data))
+            buf.open(QIODevice.OpenModeFlag.ReadOnly)
+            job.reply(mime.encode(), buf)
+        except RuntimeError:   # the page dropped the request (tile scrolled away): nothing to do
+            pass
+
+    def shutdown_tiles(self) -> None:
+        self.drop_tiles()
+        if self._tile_pool is not None:
+            self._tile_pool.shutdown(wait=False, cancel_futures=True)
 
     def publish_overlay(self, layer: str, png: bytes) -> str:
         """Serve ``png`` for ``layer`` and return its URL (new per version, so no stale cache)."""
@@ -90,6 +186,8 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
         path = url.path(QUrl.ComponentFormattingOption.FullyDecoded).lstrip("/")
+        if path.startswith(TILE_PREFIX) and self._start_tile(job, path):
+            return
         try:
             found = self._content(path)
         except OSError as exc:

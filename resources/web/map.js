@@ -113,8 +113,17 @@
 
     set_image: function (c) {
       if (imageLayer) { map.removeLayer(imageLayer); }
-      imageLayer = L.imageOverlay(c.url, toBounds(c.bounds),
-        { pane: "imagery", opacity: c.opacity === undefined ? 1 : c.opacity, interactive: false });
+      var opacity = c.opacity === undefined ? 1 : c.opacity;
+      if (c.tiles) {
+        // Big images: XYZ tiles drawn on demand by Python (satseg://app/tiles/...), real
+        // pixels at every zoom; a new URL (band/stretch change) re-asks only the visible tiles.
+        imageLayer = L.tileLayer(c.url, { pane: "imagery", opacity: opacity, bounds: toBounds(c.bounds),
+          maxNativeZoom: c.max_native_zoom, maxZoom: 22, tileSize: 256, keepBuffer: 1 });
+        imageLayer.getBounds = function () { return toBounds(c.bounds); };
+      } else {
+        imageLayer = L.imageOverlay(c.url, toBounds(c.bounds),
+          { pane: "imagery", opacity: opacity, interactive: false });
+      }
       imageLayer.satsegVisible = c.visible !== false;
       if (imageLayer.satsegVisible) { imageLayer.addTo(map); }
       if (c.fit) { map.fitBounds(toBounds(c.bounds)); }
