@@ -403,6 +403,12 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         if self.doc is None:
             return
         doc, bands = self.doc, self.bands_panel.display_bands()
+        if pipeline.uses_tiles(doc):
+            # Big images: full-resolution tiles drawn on demand (docs/performance.md, "Map tiles").
+            self.runner.start("display", lambda job: pipeline.tiled_image(doc, bands, job), label="Drawing image",
+                              on_done=lambda t, d=doc: self._show_tiles(d, t),
+                              on_error=lambda msg: self.notify(f"Cannot draw the image: {msg}", "error"))
+            return
         self.runner.start("display", lambda job: pipeline.render_image(doc, bands, job), label="Drawing image",
                           on_done=self._show_image,
                           on_error=lambda msg: self.notify(f"Cannot draw the image: {msg}", "error"))
@@ -411,9 +417,31 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         # Served to the page from memory (web_scheme.py): nothing is written to disk.
         return self.map.publish_overlay(name, png)
 
+    def _show_tiles(self, doc, tiled) -> None:
+        if self._closed or doc is not self.doc:
+            return
+        self._image_tiles = tiled.renderer   # the old renderer goes once its last tile is drawn
+        url = self.map.publish_tiles("image", tiled.renderer)
+        self._last_image_bounds = tiled.bounds
+        self.map.bridge.send("set_image", url=url, bounds=tiled.bounds, tiles=True,
+                             max_native_zoom=tiled.max_native_zoom, opacity=self.layers_panel.opacity(IMAGE),
+                             visible=self.layers_panel.visible(IMAGE), fit=not self._image_shown_once)
+        self._image_shown_once = True
+        self.image_displayed.emit()
+        if tiled.needs_overviews and not self.runner.busy("overviews"):
+            # Zoomed-out tiles of a file without overviews would read everything: build
+            # reduced levels into the user cache in the background, then redraw.
+            self.runner.start("overviews", lambda job: pipeline.build_overviews(doc, job),
+                              label="Building map overviews",
+                              on_done=lambda _levels, d=doc: self.render_image() if d is self.doc else None,
+                              on_error=lambda msg: self.notify(f"Map overviews: {msg}", "warning"))
+
     def _show_image(self, overlay) -> None:
         if self._closed:
             return
+        if getattr(self, "_image_tiles", None) is not None:   # the previous image was tiled
+            self._image_tiles = None
+            self.map.scheme_handler.drop_tiles("image")
         url = self._write_overlay("image", overlay.png)
         bounds = [list(overlay.bounds[0]), list(overlay.bounds[1])]
         self._last_image_bounds = bounds

@@ -143,6 +143,75 @@ def open_demo_doc(job: Optional[Job] = None, size: int = 1000) -> ImageDoc:
                     img.transform, img.crs, img.width, img.height, raster=img, samples=samples, is_demo=True)
 
 
+@dataclass
+class TiledImage:
+    """A big image shown as map tiles (core/scale/tiles.py): the renderer and where it sits."""
+
+    renderer: object                 # core ImageTiles: (z, x, y) -> PNG
+    bounds: list                     # [[south, west], [north, east]]
+    max_native_zoom: int
+    needs_overviews: bool            # no overviews in the file and none built in the cache yet
+
+
+def uses_tiles(doc: ImageDoc) -> bool:
+    """Images read by block (too big for memory) are shown as tiles at full resolution."""
+    return doc.raster is None and doc.path is not None
+
+
+def _open_for_tiles(doc: ImageDoc):
+    def opener(path):
+        from ..core.sources import open_image
+
+        src = open_image(path, check_valid=False, baseline=doc.baseline)
+        if doc.indices:
+            from ..core.analysis.indices import IndexedSource
+
+            src = IndexedSource(src, doc.indices)
+        return src
+    return opener
+
+
+def tiled_image(doc: ImageDoc, bands: Sequence[str], job: Optional[Job] = None) -> TiledImage:
+    """Set up tiles of ``bands``: the 2–98 % stretch from a cheap sample (overview or a few blocks),
+    never a pass over the image. Called on a worker thread."""
+    from rasterio.warp import transform_bounds
+
+    from ..core.display import percentile_limits
+    from ..core.raster import resolve_bands
+    from ..core.scale import overviews, tiles
+
+    job = ensure_job(job)
+    job.step(0.1, "sampling the display bands")
+    with doc.worker_image() as src:
+        values, nodata, _ = src.sample()
+        idx = resolve_bands(src.band_names, bands)
+        chosen = (idx * 3)[:3] if len(idx) < 3 else idx[:3]
+        sel = values[chosen][:, ~nodata][:, :, None]
+        limits = percentile_limits(sel, np.ones(sel.shape[1:], bool))
+        has_ovr = src.has_overviews()
+        levels = None if has_ovr else overviews.existing_levels(doc.path, src.width, src.height)
+        zoom = tiles.native_zoom(src.transform, src.crs, src.width, src.height)
+    names = [doc.band_names[i] for i in chosen]
+    w, s_, e, n = transform_bounds(doc.crs, "EPSG:4326", *_bounds(doc))
+    renderer = tiles.ImageTiles(_open_for_tiles(doc), doc.path, names, limits, levels or ())
+    job.step(1.0, "tiles ready")
+    return TiledImage(renderer, [[s_, w], [n, e]], zoom, needs_overviews=not has_ovr and levels is None)
+
+
+def _bounds(doc: ImageDoc):
+    from rasterio.transform import array_bounds
+
+    return array_bounds(doc.height, doc.width, doc.transform)
+
+
+def build_overviews(doc: ImageDoc, job: Optional[Job] = None):
+    """Reduced levels of a big image into the user cache (long job, see core/scale/overviews.py)."""
+    from ..core.scale.overviews import build_levels
+
+    with doc.worker_image() as src:
+        return build_levels(src, job)
+
+
 def render_image(doc: ImageDoc, bands: Sequence[str], job: Optional[Job] = None) -> Overlay:
     job = ensure_job(job)
     job.step(0.1, "reading display bands")

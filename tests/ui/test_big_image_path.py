@@ -32,3 +32,41 @@ def test_disk_backed_image_classifies_like_the_in_memory_one(qtbot, make_window,
         assert "B4" in win.status.values.text()
     assert np.array_equal(results["memory"], results["disk"])
     assert set(np.unique(results["disk"])) <= {1, 2, 3, 4, 5}
+
+
+def test_disk_backed_image_is_shown_as_full_resolution_tiles(qtbot, make_window, tmp_path, monkeypatch):
+    """The page asks the satseg:// handler for tiles; they are drawn from the file, real pixels."""
+    import desktop_app.ui.pipeline as pipeline
+    from desktop_app.core.scale import tiles as core_tiles
+
+    monkeypatch.setenv("SATSEG_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(pipeline, "IN_MEMORY_BYTES", 0)
+    from desktop_app.core.scale import overviews
+
+    monkeypatch.setattr(overviews, "SMALLEST", 64)     # a 240 px image gets one reduced level (1:4)
+    scene = make_demo_scene(size=240)
+    path = tmp_path / "scene.tif"
+    write_raster(path, scene.image)
+    drawn = []
+    real = core_tiles.ImageTiles.__call__
+
+    def counting(self, z, x, y):
+        png = real(self, z, x, y)
+        drawn.append((z, png is not None))
+        return png
+
+    monkeypatch.setattr(core_tiles.ImageTiles, "__call__", counting)
+    win = make_window()
+    with qtbot.waitSignal(win.image_displayed, timeout=60000):
+        win.open_path(str(path))
+    qtbot.waitUntil(lambda: any(ok for _, ok in drawn), timeout=30000)
+    assert snapshot(qtbot, win)["image"]["visible"]
+    # Zoomed to the image's own pixels, the page asks for tiles at the image's native zoom.
+    zoom = core_tiles.native_zoom(scene.image.transform, scene.image.crs, 240, 240)
+    (s_, w_), (n_, e_) = win._last_image_bounds
+    win.map.bridge.send("set_view", lat=(s_ + n_) / 2, lon=(w_ + e_) / 2, zoom=zoom)
+    qtbot.waitUntil(lambda: any(z == zoom and ok for z, ok in drawn), timeout=30000)
+    # The background job built reduced levels into the user cache, never beside the image.
+    qtbot.waitUntil(lambda: not win.runner.busy(), timeout=60000)
+    assert list((tmp_path / "home" / "cache" / "overviews").glob("*/x4.tif"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "scene.tif"]

@@ -46,10 +46,11 @@ def level_plan(width: int, height: int) -> list[int]:
 
 
 def existing_levels(path: str, width: int, height: int) -> Optional[list[tuple[int, Path]]]:
-    """The built levels of ``path`` as (factor, file), or None when not (all) built yet."""
+    """The built levels of ``path`` as (factor, file), or None when not (all) built yet
+    ([] for an image small enough to need none)."""
     folder = cache_folder() / key_for(path)
     levels = [(f, folder / f"x{f}.tif") for f in level_plan(width, height)]
-    return levels if levels and all(p.is_file() for _, p in levels) else None
+    return levels if all(p.is_file() for _, p in levels) else None
 
 
 def build_levels(source, job: Optional[Job] = None, block: int = 2048) -> list[tuple[int, Path]]:
@@ -59,7 +60,7 @@ def build_levels(source, job: Optional[Job] = None, block: int = 2048) -> list[t
 
     job = ensure_job(job)
     found = existing_levels(source.path, source.width, source.height)
-    if found:
+    if found is not None:
         return found
     folder = cache_folder() / key_for(source.path)
     folder.mkdir(parents=True, exist_ok=True)

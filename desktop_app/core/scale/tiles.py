@@ -133,7 +133,8 @@ class ImageTiles:
     """``(z, x, y) -> PNG or None`` for an image: its display bands, stretched with fixed limits.
 
     GDAL handles must not be shared between threads, so each tile thread opens the image
-    (and its reduced levels) once with ``opener(path)``.
+    (and its reduced levels) once with ``opener(path)``. They are never closed from another
+    thread (a tile may be reading): they go with the renderer, once no tile uses it.
     """
 
     def __init__(self, opener, path, bands: Sequence, limits: np.ndarray, level_paths: Sequence = ()) -> None:
@@ -142,8 +143,6 @@ class ImageTiles:
         self.opener, self.path, self.bands, self.limits = opener, path, list(bands), limits
         self.level_paths = list(level_paths)        # (factor, path)
         self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list = []
 
     def _sources(self):
         got = getattr(self._local, "sources", None)
@@ -153,9 +152,6 @@ class ImageTiles:
             main = self.opener(self.path)
             levels = [(k, open_image(str(p), check_valid=False)) for k, p in self.level_paths]
             got = self._local.sources = (main, levels)
-            with self._lock:
-                self._open.append(main)
-                self._open.extend(lv for _, lv in levels)
         return got
 
     def __call__(self, z: int, x: int, y: int) -> Optional[bytes]:
@@ -166,15 +162,6 @@ class ImageTiles:
         if got is None or not got[1].any():
             return None
         return encode_png(stretch_to_rgba(got[0], got[1], self.limits))
-
-    def close(self) -> None:
-        with self._lock:
-            for s in self._open:
-                try:
-                    s.close()
-                except Exception:  # closing on another thread than the one that opened: best effort
-                    pass
-            self._open.clear()
 
 
 def class_tile(class_array: np.ndarray, transform: Affine, crs, z: int, x: int, y: int,
