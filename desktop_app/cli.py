@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "info",
     "export",
     "classify",
+    "classify_ee",
     "train",
     "catalogue",
     "accuracy",

@@ -151,3 +151,123 @@ class TestGraphs(apitestcase.ApiTestCase):
             assert json.dumps(r.rank) in graph and json.dumps(r.reject) in graph
         for needle in ("Image.arrayArgmax", "Image.remap", "Image.unmask", "Image.toUint8"):
             assert needle in graph, needle
+
+
+# --- satseg classify-ee end to end through the real client and a recorded-answer HTTP layer ---------------
+
+from test_online_earthengine import FakeEarthEngine, _ok, _roi  # noqa: E402  (the fetch tests' mock HTTP layer)
+
+from desktop_app.core.demo_scene import make_demo_scene  # noqa: E402
+from desktop_app.core.jobs import Job  # noqa: E402
+from desktop_app.core.online.fetch import FetchRequest  # noqa: E402
+from desktop_app.core.online.roi import parse_roi  # noqa: E402
+from desktop_app.core.online.tile_runner import Backoff  # noqa: E402
+from desktop_app.core.samples import SampleSet, SamplePolygon  # noqa: E402
+
+
+class FakeEEClassifier(FakeEarthEngine):
+    """The fetch tests' transport; the statistics call gets a recorded answer, tiles come from a known class map."""
+
+    def __init__(self, classes_map, transform, stats):
+        super().__init__(classes_map[None].astype(np.uint16), transform, ["class"])
+        self.stats = stats
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):
+        if uri.split("?")[0].endswith("value:compute") and body and "reduceRegion" in body:
+            with self.lock:
+                self.value_requests.append(json.loads(body))
+            return _ok(json.dumps({"result": self.stats}).encode(), "application/json")
+        return super().request(uri, method, body, headers, **kwargs)
+
+
+class TestClassifyOnEarthEngine(apitestcase.ApiTestCase):
+    def setUp(self):
+        super().setUp()
+        ee.data.computeValue = self.old_compute_value   # value:compute through the mocked transport too
+
+    @pytest.fixture(autouse=True)
+    def _inject(self, tmp_path):
+        from desktop_app.core.classes import normalize_color
+        from desktop_app.core.geo import WGS84, transform_geometry
+        from shapely.geometry import box
+
+        self.scene = make_demo_scene(size=256)
+        self.tmp = tmp_path
+        roi = parse_roi(_roi(self.scene))
+        grid = roi.grid(10)
+        # The "server's" answer is a class map on the grid: ids 1..3 and some 0 (rejected).
+        rows, cols = np.indices(self.scene.truth.shape)
+        self.world = ((rows // 50 + cols // 70) % 4).astype(np.uint8)
+        classes = [ClassInfo(k, n, normalize_color(None, k - 1)) for k, n in ((1, "crop"), (2, "urban"), (3, "water"))]
+        t = grid.transform
+        polys = [SamplePolygon(transform_geometry(box(t.c + 100 * k, t.f - 300, t.c + 100 * k + 50, t.f - 250),
+                                                  grid.crs, WGS84), c.name, c.color) for k, c in enumerate(classes)]
+        self.samples = SampleSet(polys, classes)
+        self.grid, self.roi_geojson = grid, _roi(self.scene)
+
+    def run_ee(self, method, thresholds=None, fake=None, **kw):
+        from desktop_app.core.scale.ee_run import classify_on_ee
+
+        td = _training()
+        fake = fake or FakeEEClassifier(self.world, self.scene.image.transform, _server_answer(td))
+        request = FetchRequest(source="earthengine", roi=self.roi_geojson, start="2024-01-01", end="2024-01-31",
+                               bands=BANDS, tile_size=64, workers=2)
+        with apitestcase.UsingCloudApi(mock_http=fake):
+            out = classify_on_ee(request, self.samples, method, self.tmp / "classes.tif", thresholds=thresholds,
+                                 cache_dir=self.tmp / "cache", backoff=Backoff(attempts=2, base=0.0, sleep=lambda s: None),
+                                 initialize=False, **kw)
+        return out, fake
+
+    def expected(self):
+        col, row = ~self.scene.image.transform @ (self.grid.transform.c, self.grid.transform.f)
+        col, row = int(round(col)), int(round(row))
+        want = self.world[row:row + self.grid.height, col:col + self.grid.width].copy()
+        want[parse_roi(self.roi_geojson).mask(self.grid)] = 255
+        return want
+
+    def test_random_forest_tiles_come_back_as_the_class_raster(self):
+        import rasterio
+
+        result, fake = self.run_ee("random_forest", 0.6)
+        assert result["tiles"] == len(fake.pixel_requests) > 4
+        for req in fake.pixel_requests:
+            graph = json.dumps(req["expression"])
+            assert req["bandIds"] == ["class"] and "Classifier.smileRandomForest" in graph and "MULTIPROBABILITY" in graph
+        assert len(fake.value_requests) == 1    # the scene search only: random forest trains on the server
+        with rasterio.open(self.tmp / "classes.tif") as ds:
+            got = ds.read(1)
+            assert ds.dtypes[0] == "uint8" and ds.nodata == 255 and ds.transform == self.grid.transform
+            assert json.loads(ds.tags()["SATSEG_CLASSES"]) == [c.to_dict() for c in self.samples.classes]
+            assert ds.colormap(1)[2][:3] == tuple(int(self.samples.classes[1].color[i:i + 2], 16) for i in (1, 3, 5))
+            assert ds.tags()["SATSEG_ENGINE"] == "earthengine"
+        assert np.array_equal(got, self.expected())
+        assert result["unclassified"] == int((got == 0).sum()) > 0
+        assert not list((self.tmp / "cache" / "tiles").glob("*/*.npy"))   # tiles dropped once written
+
+    def test_max_likelihood_fetches_statistics_then_band_maths(self):
+        result, fake = self.run_ee("max_likelihood", 0.99)
+        stats_req = [r for r in fake.value_requests if "reduceRegion" in json.dumps(r)]
+        assert len(stats_req) == 1 and "Reducer.covariance" in json.dumps(stats_req[0])
+        graph = json.dumps(fake.pixel_requests[0]["expression"])
+        assert "Image.arrayArgmax" in graph and "Image.remap" in graph and "Classifier" not in graph
+
+    def test_quota_error_is_one_line_and_leaves_no_raster(self):
+        td = _training()
+        fake = FakeEEClassifier(self.world, self.scene.image.transform, _server_answer(td))
+        t = self.grid.transform
+        fake.fail((t.c, t.f), *[(429, "Quota exceeded for quota metric 'Requests'.")] * 5)
+        with pytest.raises(SatSegError, match="quota exceeded"):
+            self.run_ee("random_forest", fake=fake)
+        assert not (self.tmp / "classes.tif").exists()
+
+    def test_samples_outside_the_roi_are_refused_before_any_request(self):
+        from shapely.affinity import translate
+
+        p = self.samples.polygons[0]
+        self.samples.polygons[0] = SamplePolygon(translate(p.geometry, 1.0, 0), p.class_name, p.color, label="feature 1")
+        with pytest.raises(SatSegError, match="sample feature 1 lies outside the ROI"):
+            self.run_ee("mahalanobis")
+
+    def test_too_big_for_tiles_names_the_limit(self):
+        with pytest.raises(SatSegError, match="more than 0.01 MP"):
+            self.run_ee("mahalanobis", small_max_pixels=10_000)

@@ -1,0 +1,124 @@
+"""`satseg classify-ee`: train and classify inside Earth Engine, fetch the uint8 class raster by tiles.
+
+The imagery request is a ``FetchRequest`` (same ROI, dates, bands, composite,
+checks and composite graph as ``satseg fetch``); the class image comes back
+through the same computePixels tile fetcher, tile runner and tile cache, one
+byte per pixel, and is written with the local class-raster writer (ids,
+colours, SATSEG_CLASSES). See docs/scale.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..classes import NODATA, class_raster_writer
+from ..errors import SatSegError
+from ..jobs import Job, ensure_job
+from . import ee_classify as S
+
+# Beyond this many pixels the result is an Earth Engine export, not tiles pulled by this process.
+SMALL_MAX_PIXELS = 100_000_000
+
+
+def parse_ee_thresholds(items, classes):
+    """--threshold items -> None, one value, or {class id: value} (class by name or id), as `satseg classify`."""
+    if not items:
+        return None
+    default, per = None, {}
+    by_name = {c.name: c.id for c in classes} | {str(c.id): c.id for c in classes}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            raise SatSegError(f"--threshold '{item}': '{value}' is not a number") from None
+        if not sep:
+            default = v
+        elif key.strip() not in by_name:
+            raise SatSegError(f"--threshold '{item}': no class '{key.strip()}' in the samples")
+        else:
+            per[by_name[key.strip()]] = v
+    if not per:
+        return default
+    return {c.id: per.get(c.id, default) for c in classes if per.get(c.id, default) is not None}
+
+
+def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, options: Optional[dict] = None,
+                   cache_dir, job: Optional[Job] = None, backoff=None, initialize: bool = True,
+                   small_max_pixels: int = SMALL_MAX_PIXELS) -> dict:
+    """Classify ``request``'s ROI on Earth Engine with ``samples``; write the class GeoTIFF ``out_path``."""
+    from ..classifiers import make_classifier
+    from ..online import earthengine as E
+    from ..online.ee_errors import call_with_retries
+    from ..online.fetch import _tiles_in_roi
+    from ..online.tile_cache import TileCache
+    from ..online.tile_runner import Backoff, run_tiles
+    from ..online.tiling import plan_tiles
+
+    job = ensure_job(job)
+    backoff = backoff or Backoff()
+    start = time.perf_counter()
+    c = request.checked()
+    S.check_method(method, thresholds)
+    S.check_samples_in_roi(samples, c.roi)
+    clf = make_classifier(method, **(options or {}))    # the method's options, checked the local way
+    grid = c.roi.grid(c.scale)
+    if grid.width * grid.height > small_max_pixels:
+        raise SatSegError(f"the ROI is {grid.width} x {grid.height} px at {c.scale:g} m, more than "
+                          f"{small_max_pixels / 1e6:g} MP to pull tile by tile; use a smaller ROI or a coarser --scale")
+    tiles = _tiles_in_roi(c, grid)
+    if initialize:
+        job.step(0.0, "signing in to Earth Engine")
+        E.ensure_session(request.ee_project, request.ee_key_file, request.ee_url, job=job, timeout=c.timeout())
+    job.step(0.01, "searching Earth Engine for scenes")
+    scenes = E.search_scenes(c.roi, c.start, c.end, request.composite, request.max_cloud, backoff, job,
+                             request.ee_project, c.timeout())
+    composite = E.build_composite(scenes, c.bands, request.composite, c.roi, c.start, c.end, request.cs_threshold)
+    image = S.reflectance(composite, c.bands)
+    features = S.sample_features(samples, c.roi)
+    crs = grid.crs.to_string()
+    fitted = None
+    if method in S.STATS_METHODS and not (method == "mahalanobis" and thresholds is None):
+        job.step(0.03, "class statistics on Earth Engine")
+        info = call_with_retries(lambda: S.stats_graph(image, features, [k.id for k in samples.classes], c.bands,
+                                                       c.scale, crs).getInfo(),
+                                 "computing class statistics", backoff, job, request.ee_project, c.timeout())
+        clf.fit_signatures(S.signatures_from_stats(info, samples.classes, c.bands))
+        fitted = clf
+    labels = S.finish(S.classifier_graph(image, method, features, c.bands, c.scale, crs, fitted=fitted,
+                                         thresholds=thresholds, trees=clf.options.get("trees", 100),
+                                         seed=clf.options.get("seed", 0)), image).rename("class")
+    ident = json.dumps({"req": c.key(), "method": method, "thr": str(thresholds), "opt": clf.options,
+                        "samples": json.dumps(samples.to_geojson(), sort_keys=True)}, sort_keys=True, default=str)
+    cache = TileCache(cache_dir, "classify-ee-" + hashlib.sha256(ident.encode()).hexdigest()[:16])
+    fetch = E.tile_fetcher(labels, grid, ["class"], backoff, job.sub(0.05, 0.95), request.ee_project, c.timeout(),
+                           c.tile_size())
+    stats = run_tiles(tiles, cache, fetch, job.sub(0.05, 0.95), workers=request.workers, label="class tile")
+    tags = {"SATSEG_METHOD": method, "SATSEG_ENGINE": "earthengine", "SATSEG_SCENES": json.dumps(scenes),
+            "SATSEG_START": str(c.start), "SATSEG_END": str(c.end), "SATSEG_BANDS": ",".join(c.bands),
+            "SATSEG_ROI": json.dumps(c.roi.wgs84_geojson())}
+    counts = np.zeros(256, np.int64)
+    with class_raster_writer(out_path, width=grid.width, height=grid.height, transform=grid.transform, crs=grid.crs,
+                             classes=samples.classes, extra_tags=tags) as w:
+        requested = {t.key for t in tiles}
+        for t in plan_tiles(grid.width, grid.height, c.tile_size()):
+            if t.key not in requested:    # entirely outside the ROI: never asked for
+                block = np.full((t.height, t.width), NODATA, np.uint8)
+            else:
+                block = np.asarray(cache.load(t))[0].astype(np.uint8)
+                block[c.roi.mask(grid, t.x, t.y, t.width, t.height)] = NODATA
+            w.write(block, window=t.window)
+            counts += np.bincount(block.ravel(), minlength=256)
+    cache.drop_tiles()
+    job.step(1.0, "done")
+    return {"path": str(Path(out_path)), "method": method, "engine": "earthengine", "scenes": scenes,
+            "width": grid.width, "height": grid.height, "tiles": len(tiles), "tiles_fetched": stats.fetched,
+            "classes": [{"id": k.id, "name": k.name, "color": k.color, "pixels": int(counts[k.id])}
+                        for k in samples.classes],
+            "unclassified": int(counts[0]), "nodata": int(counts[NODATA]),
+            "seconds": round(time.perf_counter() - start, 3)}
