@@ -229,6 +229,74 @@ def _refined_source(tags: dict, shape) -> Optional[np.ndarray]:
     return array if array.shape == shape else None
 
 
+def finetune_image(source, image_id: str, class_array: np.ndarray, classes: Sequence[ClassInfo], out_dir,
+                   classifier: Optional[np.ndarray] = None, samples=None, model: Optional[str] = None,
+                   random_init: bool = False, steps: int = 200, recipe: str = "true_colour", window: int = 1024,
+                   overlap: int = 128, head_bands: Optional[Sequence[str]] = None, variants=("full", "tokens"),
+                   device: Optional[str] = None, cache_dir="default", seed: int = 0, job: Optional[Job] = None,
+                   on_loss=None, training_image: str = "") -> dict:
+    """Fine-tune on ``class_array`` of ``source`` (``classifier``: the raster it was refined from) and save."""
+    from ..project import now_iso
+    from ..raster import resolve_bands
+    from ..samples import rasterize_samples
+    from .base import open_base
+    from .features import FeatureCache
+    from .recipe import scene_mapping
+    from .saved import check_model_dir, save_model
+    from .scene import fit_window
+    from .windows import tile_scene
+
+    job = ensure_job(job)
+    start = time.perf_counter()
+    if steps < 1:
+        raise SatSegError("--steps must be at least 1")
+    check_model_dir(out_dir)
+    warnings: list[str] = []
+    target = training_target(class_array, classes, classifier)
+    truth = truth_classes = None
+    if samples is not None:
+        role = "validation" if samples.with_role("validation") else None
+        truth = rasterize_samples(samples, source.shape, source.transform, source.crs, role=role)
+        truth_classes = samples.classes
+        if not truth.any():
+            raise SatSegError("no validation polygon covers a pixel of the image")
+    mapping = scene_mapping(source, recipe)
+    bands = [source.band_names[i] for i in resolve_bands(source.band_names, head_bands or source.band_names)]
+    preview = source.preview(1024, bands=bands)
+    vals = preview.data[:, preview.valid_mask]
+    stats = np.stack([vals.mean(axis=1), np.maximum(vals.std(axis=1), 1e-6)], axis=1)
+    size = fit_window(window, warnings)
+    tiles = tile_scene(source.height, source.width, size, min(overlap, size // 2 - 1))
+    job.step(0.02, "loading SAM-2")
+    base = open_base(model, random_init, device)
+    cache = FeatureCache(cache_dir)
+    data = TrainData(source, tiles, target, list(classes), base, mapping, cache, image_id, bands, stats, truth,
+                     truth_classes)
+    results = {}
+    n = len(variants)
+    for v_i, variant in enumerate(variants):
+        sub = job.sub(0.05 + 0.9 * v_i / n, 0.05 + 0.9 * (v_i + 1) / n)
+        results[variant] = train_variant(data, variant, steps, seed, sub, on_loss)
+    cache.prune()
+    best = max(results, key=lambda v: (results[v][2]["overall_accuracy"] or 0.0, v == "full"))
+    net = results[best][0]
+    meta = {
+        "created_at": now_iso(), "variant": best, "base_model": base.identity(),
+        "config": f"configs/{base.version}/{base.version}_hiera_{base.size}", "mapping": mapping.to_dict(),
+        "head_bands": bands, "band_stats": stats.round(6).tolist(), "classes": [c.to_dict() for c in classes],
+        "window": size, "overlap": overlap, "target": "refined (ignoring where it disagrees with the classifier)"
+        if classifier is not None else "classifier", "training_image": training_image,
+        "scores": {v: dict(r[2], steps=r[3], first_loss=r[1][0] if r[1] else None,
+                           last_loss=r[1][-1] if r[1] else None) for v, r in results.items()},
+    }
+    save_model(out_dir, net.trained_state(), meta)
+    job.step(1.0, "saved")
+    return {"path": str(out_dir), "device": base.device, "model": base.identity(), "random_init": base.random_init,
+            "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": size,
+            "cache_hits": cache.hits, "cache_misses": cache.misses, "kept": best, "scores": meta["scores"],
+            "losses": {v: [round(x, 5) for x in r[1]] for v, r in results.items()}, "warnings": warnings}
+
+
 def finetune_file(image, classes_path, out_dir, model: Optional[str] = None, random_init: bool = False,
                   steps: int = 200, validation=None, recipe: str = "true_colour", window: int = 1024,
                   overlap: int = 128, head_bands: Optional[Sequence[str]] = None, variants=("full", "tokens"),
@@ -239,71 +307,21 @@ def finetune_file(image, classes_path, out_dir, model: Optional[str] = None, ran
 
     from ..classes import read_class_raster
     from ..classify import bounded_gdal_cache
-    from ..project import now_iso
-    from ..raster import resolve_bands
-    from ..samples import rasterize_samples, read_samples
+    from ..samples import read_samples
     from ..sources import open_image
-    from .base import open_base
-    from .features import FeatureCache, image_identity
-    from .recipe import scene_mapping
-    from .saved import check_model_dir, save_model
-    from .scene import check_same_grid, fit_window
-    from .windows import tile_scene
+    from .features import image_identity
+    from .saved import check_model_dir
+    from .scene import check_same_grid
 
-    job = ensure_job(job)
-    start = time.perf_counter()
     if steps < 1:
         raise SatSegError("--steps must be at least 1")
     check_model_dir(out_dir)
     samples = read_samples(validation) if validation else None
-    warnings: list[str] = []
     with bounded_gdal_cache(), open_image(image) as source:
         class_array, transform, crs, classes = read_class_raster(classes_path)
         check_same_grid(source, class_array, transform, crs, f"the class raster {classes_path}")
         with rasterio.open(classes_path) as ds:
             classifier = _refined_source(ds.tags(), class_array.shape)
-        target = training_target(class_array, classes, classifier)
-        truth = truth_classes = None
-        if samples is not None:
-            role = "validation" if samples.with_role("validation") else None
-            truth = rasterize_samples(samples, source.shape, source.transform, source.crs, role=role)
-            truth_classes = samples.classes
-            if not truth.any():
-                raise SatSegError(f"no validation polygon of {validation} covers a pixel of the image")
-        mapping = scene_mapping(source, recipe)
-        bands = [source.band_names[i] for i in resolve_bands(source.band_names, head_bands or source.band_names)]
-        preview = source.preview(1024, bands=bands)
-        vals = preview.data[:, preview.valid_mask]
-        stats = np.stack([vals.mean(axis=1), np.maximum(vals.std(axis=1), 1e-6)], axis=1)
-        size = fit_window(window, warnings)
-        tiles = tile_scene(source.height, source.width, size, min(overlap, size // 2 - 1))
-        job.step(0.02, "loading SAM-2")
-        base = open_base(model, random_init, device)
-        cache = FeatureCache(cache_dir)
-        data = TrainData(source, tiles, target, list(classes), base, mapping, cache, image_identity(image), bands,
-                         stats, truth, truth_classes)
-        results = {}
-        n = len(variants)
-        for v_i, variant in enumerate(variants):
-            net, losses, score, ran = train_variant(data, variant, steps, seed, job.sub(0.05 + 0.9 * v_i / n,
-                                                                                         0.05 + 0.9 * (v_i + 1) / n),
-                                                    on_loss)
-            results[variant] = (net, losses, score, ran)
-        cache.prune()
-    best = max(results, key=lambda v: (results[v][2]["overall_accuracy"] or 0.0, v == "full"))
-    net = results[best][0]
-    meta = {
-        "created_at": now_iso(), "variant": best, "base_model": base.identity(),
-        "config": f"configs/{base.version}/{base.version}_hiera_{base.size}", "mapping": mapping.to_dict(),
-        "head_bands": bands, "band_stats": stats.round(6).tolist(), "classes": [c.to_dict() for c in classes],
-        "window": size, "overlap": overlap, "target": "refined (ignoring where it disagrees with the classifier)"
-        if classifier is not None else "classifier", "training_image": str(image),
-        "scores": {v: dict(r[2], steps=r[3], first_loss=r[1][0] if r[1] else None,
-                           last_loss=r[1][-1] if r[1] else None) for v, r in results.items()},
-    }
-    save_model(out_dir, net.trained_state(), meta)
-    job.step(1.0, "saved")
-    return {"path": str(out_dir), "device": base.device, "model": base.identity(), "random_init": base.random_init,
-            "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": size,
-            "cache_hits": cache.hits, "cache_misses": cache.misses, "kept": best, "scores": meta["scores"],
-            "losses": {v: [round(x, 5) for x in r[1]] for v, r in results.items()}, "warnings": warnings}
+        return finetune_image(source, image_identity(image), class_array, classes, out_dir, classifier, samples,
+                              model, random_init, steps, recipe, window, overlap, head_bands, variants, device,
+                              cache_dir, seed, job, on_loss, str(image))

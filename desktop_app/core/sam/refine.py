@@ -142,46 +142,40 @@ def refine_scene(source, class_array: np.ndarray, classes: Sequence[ClassInfo], 
     return out, stats
 
 
-def refine_file(image, classes_path, out, model: Optional[str] = None, random_init: bool = False,
-                recipe: str = "true_colour", window: int = 1024, overlap: int = 128, device: Optional[str] = None,
-                cache_dir="default", iou_min: float = IOU_MIN, agreement_min: float = AGREEMENT_MIN,
-                job: Optional[Job] = None) -> dict:
-    """Refine the class raster ``classes_path`` of ``image`` into ``out``; a JSON-ready summary."""
+def refine_image(source, image_id: str, class_array: np.ndarray, classes: Sequence[ClassInfo], out,
+                 model: Optional[str] = None, random_init: bool = False, recipe: str = "true_colour",
+                 window: int = 1024, overlap: int = 128, device: Optional[str] = None, cache_dir="default",
+                 iou_min: float = IOU_MIN, agreement_min: float = AGREEMENT_MIN, source_classes: Optional[str] = None,
+                 job: Optional[Job] = None) -> tuple[np.ndarray, dict]:
+    """Refine ``class_array`` (on ``source``'s grid) and write it to ``out``: (refined array, summary)."""
     from ..atomic import check_writable
-    from ..classes import read_class_raster, write_class_raster
-    from ..classify import bounded_gdal_cache
-    from ..sources import open_image
+    from ..classes import write_class_raster
     from .base import open_base
-    from .features import FeatureCache, image_identity
+    from .features import FeatureCache
     from .recipe import scene_mapping
-    from .scene import check_same_grid, fit_window, output_tags
+    from .scene import fit_window, output_tags
     from .windows import tile_scene
 
     job = ensure_job(job)
     start = time.perf_counter()
     out = Path(out)
-    if out.resolve() in (Path(image).resolve(), Path(classes_path).resolve()):
-        raise SatSegError("--out must not be one of the inputs")
     check_writable(out)
     warnings: list[str] = []
-    with bounded_gdal_cache(), open_image(image) as source:
-        class_array, transform, crs, classes = read_class_raster(classes_path)
-        check_same_grid(source, class_array, transform, crs, f"the class raster {classes_path}")
-        mapping = scene_mapping(source, recipe)
-        window = fit_window(window, warnings)
-        tiles = tile_scene(source.height, source.width, window, min(overlap, window // 2 - 1))
-        job.step(0.02, "loading SAM-2")
-        base = open_base(model, random_init, device)
-        cache = FeatureCache(cache_dir)
-        refined, stats = refine_scene(source, class_array, classes, base, mapping, tiles, cache,
-                                      image_identity(image), iou_min=iou_min, agreement_min=agreement_min,
-                                      job=job.sub(0.05, 0.95))
-        cache.prune()
+    mapping = scene_mapping(source, recipe)
+    window = fit_window(window, warnings)
+    tiles = tile_scene(source.height, source.width, window, min(overlap, window // 2 - 1))
+    job.step(0.02, "loading SAM-2")
+    base = open_base(model, random_init, device)
+    cache = FeatureCache(cache_dir)
+    refined, stats = refine_scene(source, class_array, classes, base, mapping, tiles, cache, image_id,
+                                  iou_min=iou_min, agreement_min=agreement_min, job=job.sub(0.05, 0.95))
+    cache.prune()
     settings = {"window": window, "overlap": overlap, "iou_min": iou_min, "agreement_min": agreement_min,
-                "source_classes": str(Path(classes_path).resolve())}
-    write_class_raster(out, refined, transform, crs, classes, output_tags("refine", base, mapping, settings))
+                "source_classes": source_classes}
+    write_class_raster(out, refined, source.transform, source.crs, classes,
+                       output_tags("refine", base, mapping, settings))
     job.step(1.0, "written")
-    return {
+    return refined, {
         "path": str(out), "device": base.device, "model": base.identity(), "random_init": base.random_init,
         "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": window,
         "cache_hits": cache.hits, "cache_misses": cache.misses, "prompts": stats.prompts,
@@ -189,3 +183,27 @@ def refine_file(image, classes_path, out, model: Optional[str] = None, random_in
         "changed_share": {c["name"]: c["changed_share"] for c in stats.per_class.values()},
         "mapping": mapping.to_dict(), "warnings": warnings,
     }
+
+
+def refine_file(image, classes_path, out, model: Optional[str] = None, random_init: bool = False,
+                recipe: str = "true_colour", window: int = 1024, overlap: int = 128, device: Optional[str] = None,
+                cache_dir="default", iou_min: float = IOU_MIN, agreement_min: float = AGREEMENT_MIN,
+                job: Optional[Job] = None) -> dict:
+    """Refine the class raster ``classes_path`` of ``image`` into ``out``; a JSON-ready summary."""
+    from ..atomic import check_writable
+    from ..classes import read_class_raster
+    from ..classify import bounded_gdal_cache
+    from ..sources import open_image
+    from .features import image_identity
+    from .scene import check_same_grid
+
+    out = Path(out)
+    if out.resolve() in (Path(image).resolve(), Path(classes_path).resolve()):
+        raise SatSegError("--out must not be one of the inputs")
+    check_writable(out)
+    with bounded_gdal_cache(), open_image(image) as source:
+        class_array, transform, crs, classes = read_class_raster(classes_path)
+        check_same_grid(source, class_array, transform, crs, f"the class raster {classes_path}")
+        return refine_image(source, image_identity(image), class_array, classes, out, model, random_init, recipe,
+                            window, overlap, device, cache_dir, iou_min, agreement_min,
+                            str(Path(classes_path).resolve()), job)[1]

@@ -65,14 +65,14 @@ def segment_scene(source, net, meta: dict, base, tiles, cache, image_id: str, jo
     return out
 
 
-def segment_file(image, model_dir, out, device: Optional[str] = None, window: Optional[int] = None,
-                 cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None, job: Optional[Job] = None) -> dict:
+def segment_image(source, image_id: str, model_dir, out, device: Optional[str] = None, window: Optional[int] = None,
+                  cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None,
+                  job: Optional[Job] = None) -> tuple[np.ndarray, dict]:
+    """Segment ``source`` with the fine-tuned model in ``model_dir`` into ``out``: (class array, summary)."""
+    from ..areas import class_areas
     from ..atomic import check_writable
     from ..classes import write_class_raster
-    from ..areas import class_areas
-    from ..classify import bounded_gdal_cache
-    from ..sources import open_image
-    from .features import FeatureCache, image_identity
+    from .features import FeatureCache
     from .recipe import InputMapping
     from .saved import load_model, read_meta
     from .scene import fit_window, output_tags
@@ -81,21 +81,18 @@ def segment_file(image, model_dir, out, device: Optional[str] = None, window: Op
     job = ensure_job(job)
     start = time.perf_counter()
     out = Path(out)
-    if out.resolve() == Path(image).resolve():
-        raise SatSegError("--out must not be the input image")
     check_writable(out)
     meta = read_meta(model_dir)
     warnings: list[str] = []
-    with bounded_gdal_cache(), open_image(image) as source:
-        check_scene(meta, source.band_names, classes)
-        job.step(0.02, "loading the model")
-        net, meta, base = load_model(model_dir, device)
-        size = fit_window(window or meta["window"], warnings)
-        tiles = tile_scene(source.height, source.width, size, min(meta.get("overlap", 128), size // 2 - 1))
-        cache = FeatureCache(cache_dir)
-        labels = segment_scene(source, net, meta, base, tiles, cache, image_identity(image), job.sub(0.05, 0.95))
-        cache.prune()
-        transform, crs = source.transform, source.crs
+    check_scene(meta, source.band_names, classes)
+    job.step(0.02, "loading the model")
+    net, meta, base = load_model(model_dir, device)
+    size = fit_window(window or meta["window"], warnings)
+    tiles = tile_scene(source.height, source.width, size, min(meta.get("overlap", 128), size // 2 - 1))
+    cache = FeatureCache(cache_dir)
+    labels = segment_scene(source, net, meta, base, tiles, cache, image_id, job.sub(0.05, 0.95))
+    cache.prune()
+    transform, crs = source.transform, source.crs
     classes_out = model_classes(meta)
     tags = output_tags("segment", base, InputMapping.from_dict(meta["mapping"]),
                        {"fine_tuned_model": str(Path(model_dir).resolve()), "variant": meta["variant"],
@@ -103,10 +100,29 @@ def segment_file(image, model_dir, out, device: Optional[str] = None, window: Op
     write_class_raster(out, labels, transform, crs, classes_out, tags)
     areas = class_areas(labels, transform, crs, classes_out)
     job.step(1.0, "written")
-    return {"path": str(out), "device": base.device, "model": base.identity(), "random_init": base.random_init,
-            "fine_tuned_model": str(model_dir), "variant": meta["variant"],
-            "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": size,
-            "cache_hits": cache.hits, "cache_misses": cache.misses,
-            "classes": [{"id": r.class_id, "name": r.class_name, "color": r.color, "pixels": r.pixels,
-                         "area_m2": round(r.area_m2, 2)} for r in areas.rows],
-            "nodata": areas.nodata.pixels, "warnings": warnings}
+    return labels, {
+        "path": str(out), "device": base.device, "model": base.identity(), "random_init": base.random_init,
+        "fine_tuned_model": str(model_dir), "variant": meta["variant"],
+        "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": size,
+        "cache_hits": cache.hits, "cache_misses": cache.misses,
+        "classes": [{"id": r.class_id, "name": r.class_name, "color": r.color, "pixels": r.pixels,
+                     "area_m2": round(r.area_m2, 2)} for r in areas.rows],
+        "nodata": areas.nodata.pixels, "warnings": warnings}
+
+
+def segment_file(image, model_dir, out, device: Optional[str] = None, window: Optional[int] = None,
+                 cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None, job: Optional[Job] = None) -> dict:
+    from ..atomic import check_writable
+    from ..classify import bounded_gdal_cache
+    from ..sources import open_image
+    from .features import image_identity
+    from .saved import read_meta
+
+    out = Path(out)
+    if out.resolve() == Path(image).resolve():
+        raise SatSegError("--out must not be the input image")
+    check_writable(out)
+    read_meta(model_dir)
+    with bounded_gdal_cache(), open_image(image) as source:
+        return segment_image(source, image_identity(image), model_dir, out, device, window, cache_dir, classes,
+                             job)[1]
