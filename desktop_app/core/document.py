@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 from . import project as core_project
 
 #: What an observer is told changed.
-IMAGE, RESULT, ROI, PROJECT, DIRTY, SETTINGS = "image", "result", "roi", "project", "dirty", "settings"
+IMAGE, RESULT, ROI, PROJECT, DIRTY, SETTINGS, SAM = "image", "result", "roi", "project", "dirty", "settings", "sam"
 
 
 @dataclass
@@ -50,6 +50,9 @@ class Document:
         self.roi: Optional[dict] = None
         self.samples = samples
         self.settings = RunSettings()
+        from .sam.state import SamState
+
+        self.sam = SamState()              # the SAM-2 stage's settings and results (docs/sam.md)
         self.project_folder: Optional[Path] = None
         self._dirty = False
         # Folders this session's autosaves are in (and a recovered one): removed by a save or a clean exit.
@@ -91,6 +94,13 @@ class Document:
         self.settings = settings
         self._changed(SETTINGS)
 
+    def set_sam(self, sam, dirty: bool = True) -> None:
+        """New SAM-2 state (a ``core.sam.state.SamState``): settings changed or a SAM result arrived."""
+        self.sam = sam
+        self._changed(SAM)
+        if dirty:
+            self.mark_dirty()
+
     def set_project_folder(self, folder: Optional[str | Path]) -> None:
         self.project_folder = Path(folder) if folder else None
         self._changed(PROJECT)
@@ -128,6 +138,7 @@ class Document:
             extra["baseline"] = image.baseline
         if getattr(image, "indices", None):   # spectral index bands (docs/analysis.md)
             extra["indices"] = [i.to_dict() for i in image.indices]
+        extra["sam"] = self.sam.to_dict()
         bands = s.classifier_bands
         return core_project.ProjectState(
             name=name or (self.project_folder.name if self.project_folder else "Untitled project"),
@@ -165,6 +176,9 @@ class Document:
                                       dict(state.options or {}), state.thresholds, dict(state.layers or {})))
         self.roi = state.extra.get("roi")
         self._changed(ROI)
+        from .sam.state import SamState
+
+        self.set_sam(SamState.from_dict(state.extra.get("sam")), dirty=False)
         self.set_project_folder(folder)
 
     # ------------------------------------------------------------ autosave and recovery

@@ -201,6 +201,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         from .analysis_tools import install_analysis_tools
 
         self.analysis_tools = install_analysis_tools(self)   # docs/analysis.md: grow, clean, points, change
+        from .sam_tools import install_sam_tools
+
+        self.sam_tools = install_sam_tools(self)             # docs/sam.md: refine, fine-tune, segment
 
     def _action(self, menu, text: str, slot, shortcut: Optional[str] = None, tip: str = "") -> QAction:
         act = QAction(text, self)
