@@ -21,7 +21,7 @@ from ..core.display import UNCLASSIFIED_COLOR
 from ..core import document as document_events
 from ..core.document import Document
 from ..core.errors import SatSegError
-from . import pipeline
+from . import basemap, pipeline
 from .about_dialog import show_about
 from .bands_panel import BandsPanel
 from .classes_panel import ClassesPanel
@@ -254,6 +254,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.act_basemap = self._action(v, "Online &basemap (OpenStreetMap)",
                                         lambda on: self.imagery_panel.basemap.setChecked(on), "Ctrl+B")
         self.act_basemap.setCheckable(True)
+        self._action(v, "&Offline basemap file…", lambda: basemap.choose_offline_basemap(self),
+                     tip="Show an MBTiles or GeoPackage tile file (roads, villages) under the imagery; no network")
         v.addSeparator()
         v.addAction(self.docks["dock_spectra"].toggleViewAction())
         panels = v.addMenu("&Panels")
@@ -370,6 +372,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._schedule_signatures()
         if doc.baseline_unknown:
             self.ask_baseline(doc.title, lambda answer, d=doc: self._baseline_answered(d, answer))
+        if doc.is_demo and getattr(self, "offline_basemap", None) is None:
+            basemap.show_demo_basemap(self)   # the demo shows the offline basemap out of the box
 
     # A band folder that does not say its processing baseline may read 0.1 too bright
     # (docs/sentinel2.md): ask; ``reply`` gets "04.00", "03.00" or None (not answered).

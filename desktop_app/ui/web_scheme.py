@@ -121,7 +121,9 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
             except Exception:   # a bug in a renderer must not take the map down: log, empty tile
                 log.exception("tile %s failed", path)
                 png = None
-            self._replies.ready.emit(job, (png, "image/png"))
+            from ..core.scale.basemap import image_mime   # basemap files may hold JPEG/WebP tiles
+
+            self._replies.ready.emit(job, (png, image_mime(png) if png else "image/png"))
 
         self._tile_pool.submit(work)
         return True

@@ -19,6 +19,7 @@
   var polygons = {};       // id -> Leaflet layer
   var roiLayer = null;
   var basemap = null;
+  var offlineBasemap = null;  // tiles from an MBTiles/GeoPackage file, served by Python
   var samplesVisible = true;
   var drawKind = "sample";  // "sample" or "roi"
   var drawColor = "#e31a1c";
@@ -270,6 +271,14 @@
     },
     set_view: function (c) { map.setView([c.lat, c.lon], c.zoom || map.getZoom()); },
 
+    set_offline_basemap: function (c) {
+      if (offlineBasemap) { map.removeLayer(offlineBasemap); offlineBasemap = null; }
+      if (!c.url) { return; }
+      // Under the imagery (tile pane); zoomed past its deepest tiles, those are enlarged.
+      offlineBasemap = L.tileLayer(c.url, { minZoom: 0, maxZoom: 22, minNativeZoom: c.min_zoom,
+        maxNativeZoom: c.max_zoom, attribution: c.attribution || "" });
+      offlineBasemap.addTo(map);
+    },
     set_basemap: function (c) {
       // The only network access the page ever makes, and only when the user asks.
       if (c.online && !basemap) {
@@ -300,7 +309,8 @@
 
   // A read-only summary of what the map shows.
   function snapshot() {
-    var out = { polygons: {}, masks: {}, image: null, roi: null, basemap: !!basemap, zoom: map.getZoom() };
+    var out = { polygons: {}, masks: {}, image: null, roi: null, basemap: !!basemap, zoom: map.getZoom(),
+                offlineBasemap: !!offlineBasemap };
     Object.keys(polygons).forEach(function (id) {
       var l = polygons[id];
       out.polygons[id] = { color: l.options.color, dashArray: l.options.dashArray || null,
