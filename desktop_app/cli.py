@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "export",
     "classify",
     "classify_ee",
+    "ee_tasks",
     "train",
     "catalogue",
     "accuracy",

@@ -41,6 +41,9 @@ def add_arguments(p) -> None:
     p.add_argument("--ee-project", metavar="ID", help="Google Cloud project registered for Earth Engine")
     p.add_argument("--ee-url", metavar="URL", help="advanced: alternative Earth Engine endpoint")
     p.add_argument("--ee-key", metavar="FILE", help="service-account JSON key instead of the stored sign-in")
+    p.add_argument("--export", metavar="gs://BUCKET/PREFIX|drive:FOLDER/PREFIX",
+                   help="big ROIs: start an Earth Engine export (Cloud-Optimized GeoTIFF, explicit maxPixels) "
+                        "instead of fetching tiles; follow it with satseg ee-tasks")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_method_arguments(p)
 
@@ -64,9 +67,14 @@ def run(args) -> int:
     with ctrl_c_cancels(job):
         result = classify_on_ee(request, samples, args.method, args.out,
                                 thresholds=parse_ee_thresholds(args.threshold, samples.classes),
-                                options=method_options(args), cache_dir=args.cache_dir or default_cache_dir(), job=job)
+                                options=method_options(args), cache_dir=args.cache_dir or default_cache_dir(), job=job,
+                                export=args.export)
     if args.json:
         print(json.dumps(result))
+        return 0
+    if "task" in result:
+        print(f"Earth Engine export {result['task']} started to {result['export']}; "
+              f"'satseg ee-tasks download {result['task']}' writes {result['out']} when it is done")
         return 0
     print(f"{result['path']}: {args.method} on Earth Engine, {len(result['scenes'])} scenes, "
           f"{result['width']} x {result['height']} px")

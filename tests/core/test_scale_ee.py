@@ -271,3 +271,96 @@ class TestClassifyOnEarthEngine(apitestcase.ApiTestCase):
     def test_too_big_for_tiles_names_the_limit(self):
         with pytest.raises(SatSegError, match="more than 0.01 MP"):
             self.run_ee("mahalanobis", small_max_pixels=10_000)
+
+
+# --- big results: Earth Engine exports and satseg ee-tasks ------------------------------------------------
+
+class FakeEEExport(FakeEEClassifier):
+    """Also answers image:export with a long-running operation (or an error)."""
+
+    def __init__(self, *a, export_error=None):
+        super().__init__(*a)
+        self.exports, self.export_error = [], export_error
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):
+        if uri.split("?")[0].endswith("image:export"):
+            self.exports.append(json.loads(body))
+            if self.export_error:
+                from test_online_earthengine import _error
+
+                return _error(*self.export_error)
+            op = {"name": "projects/earthengine-legacy/operations/ABCDEF123456", "done": False,
+                  "metadata": {"state": "PENDING"}}
+            return _ok(json.dumps(op).encode(), "application/json")
+        return super().request(uri, method, body, headers, **kwargs)
+
+
+class TestExports(TestClassifyOnEarthEngine):
+    def fake_export(self, **kw):
+        return FakeEEExport(self.world, self.scene.image.transform, _server_answer(_training()), **kw)
+
+    def test_export_is_a_cloud_optimized_geotiff_with_explicit_max_pixels_and_is_recorded(self):
+        from desktop_app.core.scale import ee_tasks as T
+
+        before = len(T.read_records())
+        result, fake = self.run_ee("parallelepiped", fake=self.fake_export(), export="gs://my-bucket/satseg/up",
+                                   small_max_pixels=10)
+        assert result["task"] == "ABCDEF123456" and not fake.pixel_requests
+        [req] = fake.exports
+        text = json.dumps(req)
+        assert req["maxPixels"] in ("10000000000000", 10000000000000, {"value": "10000000000000"})
+        assert '"cloudOptimized": true' in text and '"bucket": "my-bucket"' in text and '"satseg/up"' in text
+        # The grid is explicit: the client folds crs and crsTransform into a reprojection of the expression.
+        assert '"functionName": "Projection"' in text and '"constantValue": "EPSG:32643"' in text
+        assert req["fileExportOptions"]["fileFormat"] == "GEO_TIFF"
+        assert not (self.tmp / "classes.tif").exists()
+        records = T.read_records()
+        assert len(records) == before + 1 and records[-1]["id"] == "ABCDEF123456"
+        assert records[-1]["classes"] == [c.to_dict() for c in self.samples.classes]
+
+    def test_quota_error_when_starting_the_export_is_one_line(self):
+        fake = self.fake_export(export_error=(429, "Quota exceeded: too many concurrent tasks."))
+        with pytest.raises(SatSegError, match="[Qq]uota"):
+            self.run_ee("parallelepiped", fake=fake, export="drive:satseg/up")
+
+
+def test_export_states_are_one_line_messages():
+    from desktop_app.core.scale import ee_tasks as T
+
+    with pytest.raises(SatSegError, match="export T1 failed: Too many pixels in the region"):
+        T.ensure_done("T1", {"state": "FAILED", "error_message": "Too many pixels in the region."})
+    with pytest.raises(SatSegError, match="export T1 was cancelled"):
+        T.ensure_done("T1", {"state": "CANCELLED"})
+    with pytest.raises(SatSegError, match="not finished yet \\(running\\)"):
+        T.ensure_done("T1", {"state": "RUNNING"})
+    assert T.describe({"state": "FAILED", "error_message": "boom"}) == "failed: boom"
+    with pytest.raises(SatSegError, match="gs://BUCKET/PREFIX"):
+        T.parse_destination("s3://x/y")
+
+
+def test_download_adds_the_class_list_and_colours(tmp_path):
+    import rasterio
+    from affine import Affine
+    from rasterio.crs import CRS as RCRS
+
+    from desktop_app.core.classes import ClassInfo as CI
+    from desktop_app.core.geotiff import GeoTiffWriter
+    from desktop_app.core.scale import ee_tasks as T
+
+    labels = (np.arange(300 * 280).reshape(300, 280) % 4).astype(np.uint8)
+    src = tmp_path / "export.tif"
+    with GeoTiffWriter(src, width=280, height=300, count=1, dtype="uint8", transform=Affine(10, 0, 5e5, 0, -10, 3.3e6),
+                       crs=RCRS.from_epsg(32643), nodata=255) as w:   # what Earth Engine exports: bare uint8
+        w.write(labels)
+    classes = [CI(1, "crop", "#00ff00"), CI(2, "urban", "#ff0000"), CI(3, "water", "#0000ff")]
+    record = {"id": "T9", "dest": "gs://bkt/satseg/up", "out": str(tmp_path / "up.tif"),
+              "classes": [c.to_dict() for c in classes], "tags": {"SATSEG_ENGINE": "earthengine"}}
+    urls = []
+    out = T.download(record, {"state": "COMPLETED"}, lambda u: urls.append(u) or src.read_bytes())
+    assert urls == ["https://storage.googleapis.com/storage/v1/b/bkt/o/satseg%2Fup.tif?alt=media"]
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1), labels) and ds.colormap(1)[3][:3] == (0, 0, 255)
+        assert json.loads(ds.tags()["SATSEG_CLASSES"])[0]["name"] == "crop"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.tif", "up.tif"]   # the raw download is gone
+    with pytest.raises(SatSegError, match="download it from Drive"):
+        T.download({**record, "dest": "drive:f/up"}, {"state": "COMPLETED"}, lambda u: b"")

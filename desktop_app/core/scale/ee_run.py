@@ -50,8 +50,12 @@ def parse_ee_thresholds(items, classes):
 
 def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, options: Optional[dict] = None,
                    cache_dir, job: Optional[Job] = None, backoff=None, initialize: bool = True,
-                   small_max_pixels: int = SMALL_MAX_PIXELS) -> dict:
-    """Classify ``request``'s ROI on Earth Engine with ``samples``; write the class GeoTIFF ``out_path``."""
+                   small_max_pixels: int = SMALL_MAX_PIXELS, export: Optional[str] = None) -> dict:
+    """Classify ``request``'s ROI on Earth Engine with ``samples``; write the class GeoTIFF ``out_path``.
+
+    ``export`` ('gs://BUCKET/PREFIX' or 'drive:FOLDER/PREFIX'): start an Earth
+    Engine export of the class raster instead (``core/scale/ee_tasks.py``).
+    """
     from ..classifiers import make_classifier
     from ..online import earthengine as E
     from ..online.ee_errors import call_with_retries
@@ -68,9 +72,14 @@ def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, 
     S.check_samples_in_roi(samples, c.roi)
     clf = make_classifier(method, **(options or {}))    # the method's options, checked the local way
     grid = c.roi.grid(c.scale)
-    if grid.width * grid.height > small_max_pixels:
+    if export is not None:
+        from .ee_tasks import parse_destination
+
+        parse_destination(export)
+    elif grid.width * grid.height > small_max_pixels:
         raise SatSegError(f"the ROI is {grid.width} x {grid.height} px at {c.scale:g} m, more than "
-                          f"{small_max_pixels / 1e6:g} MP to pull tile by tile; use a smaller ROI or a coarser --scale")
+                          f"{small_max_pixels / 1e6:g} MP to pull tile by tile; export it with "
+                          "--export gs://BUCKET/PREFIX (or drive:FOLDER/PREFIX), or use a coarser --scale")
     tiles = _tiles_in_roi(c, grid)
     if initialize:
         job.step(0.0, "signing in to Earth Engine")
@@ -93,15 +102,25 @@ def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, 
     labels = S.finish(S.classifier_graph(image, method, features, c.bands, c.scale, crs, fitted=fitted,
                                          thresholds=thresholds, trees=clf.options.get("trees", 100),
                                          seed=clf.options.get("seed", 0)), image).rename("class")
+    tags = {"SATSEG_METHOD": method, "SATSEG_ENGINE": "earthengine", "SATSEG_SCENES": json.dumps(scenes),
+            "SATSEG_START": str(c.start), "SATSEG_END": str(c.end), "SATSEG_BANDS": ",".join(c.bands),
+            "SATSEG_ROI": json.dumps(c.roi.wgs84_geojson())}
+    if export is not None:
+        from .ee_tasks import export_task, start_and_record
+
+        task = export_task(labels, E.ee_region(c.roi), grid, export, f"satseg {method} {Path(out_path).stem}",
+                           S.MAX_PIXELS)
+        record = start_and_record(task, export, out_path, samples.classes, tags)
+        job.step(1.0, "export started")
+        return {"task": record["id"], "export": export, "out": record["out"], "method": method,
+                "engine": "earthengine", "scenes": scenes, "width": grid.width, "height": grid.height,
+                "seconds": round(time.perf_counter() - start, 3)}
     ident = json.dumps({"req": c.key(), "method": method, "thr": str(thresholds), "opt": clf.options,
                         "samples": json.dumps(samples.to_geojson(), sort_keys=True)}, sort_keys=True, default=str)
     cache = TileCache(cache_dir, "classify-ee-" + hashlib.sha256(ident.encode()).hexdigest()[:16])
     fetch = E.tile_fetcher(labels, grid, ["class"], backoff, job.sub(0.05, 0.95), request.ee_project, c.timeout(),
                            c.tile_size())
     stats = run_tiles(tiles, cache, fetch, job.sub(0.05, 0.95), workers=request.workers, label="class tile")
-    tags = {"SATSEG_METHOD": method, "SATSEG_ENGINE": "earthengine", "SATSEG_SCENES": json.dumps(scenes),
-            "SATSEG_START": str(c.start), "SATSEG_END": str(c.end), "SATSEG_BANDS": ",".join(c.bands),
-            "SATSEG_ROI": json.dumps(c.roi.wgs84_geojson())}
     counts = np.zeros(256, np.int64)
     with class_raster_writer(out_path, width=grid.width, height=grid.height, transform=grid.transform, crs=grid.crs,
                              classes=samples.classes, extra_tags=tags) as w:

@@ -1,0 +1,68 @@
+"""satseg ee-tasks list|cancel ID|download ID: the Earth Engine exports started by satseg classify-ee --export."""
+from __future__ import annotations
+
+import json
+
+NAME = "ee-tasks"
+HELP = "Earth Engine exports started by classify-ee --export: list, cancel, download"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("action", choices=["list", "cancel", "download"])
+    p.add_argument("task", nargs="?", metavar="ID", help="task id (cancel, download)")
+    p.add_argument("--out", metavar="CLASSES.tif", help="download: write here instead of the path given at export")
+    p.add_argument("--ee-project", metavar="ID", help="Google Cloud project registered for Earth Engine")
+    p.add_argument("--ee-key", metavar="FILE", help="service-account JSON key instead of the stored sign-in")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _fetch_bytes(url: str) -> bytes:
+    """One Cloud Storage object with the Earth Engine session's credentials, under a deadline."""
+    import ee
+    import requests
+
+    from ..core.online.ee_errors import translate_error
+    from ..core.scale.ee_tasks import DOWNLOAD_TIMEOUT_S
+
+    creds = ee.data.get_persistent_credentials()
+    try:
+        import google.auth.transport.requests
+
+        creds.refresh(google.auth.transport.requests.Request())
+        r = requests.get(url, headers={"Authorization": f"Bearer {creds.token}"}, timeout=DOWNLOAD_TIMEOUT_S)
+        r.raise_for_status()
+    except Exception as exc:
+        raise translate_error(exc, "downloading the export") from exc
+    return r.content
+
+
+def run(args) -> int:
+    from ..core.errors import SatSegError
+    from ..core.online.earthengine import ensure_session
+    from ..core.scale import ee_tasks as T
+
+    records = T.read_records()
+    if args.action != "list" and not args.task:
+        raise SatSegError(f"ee-tasks {args.action} needs a task id (see satseg ee-tasks list)")
+    if args.action == "list" and not records:
+        print("no Earth Engine exports started by SatSeg")
+        return 0
+    ensure_session(args.ee_project, args.ee_key)
+    if args.action == "cancel":
+        T.cancel(args.task)
+        print(f"{args.task}: cancel requested")
+        return 0
+    if args.action == "download":
+        record = T.find(args.task)
+        [status] = T.statuses([args.task])
+        out = T.download(record, status, _fetch_bytes, args.out)
+        print(f"{out}: written from Earth Engine export {args.task}")
+        return 0
+    states = T.statuses([r["id"] for r in records])
+    rows = [{**r, "state": T.describe(s)} for r, s in zip(records, states)]
+    if args.json:
+        print(json.dumps([{k: r[k] for k in ("id", "dest", "out", "started", "state")} for r in rows]))
+        return 0
+    for r in rows:
+        print(f"{r['id']}  {r['started']}  {r['dest']} -> {r['out']}: {r['state']}")
+    return 0

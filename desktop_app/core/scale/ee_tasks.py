@@ -1,0 +1,171 @@
+"""Earth Engine exports of big class rasters, and the tasks SatSeg started (docs/scale.md).
+
+A result too big to pull tile by tile is exported by Earth Engine itself as a
+Cloud-Optimized GeoTIFF to Cloud Storage or Drive, with an explicit
+``maxPixels``. Each started task is recorded in the user data folder
+(``ee-tasks.json``) with what is needed to finish the job locally: the class
+list and tags. ``satseg ee-tasks`` lists their state, cancels one, and
+downloads a finished Cloud Storage export into a class GeoTIFF (colour table
+and SATSEG_CLASSES added, as the local engine writes them).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+from ..errors import SatSegError
+
+TASKS_FILE = "ee-tasks.json"
+DONE, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
+DOWNLOAD_TIMEOUT_S = 120
+
+
+def tasks_file() -> Path:
+    from ..paths import data_home
+
+    return data_home() / TASKS_FILE
+
+
+def read_records() -> list[dict]:
+    p = tasks_file()
+    if not p.exists():
+        return []
+    try:
+        return list(json.loads(p.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise SatSegError(f"{p} is damaged ({exc}); remove it to start a new task list") from None
+
+
+def _write_records(records: list[dict]) -> None:
+    from ..atomic import write_text_atomic
+
+    tasks_file().parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(tasks_file(), json.dumps(records, indent=1))
+
+
+def parse_destination(dest: str) -> tuple[str, str, str]:
+    """'gs://BUCKET/PREFIX' or 'drive:FOLDER/PREFIX' -> (kind, bucket or folder, file prefix)."""
+    if dest.startswith("gs://"):
+        bucket, _, prefix = dest[5:].partition("/")
+        kind = "gcs"
+    elif dest.startswith("drive:"):
+        bucket, _, prefix = dest[6:].rpartition("/")
+        kind = "drive"
+    else:
+        raise SatSegError(f"--export '{dest}': give gs://BUCKET/PREFIX (Cloud Storage) or drive:FOLDER/PREFIX")
+    if not bucket or not prefix:
+        raise SatSegError(f"--export '{dest}': both a {'bucket' if kind == 'gcs' else 'folder'} and a file prefix "
+                          "are needed")
+    return kind, bucket, prefix
+
+
+def export_task(image, region, grid, dest: str, description: str, max_pixels: float):
+    """An unstarted ee.batch.Task writing ``image`` as a COG on ``grid`` (explicit crs, transform, maxPixels)."""
+    import ee
+
+    kind, where, prefix = parse_destination(dest)
+    t = grid.transform
+    common = dict(image=image, description=description[:100], fileNamePrefix=prefix, region=region,
+                  crs=grid.crs.to_string(), crsTransform=[t.a, t.b, t.c, t.d, t.e, t.f],
+                  maxPixels=int(max_pixels), fileFormat="GeoTIFF", formatOptions={"cloudOptimized": True})
+    if kind == "gcs":
+        return ee.batch.Export.image.toCloudStorage(bucket=where, **common)
+    return ee.batch.Export.image.toDrive(folder=where, **common)
+
+
+def start_and_record(task, dest: str, out_path, classes, tags: dict) -> dict:
+    """Start ``task`` and remember it (id, destination, the class raster to make of it)."""
+    from ..online.ee_errors import translate_error
+
+    try:
+        task.start()
+    except Exception as exc:   # quota, permissions, bad bucket: the server's words
+        raise translate_error(exc, "starting the Earth Engine export") from exc
+    record = {"id": task.id, "dest": dest, "out": str(Path(out_path)), "started": time.strftime("%Y-%m-%d %H:%M"),
+              "classes": [c.to_dict() for c in classes], "tags": tags}
+    _write_records(read_records() + [record])
+    return record
+
+
+def find(task_id: str) -> dict:
+    for r in read_records():
+        if r["id"] == task_id:
+            return r
+    raise SatSegError(f"no Earth Engine task {task_id} was started by SatSeg (see satseg ee-tasks list)")
+
+
+def describe(status: dict) -> str:
+    """One line for a task's state as ee.data.getTaskStatus reports it."""
+    state = status.get("state", "UNKNOWN")
+    if state == FAILED:
+        return f"failed: {status.get('error_message') or 'no reason given'}"
+    if state in (CANCELLED, "CANCEL_REQUESTED"):
+        return "cancelled"
+    if state == DONE:
+        return "completed: " + ", ".join(status.get("destination_uris") or []) if status.get("destination_uris") \
+            else "completed"
+    return state.lower()
+
+
+def statuses(ids: list[str]) -> list[dict]:
+    import ee
+
+    if not ids:
+        return []
+    return ee.data.getTaskStatus(ids)
+
+
+def cancel(task_id: str) -> None:
+    import ee
+
+    find(task_id)
+    ee.data.cancelTask(task_id)
+
+
+def ensure_done(task_id: str, status: dict) -> None:
+    """A one-line error unless the export finished well."""
+    state = status.get("state")
+    if state == FAILED:
+        raise SatSegError(f"Earth Engine export {task_id} failed: {status.get('error_message') or 'no reason given'}")
+    if state in (CANCELLED, "CANCEL_REQUESTED"):
+        raise SatSegError(f"Earth Engine export {task_id} was cancelled; start it again with satseg classify-ee --export")
+    if state != DONE:
+        raise SatSegError(f"Earth Engine export {task_id} is not finished yet ({str(state).lower()}); try again later")
+
+
+def download(record: dict, status: dict, fetch_bytes, out_path: Optional[str] = None) -> Path:
+    """The finished Cloud Storage COG as a local class GeoTIFF (tags and colour table added), written atomically.
+
+    ``fetch_bytes(url) -> bytes`` reads one object (a deadline of its own).
+    """
+    import rasterio
+    import rasterio.errors
+
+    from ..atomic import AtomicFile
+    from ..classes import ClassInfo, class_raster_writer
+
+    ensure_done(record["id"], status)
+    kind, bucket, prefix = parse_destination(record["dest"])
+    if kind != "gcs":
+        raise SatSegError(f"Earth Engine export {record['id']} is in Google Drive folder '{bucket}' "
+                          f"({prefix}*.tif); download it from Drive")
+    out = Path(out_path or record["out"])
+    url = f"https://storage.googleapis.com/storage/v1/b/{bucket}/o/{prefix.replace('/', '%2F')}.tif?alt=media"
+    data = fetch_bytes(url)
+    classes = [ClassInfo(int(c["id"]), c["name"], c["color"]) for c in record["classes"]]
+    # The raw download waits under a temporary name beside the output and is always removed.
+    raw = AtomicFile(out.with_name(out.name + ".download"))
+    try:
+        raw.tmp.write_bytes(data)
+        with rasterio.open(raw.tmp) as src, class_raster_writer(out, width=src.width, height=src.height,
+                                                                   transform=src.transform, crs=src.crs,
+                                                                   classes=classes, extra_tags=record.get("tags")) as w:
+            for _, win in src.block_windows(1):
+                w.write(src.read(1, window=win), window=win)
+    except rasterio.errors.RasterioIOError as exc:
+        raise SatSegError(f"the download of Earth Engine export {record['id']} is not a GeoTIFF: {exc}") from None
+    finally:
+        raw.discard()
+    return out
