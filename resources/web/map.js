@@ -269,6 +269,7 @@
       map.getContainer().style.cursor = pickMode ? "crosshair" : "";
       hint(pickMode ? (c.hint || "") : "");
     },
+    pan_by: function (c) { map.panBy([c.x, c.y], { animate: false }); },
     set_view: function (c) { map.setView([c.lat, c.lon], c.zoom || map.getZoom()); },
 
     set_offline_basemap: function (c) {
