@@ -210,6 +210,7 @@ def test_fetch_dialog_sizes_the_request_offline(qtbot, tmp_path):
     save_ee_settings(settings, EeSettings("test-project", None, None))
     d = FetchDialog(roi, tmp_path / "cache", settings=settings)
     qtbot.addWidget(d)
+    d.source.setCurrentIndex(d.source.findData("earthengine"))   # the dialog starts on keyless STAC
     assert d.ok.isEnabled(), d.plan.text()
     assert "px at 10 m" in d.plan.text() and "tile" in d.plan.text()
     req = d.request()
