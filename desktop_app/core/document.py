@@ -13,7 +13,7 @@ The image and result are the objects the UI works with (``ui.pipeline``'s
 needs to save them (``path``, ``is_demo``, ``width``, ``band_names``,
 ``transform``, ``crs``; ``class_array``, ``classes``, ``classifier``,
 ``request``). The samples are any collection with ``to_geojson()``,
-``classes()``, ``is_modified()``, ``is_empty()`` and ``mark_saved()``.
+``classes()``, ``is_modified()`` and ``mark_saved()``.
 
 Saved / unsaved, autosave and recovery follow docs/data-safety.md §3–4.
 """
@@ -121,9 +121,6 @@ class Document:
             self.samples.mark_saved()
         self._dirty = False
         self._changed(DIRTY)
-
-    def has_work(self) -> bool:
-        return bool(self.samples is not None and not self.samples.is_empty())
 
     # ------------------------------------------------------------ project
     def to_project_state(self, name: Optional[str] = None) -> core_project.ProjectState:

@@ -18,12 +18,6 @@ from . import pipeline
 CLASS_RASTER = core_project.CLASS_RASTER
 
 
-def state_from_window(win, folder: Optional[Path] = None) -> core_project.ProjectState:
-    """The project state of the window's document, with the panels' current settings."""
-    win.sync_settings()
-    return win.document.to_project_state(folder.name if folder else None)
-
-
 def _in_fetch_cache(path: str) -> bool:
     try:
         from ..core.online.fetch import default_cache_dir

@@ -160,10 +160,6 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
             self._overlays[name] = png
         return f"{BASE_URL}{OVERLAY_PREFIX}{name}"
 
-    def clear_overlays(self) -> None:
-        with self._lock:
-            self._overlays.clear()
-
     def _content(self, path: str) -> tuple[bytes, str] | None:
         if path == "qwebchannel.js":
             f = QFile(_QWEBCHANNEL)

@@ -435,8 +435,3 @@ def group_reduce(Y: np.ndarray, K: int, op=np.add) -> np.ndarray:
     for j in range(1, Y3.shape[1]):
         op(acc, Y3[:, j], out=acc)
     return acc
-
-
-def class_means(X: np.ndarray, index: np.ndarray, K: int) -> np.ndarray:
-    """(K, bands) float64 mean spectrum of each class (``index`` holds 0..K-1)."""
-    return np.array([X[index == k].astype(np.float64).mean(axis=0) for k in range(K)])

@@ -67,8 +67,5 @@ class MaxLikelihoodClassifier(Classifier):
         lim = (q + self.offset[:, 0]).astype(np.float32)[:, None]
         return ev.rank > lim
 
-    def squared_distances(self, ev: Evaluation) -> np.ndarray:
-        return ev.rank - self.offset
-
     def default_threshold(self, class_id):
         return 0.99

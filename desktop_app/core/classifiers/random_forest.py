@@ -125,7 +125,3 @@ class RandomForestClassifier(ProbabilityClassifier):
         if self._vote_codes is None:
             return self.model.predict_proba(X)
         return _vote_proba(self._vote_codes, np.ascontiguousarray(X, dtype=np.float32), self.n_classes)
-
-    @property
-    def feature_importances(self) -> dict[str, float]:
-        return dict(zip(self.band_names, map(float, self.model.feature_importances_)))

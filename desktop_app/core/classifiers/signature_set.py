@@ -51,11 +51,6 @@ class SignatureSet:
     def n_bands(self) -> int:
         return len(self.band_names)
 
-    def class_index(self) -> np.ndarray:
-        """(S,) position of each signature's class in ``classes``."""
-        ids = [c.id for c in self.classes]
-        return np.array([ids.index(int(c)) for c in self.class_of], np.intp)
-
     def subset(self, rows) -> "SignatureSet":
         rows = list(rows)
         return SignatureSet(list(self.band_names), list(self.classes), self.class_of[rows],

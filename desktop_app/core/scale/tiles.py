@@ -35,15 +35,6 @@ def tile_transform(z: int, x: int, y: int, size: int = TILE) -> Affine:
     return Affine((right - left) / size, 0, left, 0, -(top - bottom) / size, top)
 
 
-def tiles_covering(bounds_3857, z: int) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) inclusive range of tiles at zoom z over EPSG:3857 bounds."""
-    left, bottom, right, top = bounds_3857
-    n, size = 2 ** z, 2 * ORIGIN / 2 ** z
-    clamp = lambda v: min(n - 1, max(0, v))  # noqa: E731
-    return (clamp(int((left + ORIGIN) // size)), clamp(int((ORIGIN - top) // size)),
-            clamp(int((right + ORIGIN) // size)), clamp(int((ORIGIN - bottom) // size)))
-
-
 def native_zoom(transform: Affine, crs, width: int, height: int) -> int:
     """The zoom whose tile pixels are about the image's own pixels (the deepest worth building)."""
     left, bottom, right, top = transform_bounds(as_crs(crs), WEB_MERCATOR, *_grid_bounds(transform, width, height))
