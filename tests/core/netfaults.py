@@ -87,6 +87,7 @@ class StallingHttpServer:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.routes, self.held = routes, []
+        self.holding = threading.Event()   # set once a request is being held: a test can act mid-stall
         self.release = threading.Event()
         outer = self
 
@@ -104,6 +105,7 @@ class StallingHttpServer:
                         self.wfile.write(body)
                         return
                 outer.held.append(self.path)
+                outer.holding.set()
                 outer.release.wait(30)
 
             do_GET = do_POST = do_HEAD = _answer

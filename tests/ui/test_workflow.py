@@ -44,10 +44,17 @@ def test_draw_classify_masks_opacity_areas(qtbot, demo_window):
     url_before = snap["masks"][water]["url"]
 
     # Opacity and visibility change on the map at once, with no job and no new picture.
+    # The drawing's own spectra job (debounced, then read off the UI thread) may still be
+    # running after the fast classification: let it end first so that any job seen below is ours.
+    qtbot.waitUntil(lambda: not win._signature_timer.isActive() and not win.runner.busy(), timeout=30000)
+    started = []
+    record = started.append
+    win.runner.task_started.connect(record)
     win.layers_panel.set_opacity(water, 0.25)
     win.layers_panel.set_visible(f"mask-{win.model.class_by_name('forest').id}", False)
-    assert not win.runner.busy()
     snap = snapshot(qtbot, win)
+    win.runner.task_started.disconnect(record)
+    assert [t.label for t in started] == [] and not win.runner.busy()
     assert abs(snap["masks"][water]["opacity"] - 0.25) < 1e-6
     assert snap["masks"][f"mask-{win.model.class_by_name('forest').id}"]["visible"] is False
     assert snap["masks"][water]["url"] == url_before
