@@ -129,7 +129,12 @@ def test_one_ctrl_c_ends_the_fetch_exit_130_keeps_every_served_tile(tmp_path):
         assert line and time.monotonic() < deadline, child.stderr.read()
         served += line.count("served")      # two worker threads may share a line
         stalled += line.count("stalled")
-    time.sleep(0.3)   # let the last answer reach the cache
+    # The last answer is "served" before the worker has cached it: wait for the file itself.
+    def cached():
+        return [p for p in cache.glob("tiles/*/*.npy") if not p.name.startswith(".")]   # not a .part file
+
+    while len(cached()) < served and time.monotonic() < deadline:
+        time.sleep(0.02)
     t0 = time.monotonic()
     child.send_signal(signal.SIGINT)
     try:

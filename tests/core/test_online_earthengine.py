@@ -532,7 +532,7 @@ class TestDeadline(apitestcase.ApiTestCase):
             with pytest.raises(SatSegError, match=r"did not answer within 2 s while searching for scenes") as err:
                 E.search_scenes(roi, dt.date(2024, 1, 1), dt.date(2024, 1, 31), "median", 60,
                                 Backoff(attempts=1), timeout=2)
-            assert time.monotonic() - t0 < 2.5 and any("value:compute" in p for p in silent.held)
+            assert time.monotonic() - t0 < 3 and any("value:compute" in p for p in silent.held)   # before 3 s
         # The client's own timeout fired (a requests timeout), not only our backstop.
         from desktop_app.core.online.netcall import NetworkTimeout
 

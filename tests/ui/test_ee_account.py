@@ -277,7 +277,7 @@ def test_cancel_in_the_app_ends_a_stalled_fetch_in_seconds(qtbot, tmp_path, runn
         req = FetchRequest(source="stac", roi=ROI, start="2024-03-01", end="2024-03-31", bands=["B4"],
                            stac_url=silent.url)   # default 30 s deadline: only Cancel ends it sooner
         runner.start("fetch", lambda job: fetch_imagery(req, tmp_path / "cache", job), label="Fetching imagery")
-        qtbot.waitUntil(lambda: silent.accepted >= 2, timeout=5000)   # the check, then the search request
+        qtbot.waitUntil(lambda: silent.accepted >= 2, timeout=30000)   # the check, then the search request
         t0 = time.monotonic()
         with qtbot.waitSignal(runner.task_finished, timeout=5000) as finished:
             runner.cancel("fetch")
