@@ -1,7 +1,7 @@
 """Model quality and reuse in the window (issue 17): polygon-grouped cross-validation, the
 winning-score histogram of a class, saving a trained model and applying a saved one.
 
-The box sits in the Model panel under the thresholds; the two model actions are in the
+The box sits in the Model panel under the thresholds; the model and catalogue actions are in the
 Classify menu. Work runs on the window's task runner; the bodies below are Qt-free.
 """
 from __future__ import annotations
@@ -160,8 +160,11 @@ class ModelTools:
         self.act_apply = window._action(self._classify_menu(), "&Apply saved model…", self.apply_model,
                                         tip="Classify this image with a model saved earlier, without samples")
         self.act_save_sigs = window._action(self._classify_menu(), "Save signature &catalogue…", self.save_catalogue,
-                                            tip="Save the signatures of the last run as a JSON catalogue "
-                                                "(merge catalogues with 'satseg catalogue')")
+                                            tip="Save the signatures of the last run as a JSON catalogue")
+        self.act_merge_sigs = window._action(self._classify_menu(), "&Merge signature catalogues…",
+                                             self.merge_catalogues,
+                                             tip="Merge catalogues from several scenes into one (classes matched "
+                                                 "by name; bands must agree), like 'satseg catalogue … --out'")
         self.act_use_sigs = window._action(self._classify_menu(), "Classify with signature catalo&gue…",
                                            self.apply_catalogue,
                                            tip="Fit the chosen statistics method on a signature catalogue and "
@@ -285,6 +288,37 @@ class ModelTools:
             return None
         w.status.showMessage(f"Signature catalogue saved: {path}", 8000)
         return path
+
+    def merge_catalogues(self, paths: Optional[list[str]] = None, out: Optional[str] = None) -> Optional[str]:
+        """Merge several catalogues into one file, with the CLI's core function (classes matched by name)."""
+        w = self.window
+        from ..core.atomic import check_outputs
+        from ..core.classifiers.catalogue import load_catalogue, merge_catalogues, save_catalogue
+        from ..core.errors import SatSegError
+
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(w, "Merge signature catalogues (choose two or more)", "",
+                                                    "Signature catalogue (*.json)")
+            if not paths:
+                return None
+        if len(paths) < 2:
+            w.notify("Choose at least two signature catalogues to merge.", "warning")
+            return None
+        if out is None:
+            out, _ = QFileDialog.getSaveFileName(w, "Save merged signature catalogue", "merged-signatures.json",
+                                                 "Signature catalogue (*.json)")
+            if not out:
+                return None
+        try:
+            check_outputs({"The merged catalogue": out}, paths)   # before any work; never over an input
+            cat = merge_catalogues([load_catalogue(p) for p in paths])
+            save_catalogue(cat, out)
+        except SatSegError as exc:
+            w.notify(f"The catalogues were not merged: {exc}", "error")
+            return None
+        w.status.showMessage(f"Merged {len(paths)} catalogues ({len(cat.signatures.classes)} classes, "
+                             f"{cat.signatures.n} signatures): {out}", 8000)
+        return out
 
     def apply_catalogue(self, path: Optional[str] = None) -> None:
         w = self.window

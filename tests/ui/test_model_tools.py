@@ -57,3 +57,45 @@ def test_spectral_plot_shows_every_signature_in_the_class_colour(qtbot, demo_win
     for sig, curve in zip(plot.signatures, plot.all_curves):
         assert curve.opts["pen"].color().name() == colors[sig.class_id].lower()
     assert len(plot.signatures) <= len(polygons)
+
+
+def test_merge_signature_catalogues_from_the_classify_menu(qtbot, demo_window, tmp_path):
+    import json
+
+    win = demo_window
+    tools = win.model_tools
+    assert tools.act_merge_sigs in tools._classify_menu().actions()
+    win.model_panel.set_method("min_distance")
+    assert run_and_wait(qtbot, win) == "done"
+    a = tools.save_catalogue(str(tmp_path / "a.json"))
+    d = json.loads(open(a).read())
+    # A second "scene": the same signatures, its first class under a new name, another scene label.
+    first = d["classes"][0]["name"]
+    b = json.loads(open(a).read())
+    b["classes"][0]["name"] = "Renamed"
+    for row in b["signatures"]:
+        row["scene"] = "scene B"
+        if row["class"] == first:
+            row["class"] = "Renamed"
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    out = tools.merge_catalogues([a, str(tmp_path / "b.json")], str(tmp_path / "merged.json"))
+    assert out == str(tmp_path / "merged.json")
+    m = json.loads(open(out).read())
+    names = [c["name"] for c in d["classes"]]
+    assert [c["name"] for c in m["classes"]] == names + ["Renamed"]      # matched by name, new one appended
+    assert len(m["signatures"]) == 2 * len(d["signatures"])
+    assert [r["scene"] for r in m["signatures"]].count("scene B") == len(d["signatures"])
+    renamed = [r for r in m["signatures"] if r["class"] == "Renamed"]
+    assert [r["mean"] for r in renamed] == [r["mean"] for r in d["signatures"] if r["class"] == first]
+    # Different bands do not merge: one clear message, and no file.
+    c = json.loads(open(a).read())
+    c["bands"][0] = "B99"
+    (tmp_path / "c.json").write_text(json.dumps(c))
+    win.messages.clear()
+    assert tools.merge_catalogues([a, str(tmp_path / "c.json")], str(tmp_path / "bad.json")) is None
+    assert not (tmp_path / "bad.json").exists()
+    (level, text), = win.messages
+    assert level == "error" and "same bands" in text and "\n" not in text
+    # Never over one of its inputs.
+    assert tools.merge_catalogues([a, str(tmp_path / "b.json")], a) is None
+    assert json.loads(open(a).read()) == d
