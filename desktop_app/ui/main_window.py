@@ -300,6 +300,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.classes_panel.drawing_role_changed.connect(lambda _r: self._send_draw_style())
 
         self.model_panel.run_requested.connect(self.run_classification)
+        from .ee_classify_box import install as install_ee_choice
+
+        self.ee_choice = install_ee_choice(self)
         self.model_panel.thresholds_changed.connect(self.rethreshold)
 
         self.layers_panel.visibility_changed.connect(
@@ -555,6 +558,11 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                                    self.model_panel.thresholds())
 
     def run_classification(self) -> None:
+        if self.ee_choice.isChecked():
+            from .ee_classify_box import run_on_earth_engine
+
+            run_on_earth_engine(self)
+            return
         problem = self._run_problem()
         if problem:
             self.notify(problem, "warning")
