@@ -21,6 +21,7 @@ from . import atomic
 INDEX_NAME = "components.json"
 # Licence files as wheels and npm packages ship them (dist-info/licenses/…, LICENSE, COPYING, NOTICE, AUTHORS).
 _LICENCE_FILE = re.compile(r"(^|/)(licen[cs]es?/|(licen[cs]e|copying|notice|authors)[^/]*$)", re.IGNORECASE)
+_NOT_TEXT = (".py", ".pyc", ".pyi", ".so", ".pyd", ".dll", ".dylib")
 # Distributions that build the installers but are not part of them.
 BUILD_ONLY = {"pip", "setuptools", "wheel", "pyinstaller", "pyinstaller-hooks-contrib", "altgraph",
               "packaging", "torchvision"}
@@ -70,9 +71,11 @@ def python_components(skip: Iterable[str] = BUILD_ONLY) -> list[dict]:
         name = dist.metadata.get("Name")
         if not name or _norm(name) in skip or _norm(name) in out:
             continue
-        files = [Path(dist.locate_file(f)) for f in (dist.files or []) if _LICENCE_FILE.search(str(f))]
+        files = [Path(dist.locate_file(f)) for f in (dist.files or [])
+                 if _LICENCE_FILE.search(str(f)) and not str(f).endswith(_NOT_TEXT)]
         out[_norm(name)] = {"name": name, "version": dist.version, "license": _dist_licence(dist),
-                            "kind": "python", "files": [str(f) for f in files if f.is_file()]}
+                            "kind": "python", "root": str(dist.locate_file("")),
+                            "files": [str(f) for f in files if f.is_file()]}
     return sorted(out.values(), key=lambda c: c["name"].lower())
 
 
@@ -84,7 +87,7 @@ def web_components(node_modules: Path) -> list[dict]:
         files = [p for p in sorted(pkg_json.parent.iterdir()) if p.is_file() and _LICENCE_FILE.search(p.name)]
         out.append({"name": pkg.get("name", pkg_json.parent.name), "version": pkg.get("version", "?"),
                     "license": pkg.get("license") or "see licence files", "kind": "web",
-                    "files": [str(f) for f in files]})
+                    "root": str(pkg_json.parent), "files": [str(f) for f in files]})
     return out
 
 
@@ -96,9 +99,16 @@ def write_licenses(dest: Path, components: list[dict]) -> Path:
         names = []
         for src in comp["files"]:
             src = Path(src)
-            # keep the path below dist-info/licenses/ (e.g. bundled libraries' own texts), else the file name
-            parts = src.parts
-            rel = Path(*parts[parts.index("licenses") + 1:]) if "licenses" in parts[:-1] else Path(src.name)
+            # the path inside the package (two files of one name stay apart), without the
+            # dist-info/licenses/ prefix wheels put before the texts of their bundled libraries
+            try:
+                rel = src.relative_to(comp["root"]) if comp.get("root") else Path(src.name)
+            except ValueError:   # a file the wheel installs outside its own folder
+                rel = Path(src.name)
+            parts = [q for q in rel.parts if not q.endswith(".dist-info")]
+            if parts and parts[0].lower() in ("licenses", "licences") and len(parts) > 1:
+                parts = parts[1:]
+            rel = Path(*parts)
             target = dest / folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic.write_bytes_atomic(target, src.read_bytes())

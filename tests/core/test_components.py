@@ -29,6 +29,7 @@ def test_web_components_read_the_npm_packages():
 
 def test_write_licenses_copies_texts_and_the_index_reads_back(tmp_path):
     comps = [c for c in components.web_components(WEB) if c["name"] in ("leaflet", "@geoman-io/leaflet-geoman-free")]
+    comps += [c for c in components.python_components() if c["name"].lower() in ("numpy", "rasterio")]
     index = components.write_licenses(tmp_path / "LICENSES", comps)
     back = components.bundled_components(index.parent)
     assert [c["name"] for c in back] == [c["name"] for c in comps]
@@ -37,6 +38,11 @@ def test_write_licenses_copies_texts_and_the_index_reads_back(tmp_path):
         for rel, original in zip(comp["files"], src["files"]):
             assert (tmp_path / "LICENSES" / rel).read_bytes() == Path(original).read_bytes()
     assert not [p for p in (tmp_path / "LICENSES").rglob("*.part")]
+    # two files of one name in different folders stay apart (a wheel may list one text twice, in
+    # dist-info/licenses/ and beside the code: the same bytes, checked above, kept once)
+    copied = [p for p in (tmp_path / "LICENSES").rglob("*") if p.is_file() and p.name != components.INDEX_NAME]
+    assert len(copied) == len({rel for c in back for rel in c["files"]})
+    assert (tmp_path / "LICENSES" / "rasterio" / "rasterio" / "gdal_data" / "LICENSE.TXT").is_file()   # GDAL's
 
 
 def test_versions_come_from_the_libraries_themselves():

@@ -5,6 +5,10 @@ Layout (docs/sam.md)::
     <user data folder>/models/sam2/<name>/checkpoint.pt   the user's file, copied unchanged
     <user data folder>/models/sam2/<name>/model.json      {name, size, version, sha256, bytes, ...}
 
+An installation built with ``make package SAM2_CHECKPOINT=FILE`` also carries
+read-only models in ``<installation>/sam-models/<name>/`` (same layout; listed
+after the user's own, never removed; docs/packaging.md).
+
 ``model.json`` is written last, so a folder without it is an interrupted
 import and is ignored. Size and version are read from the tensor shapes,
 never from the file name; the SHA-256 is checked again on every load.
@@ -111,11 +115,14 @@ def _load_info(folder: Path) -> Optional[ModelInfo]:
 
 
 def list_models() -> list[ModelInfo]:
-    root = models_dir()
-    if not root.is_dir():
-        return []
-    found = (_load_info(f) for f in sorted(root.iterdir()) if f.is_dir())
-    return [m for m in found if m is not None]
+    """The user's imported models, then those that came with the installation (names unique)."""
+    out: dict[str, ModelInfo] = {}
+    for root in (models_dir(), bundled_models_dir()):
+        if root.is_dir():
+            for m in (_load_info(f) for f in sorted(root.iterdir()) if f.is_dir()):
+                if m is not None and m.name not in out:
+                    out[m.name] = m
+    return list(out.values())
 
 
 def get_model(name: Optional[str] = None) -> ModelInfo:
@@ -129,6 +136,13 @@ def get_model(name: Optional[str] = None) -> ModelInfo:
         if m.name == name:
             return m
     raise SatSegError(f"no SAM-2 model named '{name}'; installed: {', '.join(m.name for m in models)}")
+
+
+def bundled_models_dir() -> Path:
+    """Models that came with the installation (read-only)."""
+    from ..components import app_root
+
+    return app_root() / "sam-models"
 
 
 def import_checkpoint(path: str | os.PathLike, name: Optional[str] = None, job: Optional[Job] = None) -> ModelInfo:
@@ -171,6 +185,8 @@ def import_checkpoint(path: str | os.PathLike, name: Optional[str] = None, job: 
 def remove_model(name: str) -> None:
     info = get_model(name)
     folder = Path(info.path)
+    if folder.parent == bundled_models_dir():
+        raise SatSegError(f"'{name}' came with the installation and cannot be removed")
     (folder / INFO_NAME).unlink()          # first: the entry disappears at once, even if the rest fails
     shutil.rmtree(folder, ignore_errors=True)
 
