@@ -33,6 +33,11 @@ def later(ms, fn):
     QTimer.singleShot(ms, fn)
 
 
+def scroll(to_end: bool) -> None:
+    bar = win.docks["dock_sam"].widget().verticalScrollBar()
+    bar.setValue(bar.maximum() if to_end else 0)
+
+
 def shot(name):
     win.grab().save(os.path.join(out, name))
     print("saved", name, flush=True)
@@ -67,9 +72,9 @@ def on_task(task, outcome):
     if task.kind == "sam" and kind == "refined" and once("refined"):
         later(2000, lambda: (shot("sam-1-refine.png"), p.finetune_btn.click()))
     elif task.kind == "sam-scores" and kind == "segmented" and once("tuned"):
-        later(2000, lambda: (shot("sam-2-finetune-scores.png"), open_other()))
+        later(2000, lambda: (scroll(True), shot("sam-2-finetune-scores.png"), open_other()))
     elif task.kind == "sam" and kind == "segmented" and "other-shown" in done and once("other-segmented"):
-        later(2500, lambda: (shot("sam-3-segment-new-scene.png"), finish()))
+        later(2500, lambda: (scroll(True), shot("sam-3-segment-new-scene.png"), finish()))
     elif outcome == "failed":
         print("failed:", task.label, win.messages[-1:], flush=True)
         finish()

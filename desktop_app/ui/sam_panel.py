@@ -172,7 +172,7 @@ class SamPanel(QWidget):
         for n in names:
             self.model_combo.addItem(n, n)
         if random_init:
-            self.model_combo.addItem("Random weights (demonstration only)", RANDOM_INIT)
+            self.model_combo.addItem("Random weights (demo)", RANDOM_INIT)
         i = self.model_combo.findData(current) if current else -1
         self.model_combo.setCurrentIndex(max(i, 0))
         self.model_combo.blockSignals(False)

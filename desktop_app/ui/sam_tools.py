@@ -135,6 +135,7 @@ class SamTools:
 
     def _new_image(self) -> None:
         self.results.clear()
+        self.panel.refine_info.setText("")
         self.panel.set_available("refined", False)
         self.panel.set_available("segmented", False)
         self.panel.set_shown("classifier")
