@@ -630,6 +630,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def clear_result(self) -> None:
         self.document.set_result(None)
         self.map.bridge.send("clear_masks")
+        self.map.scheme_handler.drop_tiles(prefix="mask-")   # a big image's mask tiles (and its class array)
         self.layers_panel.clear_masks()
         self._send_legend()
         if self.results_panel is not None:
@@ -674,6 +675,10 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.map.bridge.send("set_legend", items=self.legend_items())
 
     def _send_masks(self, overlays: dict) -> None:
+        res = self.result
+        if res is not None and pipeline.uses_tiles(res.request.doc):
+            self._send_mask_tiles(res)
+            return
         for cid, ov in overlays.items():
             lid = mask_layer_id(cid)
             if lid not in self.layers_panel.rows:
@@ -681,6 +686,23 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             url = self._write_overlay(lid, ov.png)
             self.map.bridge.send("set_mask", id=lid, url=url, bounds=[list(ov.bounds[0]), list(ov.bounds[1])],
                                  opacity=self.layers_panel.opacity(lid), visible=self.layers_panel.visible(lid))
+
+    def _send_mask_tiles(self, res) -> None:
+        """Big images: each class mask as full-resolution tiles drawn on demand (docs/performance.md)."""
+        from ..core.scale.tiles import ClassTiles, native_zoom
+
+        doc = res.request.doc
+        tiles = ClassTiles(res.class_array, doc.transform, doc.crs)
+        zoom = native_zoom(doc.transform, doc.crs, doc.width, doc.height)
+        items = [(c.id, c.color) for c in res.classes] + [(0, UNCLASSIFIED_COLOR)]
+        for cid, color in items:
+            lid = mask_layer_id(cid)
+            if lid not in self.layers_panel.rows:
+                continue
+            url = self.map.publish_tiles(lid, tiles.layer(cid, color))
+            self.map.bridge.send("set_mask", id=lid, url=url, bounds=self._last_image_bounds, tiles=True,
+                                 max_native_zoom=zoom, opacity=self.layers_panel.opacity(lid),
+                                 visible=self.layers_panel.visible(lid))
 
     def _recolor_masks(self) -> None:
         """A class got a new colour: redraw the masks from the stored class array (no re-run)."""

@@ -295,7 +295,9 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
     else:
         class_array, cache = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85))
     job.step(0.87, "drawing masks")
-    overlays = mask_overlays(class_array, req.doc.transform, req.doc.crs, classes, max_size=DISPLAY_MAX)
+    # Tiled (big) images get mask tiles drawn on demand (main_window._send_masks), no overlays.
+    overlays = {} if uses_tiles(req.doc) else mask_overlays(class_array, req.doc.transform, req.doc.crs, classes,
+                                                            max_size=DISPLAY_MAX)
     job.step(0.93, "measuring areas")
     areas = class_areas(class_array, req.doc.transform, req.doc.crs, classes)
     accuracy = validation_accuracy(req, class_array, classes)
@@ -317,6 +319,8 @@ def validation_accuracy(req: RunRequest, class_array: np.ndarray, classes: Seque
 
 def recolor_overlays(result: RunResult, classes: Sequence[ClassInfo]) -> dict[int, Overlay]:
     """Masks again with new class colours; the class array is reused, nothing is re-run."""
+    if uses_tiles(result.request.doc):
+        return {}        # mask tiles: the window publishes new tile layers, nothing to draw here
     return mask_overlays(result.class_array, result.request.doc.transform, result.request.doc.crs,
                          classes, max_size=DISPLAY_MAX)
 
@@ -347,7 +351,7 @@ def restore(req: RunRequest, class_raster_path: str, job: Optional[Job] = None) 
         raise SatSegError(f"the saved result {class_raster_path} is {array.shape[1]} x {array.shape[0]} px but the "
                           f"image is {req.doc.width} x {req.doc.height}; run the classification again")
     job.step(0.4, "drawing masks")
-    overlays = mask_overlays(array, transform, crs, classes, max_size=DISPLAY_MAX)
+    overlays = {} if uses_tiles(req.doc) else mask_overlays(array, transform, crs, classes, max_size=DISPLAY_MAX)
     job.step(0.8, "measuring areas")
     areas = class_areas(array, transform, crs, classes)
     accuracy = validation_accuracy(req, array, classes)

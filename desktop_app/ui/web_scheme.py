@@ -93,12 +93,13 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
             self._tiles[layer] = (self._serial, render)
         return f"{BASE_URL}{TILE_PREFIX}{layer}/{self._serial}/{{z}}/{{x}}/{{y}}.png"
 
-    def drop_tiles(self, layer: Optional[str] = None) -> None:
+    def drop_tiles(self, layer: Optional[str] = None, prefix: Optional[str] = None) -> None:
+        """Stop serving ``layer`` (or every layer whose name starts with ``prefix``, or all)."""
         with self._lock:
-            if layer is None:
+            if layer is None and prefix is None:
                 self._tiles.clear()
-            else:
-                self._tiles.pop(layer, None)
+            for name in [k for k in self._tiles if k == layer or (prefix and k.startswith(prefix))]:
+                del self._tiles[name]
 
     def _start_tile(self, job, path: str) -> bool:
         """True when ``path`` is a tile URL (answered later, from a tile thread)."""

@@ -133,8 +133,11 @@
 
     set_mask: function (c) {
       commands.remove_mask(c);
-      var layer = L.imageOverlay(c.url, toBounds(c.bounds),
-        { pane: "masks", opacity: c.opacity === undefined ? 0.7 : c.opacity, interactive: false });
+      var opacity = c.opacity === undefined ? 0.7 : c.opacity;
+      var layer = c.tiles
+        ? L.tileLayer(c.url, { pane: "masks", opacity: opacity, bounds: toBounds(c.bounds),
+                               maxNativeZoom: c.max_native_zoom, maxZoom: 22, keepBuffer: 1 })
+        : L.imageOverlay(c.url, toBounds(c.bounds), { pane: "masks", opacity: opacity, interactive: false });
       masks[c.id] = { layer: layer, visible: c.visible !== false };
       if (masks[c.id].visible) { layer.addTo(map); }
     },

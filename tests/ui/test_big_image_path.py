@@ -5,7 +5,7 @@ import numpy as np
 
 from desktop_app.core.demo_scene import CLASSES, make_demo_scene
 from desktop_app.core.geotiff import write_raster
-from ui_helpers import run_and_wait, snapshot
+from ui_helpers import run_and_wait, run_js, snapshot
 
 
 def test_disk_backed_image_classifies_like_the_in_memory_one(qtbot, make_window, tmp_path, monkeypatch):
@@ -69,4 +69,16 @@ def test_disk_backed_image_is_shown_as_full_resolution_tiles(qtbot, make_window,
     # The background job built reduced levels into the user cache, never beside the image.
     qtbot.waitUntil(lambda: not win.runner.busy(), timeout=60000)
     assert list((tmp_path / "home" / "cache" / "overviews").glob("*/x4.tif"))
+    # Classified: every class mask is a tile layer too, drawn from the class array on demand.
+    win.model.from_geojson(dict(scene.samples, classes=[c.to_dict() for c in CLASSES]))
+    assert run_and_wait(qtbot, win) == "done", win.messages[-1:]
+    masks = snapshot(qtbot, win)["masks"]
+    assert masks and all("/tiles/mask-" in m["url"] for m in masks.values())
+    qtbot.waitUntil(lambda: bool(run_js(qtbot, win, "document.querySelectorAll('.leaflet-masks-pane img').length")),
+                    timeout=30000)
+    before = {k: m["url"] for k, m in masks.items()}
+    with qtbot.waitSignal(win.classification_finished, timeout=60000):
+        win.model_panel.set_thresholds({c.name: 1.0 for c in win.result.classes})
+    after = snapshot(qtbot, win)["masks"]
+    assert all(after[k]["url"] != before[k] for k in before)       # re-decided: new versions of the tiles
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "scene.tif"]

@@ -182,3 +182,42 @@ def class_rgba(tile: np.ndarray, colors: dict, alphas: dict) -> np.ndarray:
             lut[cid, :3] = hex_to_rgb(color)
             lut[cid, 3] = round(255 * a)
     return lut[tile]
+
+
+class ClassTiles:
+    """Mask tiles of one class array, one layer per class (each keeps its own opacity and
+    visibility in the page); the warped class tile is shared by the layers (small LRU)."""
+
+    def __init__(self, class_array: np.ndarray, transform: Affine, crs, keep: int = 512) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.class_array, self.transform, self.crs = class_array, transform, crs
+        self._cache: "OrderedDict[tuple, Optional[np.ndarray]]" = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def tile(self, z: int, x: int, y: int) -> Optional[np.ndarray]:
+        key = (z, x, y)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        t = class_tile(self.class_array, self.transform, self.crs, z, x, y)
+        with self._lock:
+            self._cache[key] = t
+            while len(self._cache) > self._keep:
+                self._cache.popitem(last=False)
+        return t
+
+    def layer(self, class_id: int, color: str):
+        """``(z, x, y) -> PNG or None`` of one class's mask in ``color``."""
+        from ..display import encode_mask_png
+
+        def render(z: int, x: int, y: int) -> Optional[bytes]:
+            t = self.tile(z, x, y)
+            if t is None:
+                return None
+            mask = t == class_id
+            return encode_mask_png(mask, color) if mask.any() else None
+        return render

@@ -142,5 +142,10 @@ class ImageSource(ABC):
         """Fail early, with a clear message, on an image that is all nodata."""
         from ..errors import SatSegError
 
+        # A few blocks (or the smallest overview) first: any valid pixel there settles it
+        # without decompressing the whole file; only an all-nodata sample needs the full look.
+        _, nodata, _ = self.sample(65_536)
+        if nodata.size and not nodata.all():
+            return
         if self.preview(256).nodata_mask.all():
             raise SatSegError(f"{self.path} has no valid pixels (every pixel is nodata)")
