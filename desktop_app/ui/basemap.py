@@ -13,12 +13,6 @@ from PySide6.QtWidgets import QFileDialog
 FILTER = "Offline basemaps (*.mbtiles *.gpkg);;All files (*)"
 
 
-def demo_basemap_path() -> Path:
-    from ..core.paths import data_home
-
-    return data_home() / "cache" / "basemap" / "demo.mbtiles"
-
-
 def choose_offline_basemap(win) -> None:
     path, _ = QFileDialog.getOpenFileName(win, "Offline basemap (MBTiles or GeoPackage)", "", FILTER)
     if path:
@@ -35,7 +29,7 @@ def add_offline_basemap(win, path: str) -> None:
         win.offline_basemap = tf
         url = win.map.publish_tiles("basemap", tf)
         win.map.bridge.send("set_offline_basemap", url=url, min_zoom=tf.min_zoom, max_zoom=tf.max_zoom,
-                            attribution=tf.name)
+                            attribution=tf.name, bounds=tf.bounds)
         win.status.showMessage(f"Offline basemap: {Path(tf.path).name} ({tf.kind}, zoom {tf.min_zoom}–{tf.max_zoom})",
                                8000)
 
@@ -44,24 +38,20 @@ def add_offline_basemap(win, path: str) -> None:
 
 
 def show_demo_basemap(win) -> None:
-    """The demo's small basemap (made the first time, into the user cache)."""
-    from ..core.demo_scene import CENTER_LAT, CENTER_LON
+    """The demo's small basemap (drawn into the user cache while the demo scene was made)."""
+    from ..core.errors import SatSegError
     from ..core.scale.basemap import open_tile_file
-    from ..core.scale.demo_basemap import write_demo_basemap
+    from ..core.scale.demo_basemap import default_path
 
-    def make(job):
-        path = demo_basemap_path()
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_demo_basemap(path, CENTER_LON, CENTER_LAT)
-        return open_tile_file(str(path))
-
-    def shown(tf) -> None:
-        if not win._closed:
-            win.offline_basemap = tf
-            url = win.map.publish_tiles("basemap", tf)
-            win.map.bridge.send("set_offline_basemap", url=url, min_zoom=tf.min_zoom, max_zoom=tf.max_zoom,
-                                attribution=tf.name)
-
-    win.runner.start("basemap", make, label="Drawing the demo basemap", on_done=shown,
-                     on_error=lambda msg: win.notify(f"Demo basemap: {msg}", "warning"))
+    path = default_path()
+    if not path.is_file():
+        return
+    try:
+        tf = open_tile_file(str(path))   # an SQLite open and two small queries: no worker needed
+    except SatSegError as exc:
+        win.notify(f"Demo basemap: {exc}", "warning")
+        return
+    win.offline_basemap = tf
+    url = win.map.publish_tiles("basemap", tf)
+    win.map.bridge.send("set_offline_basemap", url=url, min_zoom=tf.min_zoom, max_zoom=tf.max_zoom,
+                        attribution=tf.name, bounds=tf.bounds)

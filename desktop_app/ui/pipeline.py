@@ -133,6 +133,9 @@ def open_demo_doc(job: Optional[Job] = None, size: int = 1000) -> ImageDoc:
     from ..core.demo_scene import CLASSES, make_demo_scene
 
     scene = make_demo_scene(size=size, job=ensure_job(job).sub(0, 0.95))
+    from ..core.scale.demo_basemap import ensure_demo_basemap
+
+    ensure_demo_basemap()   # the demo shows the offline basemap out of the box (docs/performance.md)
     warm_imports()
     img = scene.image
     # Training and validation polygons together; the class list keeps the demo's order and colours.

@@ -279,8 +279,11 @@
       if (offlineBasemap) { map.removeLayer(offlineBasemap); offlineBasemap = null; }
       if (!c.url) { return; }
       // Under the imagery (tile pane); zoomed past its deepest tiles, those are enlarged.
-      offlineBasemap = L.tileLayer(c.url, { minZoom: 0, maxZoom: 22, minNativeZoom: c.min_zoom,
-        maxNativeZoom: c.max_zoom, attribution: c.attribution || "" });
+      // Hidden below the file's first level (scaling its tiles down would ask for thousands),
+      // asked only inside the file's bounds when it says them.
+      var opts = { minZoom: c.min_zoom, maxZoom: 22, maxNativeZoom: c.max_zoom, attribution: c.attribution || "" };
+      if (c.bounds) { opts.bounds = L.latLngBounds([c.bounds[1], c.bounds[0]], [c.bounds[3], c.bounds[2]]); }
+      offlineBasemap = L.tileLayer(c.url, opts);
       offlineBasemap.addTo(map);
     },
     set_basemap: function (c) {

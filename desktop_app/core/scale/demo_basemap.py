@@ -1,7 +1,7 @@
 """A small offline basemap (MBTiles) around the demo scene, so the basemap feature shows out of the box.
 
 Drawn here, not downloaded: a light ground, a highway, village roads, a canal and village
-blocks with their names, at zooms 9–14 over the demo scene and a margin around it. The
+blocks with their names, at zooms 10–13 over the demo scene and a margin around it. The
 places are invented for the synthetic scene (it is not a map of Muzaffarnagar).
 """
 from __future__ import annotations
@@ -64,7 +64,24 @@ def _tile_png(feats, z: int, x: int, y: int) -> bytes:
     return buf.getvalue()
 
 
-def write_demo_basemap(path, lon0: float, lat0: float, zooms=range(9, 15), margin_deg: float = 0.13) -> Path:
+def default_path() -> Path:
+    from ..paths import data_home
+
+    return data_home() / "cache" / "basemap" / "demo.mbtiles"
+
+
+def ensure_demo_basemap() -> Path:
+    """The demo scene's basemap in the user cache, drawn the first time (~40 tiles, a fraction of a second)."""
+    from ..demo_scene import CENTER_LAT, CENTER_LON
+
+    path = default_path()
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_demo_basemap(path, CENTER_LON, CENTER_LAT)
+    return path
+
+
+def write_demo_basemap(path, lon0: float, lat0: float, zooms=range(10, 14), margin_deg: float = 0.1) -> Path:
     """Write the MBTiles file (atomically); returns its path."""
     feats = _features(lon0, lat0)
     with atomic_path(path) as tmp:
