@@ -145,7 +145,10 @@ def _run(args, out, start, job, clf, samples, client) -> int:
             if client is not None:
                 from ..core.scale.dask_classify import ImageRecipe, dask_blocks
 
-                recipe = ImageRecipe(str(Path(args.image).resolve()), args.mask_clouds, args.baseline, tuple(indices))
+                from ..core.sources.geotiff_source import is_url
+
+                path = args.image if is_url(args.image) else str(Path(args.image).resolve())
+                recipe = ImageRecipe(path, args.mask_clouds, args.baseline, tuple(indices))
                 blocks = dask_blocks(client, recipe, src, clf, thresholds, args.block, job.sub(0.1, 1.0),
                                      with_scores=args.scores is not None)
             summary = classify_image(src, clf, out, thresholds=thresholds, block=args.block, job=job.sub(0.1, 1.0),

@@ -32,7 +32,9 @@ def bounded_gdal_cache(nbytes: int = GDAL_CACHE_BYTES):
     """Context manager capping GDAL's block cache; wrap opening *and* processing a big image in it."""
     import rasterio
 
-    return rasterio.Env(GDAL_CACHEMAX=int(nbytes))
+    # Images read over HTTP(S) (a COG URL): every request has a deadline and a few retries.
+    return rasterio.Env(GDAL_CACHEMAX=int(nbytes), GDAL_HTTP_TIMEOUT=30, GDAL_HTTP_MAX_RETRY=3,
+                        GDAL_HTTP_RETRY_DELAY=1, GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR")
 
 
 @dataclass

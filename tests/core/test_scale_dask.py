@@ -211,3 +211,68 @@ def test_scheduler_dying_mid_run_leaves_no_output(tiles, tmp_path):
             if p is not None and p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+class _RangeHandler:
+    """A static file server on 127.0.0.1 that honours HTTP Range requests, as COG hosts do."""
+
+    @staticmethod
+    def serve(path):
+        import http.server
+        import threading
+
+        data = Path(path).read_bytes()
+        seen = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _send(self, body_wanted):
+                rng = self.headers.get("Range")
+                if rng and rng.startswith("bytes="):
+                    a, _, b = rng[6:].partition("-")
+                    a, b = int(a), min(int(b) if b else len(data) - 1, len(data) - 1)
+                    chunk, code = data[a:b + 1], 206
+                else:
+                    chunk, code = data, 200
+                seen.append(rng)
+                self.send_response(code)
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", str(len(chunk)))
+                if code == 206:
+                    self.send_header("Content-Range", f"bytes {a}-{b}/{len(data)}")
+                self.end_headers()
+                if body_wanted:
+                    self.wfile.write(chunk)
+
+            def do_GET(self):
+                self._send(True)
+
+            def do_HEAD(self):
+                self._send(False)
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server, f"http://127.0.0.1:{server.server_address[1]}/{Path(path).name}", seen
+
+
+def test_workers_read_a_cog_over_http_by_ranges(cluster, tiles, tmp_path):
+    lc, client = cluster
+    path, td = tiles
+    server, url, seen = _RangeHandler.serve(path)
+    try:
+        clf = make_classifier("mahalanobis")
+        clf.fit(td)
+        from desktop_app.core.classify import bounded_gdal_cache
+
+        with open_image(path) as local:
+            classify_image(local, clf, tmp_path / "one.tif", block=64)
+        with bounded_gdal_cache(), open_image(url) as remote:
+            assert remote.width == 350 and remote.band_names == ["B2", "B3", "B4", "B8"]
+            classify_image(remote, clf, tmp_path / "url.tif", block=64,
+                           blocks=dask_blocks(client, ImageRecipe(url), remote, clf, None, 64))
+    finally:
+        server.shutdown()
+    assert np.array_equal(_pixels(tmp_path / "one.tif")[0], _pixels(tmp_path / "url.tif")[0])
+    assert any(r and r.startswith("bytes=") for r in seen)   # ranges, not whole-file downloads

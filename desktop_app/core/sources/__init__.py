@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..errors import SatSegError
 from .base import ImageSource
-from .geotiff_source import GeoTiffSource
+from .geotiff_source import GeoTiffSource, is_url
 from .sentinel2 import Sentinel2Source, find_band_files
 
 __all__ = ["ImageSource", "GeoTiffSource", "Sentinel2Source", "open_image", "find_band_files"]
@@ -16,6 +16,17 @@ def open_image(path: str | Path, mask_clouds: bool = False, check_valid: bool = 
 
     ``baseline`` states the Sentinel-2 processing baseline of a band folder (e.g. "04.00").
     """
+    if is_url(path):
+        if mask_clouds or baseline is not None:
+            raise SatSegError("cloud masking and a processing baseline need a Sentinel-2 band folder, not a URL")
+        source: ImageSource = GeoTiffSource(str(path))
+        if check_valid:
+            try:
+                source.check_has_valid_pixels()
+            except Exception:
+                source.close()
+                raise
+        return source
     p = Path(path)
     if not p.exists():
         raise SatSegError(f"{p} does not exist")

@@ -20,11 +20,20 @@ DN_SCALE = 1e-4  # Sentinel-2 L2A: reflectance = DN / 10000
 SCALING_SAMPLE_PX = 65536
 
 
+def is_url(path) -> bool:
+    return str(path).startswith(("http://", "https://"))
+
+
 def open_dataset(path: str | Path):
     """rasterio.open with a one-line message for missing, corrupt or non-raster files."""
-    p = Path(path)
-    if not p.exists():
-        raise SatSegError(f"{p} does not exist")
+    if is_url(path):
+        # A COG over HTTP(S): GDAL reads only the byte ranges it needs (/vsicurl/; timeouts:
+        # core/classify.bounded_gdal_cache sets GDAL_HTTP_TIMEOUT, docs/scale.md).
+        p = str(path)
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise SatSegError(f"{p} does not exist")
     try:
         with warnings.catch_warnings():
             # A file without georeferencing is reported below with our own message.
