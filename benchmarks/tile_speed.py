@@ -118,7 +118,7 @@ def main(argv=None):
     win.resize(1366, 768)
     win.show()
     wait_for(win.map.bridge.ready, 60)
-    with Ticks(False) as ticks:
+    with Ticks(os.environ.get("SATSEG_TRACE") == "1") as ticks:
         t0 = time.perf_counter()
         win.open_path(str(path))
         wait_for(win.image_displayed, 600)

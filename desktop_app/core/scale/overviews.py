@@ -53,7 +53,7 @@ def existing_levels(path: str, width: int, height: int) -> Optional[list[tuple[i
     return levels if all(p.is_file() for _, p in levels) else None
 
 
-def build_levels(source, job: Optional[Job] = None, block: int = 2048) -> list[tuple[int, Path]]:
+def build_levels(source, job: Optional[Job] = None, block: int = 1024) -> list[tuple[int, Path]]:
     """Build (or find) the reduced levels of an ImageSource; returns (factor, file) per level."""
     from ..geotiff import GeoTiffWriter
     from ..raster import iter_windows
@@ -103,8 +103,10 @@ def _reduce(data: np.ndarray, nodata: np.ndarray, step: int, out_h: int, out_w: 
         data = np.pad(data, ((0, 0), (0, ph), (0, pw)))
         valid = np.pad(valid, ((0, ph), (0, pw)))
     v = valid.reshape(out_h, step, out_w, step).sum(axis=(1, 3)).astype(np.float32)
-    s = np.where(valid[None], data, 0).reshape(b, out_h, step, out_w, step).sum(axis=(2, 4), dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (s / v[None]).astype(np.float32)
+    out = np.empty((b, out_h, out_w), np.float32)
+    for k in range(b):   # band by band: temporaries stay one band of the block
+        s = np.where(valid, data[k], 0).reshape(out_h, step, out_w, step).sum(axis=(1, 3), dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[k] = s / v
     out[:, v == 0] = np.nan
     return out
