@@ -18,7 +18,6 @@ import logging
 import mimetypes
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
@@ -77,7 +76,10 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
         self._overlays: dict[str, bytes] = {}   # file name -> PNG, only the newest per layer
         self._serial = 0
         self._tiles: dict[str, tuple[int, TileRenderer]] = {}   # layer -> (version, renderer)
-        self._tile_pool: Optional[ThreadPoolExecutor] = None
+        self._tile_stack: list = []          # pending tile draws, newest last (taken first)
+        self._tile_ready = threading.Condition(self._lock)
+        self._tile_threads = 0
+        self._tiles_closed = False
         self._replies = _TileReplies(self)
         self._replies.ready.connect(self._reply)
         self._empty = None
@@ -109,14 +111,17 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
         layer, version, z, x, y = m.group(1), *map(int, m.groups()[1:])
         with self._lock:
             entry = self._tiles.get(layer)
-            if self._tile_pool is None:
-                self._tile_pool = ThreadPoolExecutor(TILE_THREADS, thread_name_prefix="satseg-tiles")
         if entry is None or entry[0] != version:
             self._replies.ready.emit(job, None)    # an old version: the page moved on
             return True
         render = entry[1]
+        alive = [True]
+        # Leaflet drops the requests of tiles that left the view; Qt then deletes their job.
+        job.destroyed.connect(lambda *_: alive.__setitem__(0, False))
 
         def work():
+            if not alive[0]:
+                return                             # scrolled away before its turn: not drawn
             try:
                 png = render(z, x, y)
             except Exception:   # a bug in a renderer must not take the map down: log, empty tile
@@ -124,10 +129,31 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
                 png = None
             from ..core.scale.basemap import image_mime   # basemap files may hold JPEG/WebP tiles
 
-            self._replies.ready.emit(job, (png, image_mime(png) if png else "image/png"))
+            if alive[0]:
+                self._replies.ready.emit(job, (png, image_mime(png) if png else "image/png"))
 
-        self._tile_pool.submit(work)
+        self._push_tile(work)
         return True
+
+    def _push_tile(self, work) -> None:
+        """Newest request first: after a zoom or pan the tiles now on screen are drawn before
+        the ones asked for on the way (which the page may have dropped meanwhile)."""
+        with self._lock:
+            self._tile_stack.append(work)
+            if self._tile_threads < TILE_THREADS:
+                self._tile_threads += 1
+                threading.Thread(target=self._tile_worker, name="satseg-tiles", daemon=True).start()
+            self._tile_ready.notify()
+
+    def _tile_worker(self) -> None:
+        while True:
+            with self._lock:
+                while not self._tile_stack and not self._tiles_closed:
+                    self._tile_ready.wait()
+                if self._tiles_closed:
+                    return
+                work = self._tile_stack.pop()
+            work()
 
     def _reply(self, job, found) -> None:
         try:
@@ -148,8 +174,10 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
 
     def shutdown_tiles(self) -> None:
         self.drop_tiles()
-        if self._tile_pool is not None:
-            self._tile_pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._tiles_closed = True
+            self._tile_stack.clear()
+            self._tile_ready.notify_all()
 
     def publish_overlay(self, layer: str, png: bytes) -> str:
         """Serve ``png`` for ``layer`` and return its URL (new per version, so no stale cache)."""
