@@ -115,12 +115,21 @@ class Document:
             self._dirty = True
             self._changed(DIRTY)
 
+    def samples_edited(self) -> None:
+        """The samples became modified or saved (an edit, an undo back to the save): ``is_dirty`` may differ."""
+        self._changed(DIRTY)
+
     def mark_saved(self) -> None:
         """Everything on screen is what the project (or the freshly opened image) holds."""
         if self.samples is not None:
             self.samples.mark_saved()
         self._dirty = False
         self._changed(DIRTY)
+
+    def caption(self) -> str:
+        """The window's title: the project's (else the image's) name, and ``*`` while there is unsaved work."""
+        name = self.project_folder.name if self.project_folder else getattr(self.image, "title", None)
+        return ("SatSeg — " + name if name else "SatSeg") + ("*" if self.is_dirty() else "")
 
     # ------------------------------------------------------------ project
     def to_project_state(self, name: Optional[str] = None) -> core_project.ProjectState:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from ..core.document import IMAGE, RESULT
 from ..core.errors import SatSegError
 from .change_box import ChangeBox
 from .clean_map_box import CleanMapBox
@@ -35,7 +36,7 @@ class AnalysisTools:
                          "Region growing, clusters, validation points and area estimates, change between dates")
         self.clean = CleanMapBox(window)
         window.results_panel.layout().insertWidget(1, self.clean)
-        window.classification_finished.connect(lambda _outcome: self.result_changed())
+        window.document.observe(lambda what: what in (RESULT, IMAGE) and self.result_changed())
         self._results_tabs(window.results_panel)
         # Indices live in the Bands panel, above its closing stretch.
         self.indices = IndicesBox()

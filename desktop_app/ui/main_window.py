@@ -89,6 +89,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
         self.model = SampleModel(self)
         self.document.samples = self.model
+        # Sample edits are unsaved work: the title follows. (The stack also says so while Qt destroys it.)
+        self.model.undo_stack.cleanChanged.connect(lambda _clean: self._closed or self.document.samples_edited())
         self.runner = TaskRunner(self)
         self.map = MapView(self)
         self.setCentralWidget(self.map)
@@ -366,7 +368,6 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.bands_panel.set_band_names(doc.band_names)
         self.model_panel.set_band_count(len(self.bands_panel.classifier_bands()))
         self.imagery_panel.set_image_info(doc.describe())
-        self.setWindowTitle(f"SatSeg — {doc.title}")
         if load_samples and doc.samples is not None:
             self.model.from_geojson(doc.samples)
         self.status.showMessage(f"Opened {doc.title}. Draw sample polygons for each class, then Run (F5).", 15000)
@@ -628,27 +629,15 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.status.showMessage("Cancelling…", 3000)
 
     def clear_result(self) -> None:
-        self.document.set_result(None)
+        self.document.set_result(None)   # the panels follow through the document (_on_document_changed)
         self.map.bridge.send("clear_masks")
         self.map.scheme_handler.drop_tiles(prefix="mask-")   # a big image's mask tiles (and its class array)
-        self.layers_panel.clear_masks()
-        self._send_legend()
-        if self.results_panel is not None:
-            self.results_panel.set_export_enabled(False)
-            self.results_panel.show_areas(None)
-            self.results_panel.show_accuracy(None)
 
     def _show_result(self, res: pipeline.RunResult) -> None:
         if self._closed or self.doc is None or res.request.doc is not self.doc:
             return  # the image changed (or the window closed) while this ran
-        self.document.set_result(res, dirty=False)
-        self.layers_panel.set_masks(res.classes, unclassified=res.areas.unclassified.pixels > 0)
-        self._send_masks(res.overlays)
-        self._send_legend()
-        if self.results_panel is not None:
-            self.results_panel.set_export_enabled(True)
-            self.results_panel.show_areas(res.areas)
-            self.results_panel.show_accuracy(res.accuracy)
+        self.document.set_result(res)    # unsaved work; the panels follow through the document
+        self._send_masks(res.overlays)   # after the observer made the layer rows the masks are drawn into
         if res.refit:
             self.model.set_pixel_counts(res.pixels_per_class)
             suggest = getattr(res.classifier, "default_threshold", None)
@@ -662,7 +651,6 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.status.showMessage(
                 f"{'Classified' if res.refit else 'Thresholds applied'} in {res.seconds:.1f} s "
                 f"({res.classifier.label}); unclassified pixels: {unclassified:,}", 15000)
-        self._mark_dirty()
 
     def legend_items(self) -> list[dict]:
         """The map legend: every class colour, and 'Unclassified' when the result has such pixels."""
@@ -757,7 +745,13 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                      lambda self, value: self.document.mark_dirty() if value else self.document.mark_saved())
 
     def _on_document_changed(self, what: str) -> None:
-        if what == document_events.SETTINGS:
+        """The one place the window follows its document: title, result panels, ROI, settings."""
+        self.setWindowTitle(self.document.caption())   # names the project or image; '*' = unsaved work
+        if what in (document_events.IMAGE, document_events.RESULT):
+            self._show_result_panels()
+        elif what == document_events.ROI:
+            self._show_roi()
+        elif what == document_events.SETTINGS:
             s = self.document.settings
             if self.doc is not None:
                 if s.display_bands:
@@ -766,6 +760,19 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
                     self.bands_panel.set_classifier_bands(s.classifier_bands, emit=False)
             self.model_panel.set_state({"method": s.method, "options": s.options, "thresholds": s.thresholds})
             self.layers_panel.apply_state(s.layers)
+
+    def _show_result_panels(self) -> None:
+        """Layers, legend and Results panel describe the document's result (none: cleared)."""
+        res = self.result
+        if res is None:
+            self.layers_panel.clear_masks()
+        else:
+            self.layers_panel.set_masks(res.classes, unclassified=res.areas.unclassified.pixels > 0)
+        self._send_legend()
+        if self.results_panel is not None:
+            self.results_panel.set_export_enabled(res is not None)
+            self.results_panel.show_areas(None if res is None else res.areas)
+            self.results_panel.show_accuracy(None if res is None else res.accuracy)
 
     def sync_settings(self) -> None:
         """Copy the panels' current settings into the document (before a save or an autosave)."""

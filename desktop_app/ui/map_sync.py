@@ -131,10 +131,12 @@ class MapSyncMixin:
             self.model.delete_polygon(ev["id"])
 
     def set_roi(self, geometry: Optional[dict], send: bool = True) -> None:
-        self.document.set_roi(geometry)
+        self.document.set_roi(geometry)   # the Imagery panel follows through the document (_show_roi)
         if send:
             self.map.bridge.send("set_roi", geometry=geometry)
-        desc = None
+
+    def _show_roi(self) -> None:
+        geometry, desc = self.document.roi, None
         if geometry:
             from ..core.areas import geodesic_area
 

@@ -41,7 +41,6 @@ def save_project(win, folder) -> bool:
     except OSError as exc:
         win.notify(f"The project was not saved: {exc.strerror or exc}", "error")
         return False
-    win.setWindowTitle(f"SatSeg — {folder.name}")
     win.notify(f"Project saved to {folder}", "info")
     return True
 
@@ -95,7 +94,6 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
         win.model.from_geojson(dict(state.samples), classes=state.classes)
         win.document.apply_project_state(state, folder)   # settings reach the panels through the document
         win.set_roi(state.extra.get("roi"))
-        win.setWindowTitle(f"SatSeg — {state.name}")
         raster = state.results.get(CLASS_RASTER)
         if doc is not None and raster and Path(raster).is_file():
             restore_result(win, doc, raster, state, loaded)

@@ -120,3 +120,21 @@ def test_recovery_text_names_image_project_and_local_time(monkeypatch, tmp_path)
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_caption_names_project_or_image_and_marks_unsaved_work(doc, tmp_path):
+    heard = []
+    doc.observe(lambda what: heard.append((what, doc.caption())))
+    assert doc.caption() == "SatSeg"
+    image = type("Img", (), {"title": "S2 tile 31UFU"})()
+    doc.set_image(image)
+    assert heard[-1] == (d.IMAGE, "SatSeg — S2 tile 31UFU")          # no project: an image is not unsaved work
+    doc.samples.modified = True
+    doc.samples_edited()                                            # the samples' own flag counts
+    assert heard[-1] == (d.DIRTY, "SatSeg — S2 tile 31UFU*")
+    doc.set_project_folder(tmp_path / "Farm survey")
+    assert heard[-1] == (d.PROJECT, "SatSeg — Farm survey*")        # a project's name wins over the image's
+    doc.mark_saved()
+    assert heard[-1] == (d.DIRTY, "SatSeg — Farm survey")
+    doc.set_roi({"type": "Point", "coordinates": [0, 0]})
+    assert heard[-2:] == [(d.ROI, "SatSeg — Farm survey"), (d.DIRTY, "SatSeg — Farm survey*")]
