@@ -113,3 +113,13 @@ def full_disk(tmp_path):
     disk = FullDisk(tmp_path)
     yield disk
     disk.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real dask.distributed scheduler and two single-threaded worker processes on 127.0.0.1: (cluster, client)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as lc, Client(lc) as client:
+        yield lc, client

@@ -61,6 +61,10 @@ def add_arguments(p) -> None:
     s.add_argument("image", metavar="IMAGE")
     s.add_argument("model_dir", metavar="MODEL_DIR", help="folder written by satseg sam finetune")
     s.add_argument("--out", required=True, metavar="CLASSES.tif")
+    s.add_argument("--dask", metavar="local|tcp://HOST:PORT",
+                   help="compute the SAM windows on dask.distributed workers: 'local' starts one worker per core, "
+                        "an address uses a running scheduler whose workers can read IMAGE and MODEL_DIR at the "
+                        "same paths (docs/scale.md)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -118,7 +122,15 @@ def _finetune(args, job):
 def _segment(args, job):
     from ..core.sam.segment import segment_file
 
-    return segment_file(args.image, args.model_dir, args.out, job=job)
+    if not args.dask:
+        return segment_file(args.image, args.model_dir, args.out, job=job)
+    from ..core.scale.cluster import check_spec, dask_client
+    from ..core.sam.saved import read_meta
+
+    check_spec(args.dask)
+    read_meta(args.model_dir)   # a bad model folder fails before a cluster starts
+    with dask_client(args.dask) as client:
+        return segment_file(args.image, args.model_dir, args.out, job=job, client=client)
 
 
 _ACTIONS = {"import": _import, "list": _list, "remove": _remove, "refine": _refine, "finetune": _finetune,

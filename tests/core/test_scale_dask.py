@@ -34,15 +34,6 @@ distributed = pytest.importorskip("distributed")   # a hard dependency; the impo
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as lc, Client(lc) as client:
-        yield lc, client
-
-
-@pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     d = tmp_path_factory.mktemp("demo")
     write_demo_scene(d, size=200)

@@ -40,35 +40,49 @@ def check_scene(meta: dict, band_names: Sequence[str], classes: Optional[Sequenc
                               + ", ".join(f"{i} {n}" for i, n in theirs) + ")")
 
 
-def segment_scene(source, net, meta: dict, base, tiles, cache, image_id: str, job: Optional[Job] = None) -> np.ndarray:
-    """uint8 class raster of the whole scene (model class ids; nodata 255)."""
+def window_labels(source, net, meta: dict, base, tile, cache, image_id: str, job: Job) -> Optional[np.ndarray]:
+    """uint8 class ids of one SAM window, or None when the window is all nodata.
+
+    The one per-window step of both the single-process path and the dask
+    workers (core/scale/dask_segment.py), so both give the same pixels.
+    """
     from .finetune import _rgb, band_tensor, predict_window
     from .recipe import InputMapping
+
+    mapping = InputMapping.from_dict(meta["mapping"])
+    raster = source.read(tile.window)
+    if raster.nodata_mask.all():
+        return None
+    key = cache.key(image_id, tile.key(), mapping.key(), base.key)
+    feats = cache.features(base, key, lambda: _rgb(mapping, raster))
+    job.check()
+    bands = band_tensor(raster, meta["head_bands"], np.asarray(meta["band_stats"], np.float64), base.device)
+    return predict_window(net, feats, bands, raster.nodata_mask, [c["id"] for c in meta["classes"]])
+
+
+def segment_scene(source, net, meta: dict, base, tiles, cache, image_id: str, job: Optional[Job] = None) -> np.ndarray:
+    """uint8 class raster of the whole scene (model class ids; nodata 255)."""
     from .windows import stitch
 
     job = ensure_job(job)
-    mapping = InputMapping.from_dict(meta["mapping"])
-    stats = np.asarray(meta["band_stats"], np.float64)
-    ids = [c["id"] for c in meta["classes"]]
     out = np.full(source.shape, NODATA, np.uint8)
     for i, tile in enumerate(tiles):
         job.step(i / len(tiles), f"window {i + 1}/{len(tiles)}")
-        raster = source.read(tile.window)
-        if raster.nodata_mask.all():
-            continue
-        key = cache.key(image_id, tile.key(), mapping.key(), base.key)
-        feats = cache.features(base, key, lambda: _rgb(mapping, raster))
-        job.check()
-        bands = band_tensor(raster, meta["head_bands"], stats, base.device)
-        stitch(out, tile, predict_window(net, feats, bands, raster.nodata_mask, ids))
+        labels = window_labels(source, net, meta, base, tile, cache, image_id, job)
+        if labels is not None:
+            stitch(out, tile, labels)
     job.step(1.0, "segmented")
     return out
 
 
 def segment_image(source, image_id: str, model_dir, out, device: Optional[str] = None, window: Optional[int] = None,
                   cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None,
-                  job: Optional[Job] = None) -> tuple[np.ndarray, dict]:
-    """Segment ``source`` with the fine-tuned model in ``model_dir`` into ``out``: (class array, summary)."""
+                  job: Optional[Job] = None, client=None, image_path=None) -> tuple[np.ndarray, dict]:
+    """Segment ``source`` with the fine-tuned model in ``model_dir`` into ``out``: (class array, summary).
+
+    With a dask ``client``, the windows are computed on its workers, which open
+    ``image_path`` themselves (core/scale/dask_segment.py).
+    """
     from ..areas import class_areas
     from ..atomic import check_writable
     from ..classes import write_class_raster
@@ -90,8 +104,13 @@ def segment_image(source, image_id: str, model_dir, out, device: Optional[str] =
     size = fit_window(window or meta["window"], warnings)
     tiles = tile_scene(source.height, source.width, size, min(meta.get("overlap", 128), size // 2 - 1))
     cache = FeatureCache(cache_dir)
-    labels = segment_scene(source, net, meta, base, tiles, cache, image_id, job.sub(0.05, 0.95))
-    cache.prune()
+    if client is not None:
+        from ..scale.dask_segment import dask_segment_scene
+
+        labels = dask_segment_scene(client, image_path, model_dir, device, source.shape, tiles, job.sub(0.05, 0.95))
+    else:
+        labels = segment_scene(source, net, meta, base, tiles, cache, image_id, job.sub(0.05, 0.95))
+        cache.prune()
     transform, crs = source.transform, source.crs
     classes_out = model_classes(meta)
     tags = output_tags("segment", base, InputMapping.from_dict(meta["mapping"]),
@@ -111,7 +130,9 @@ def segment_image(source, image_id: str, model_dir, out, device: Optional[str] =
 
 
 def segment_file(image, model_dir, out, device: Optional[str] = None, window: Optional[int] = None,
-                 cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None, job: Optional[Job] = None) -> dict:
+                 cache_dir="default", classes: Optional[Sequence[ClassInfo]] = None, job: Optional[Job] = None,
+                 client=None) -> dict:
+    """Segment the image file (or URL) ``image``; with a dask ``client``, window by window on its workers."""
     from ..atomic import check_writable
     from ..classify import bounded_gdal_cache
     from ..sources import open_image
@@ -125,4 +146,4 @@ def segment_file(image, model_dir, out, device: Optional[str] = None, window: Op
     read_meta(model_dir)
     with bounded_gdal_cache(), open_image(image) as source:
         return segment_image(source, image_identity(image), model_dir, out, device, window, cache_dir, classes,
-                             job)[1]
+                             job, client, image)[1]

@@ -87,12 +87,25 @@ def dask_blocks(client, recipe: ImageRecipe, image, clf, thresholds=None, block:
 
 
 def _run(client, recipe, clf, thresholds, windows, job: Job, with_scores: bool):
+    # Scatter the fitted classifier once rather than pickling it into every task.
+    [clf_future] = client.scatter([clf], broadcast=True, hash=False)
+
+    def submit(w, key):
+        return client.submit(classify_window, recipe, clf_future, thresholds, w, with_scores, key=key, pure=False)
+
+    return run_windows(client, windows, submit, job, "classify")
+
+
+def run_windows(client, windows, submit, job: Job, verb: str) -> Iterator[tuple]:
+    """``(window, result)`` in completion order for ``submit(window, key)`` futures, a few in flight per thread.
+
+    Progress comes from the scheduler (each finished task); Cancel, an error
+    or the caller giving up cancels the outstanding tasks.
+    """
     from distributed import as_completed
 
     total = len(windows)
     threads = max(1, sum(client.nthreads().values())) if client.nthreads() else 1
-    # Scatter the fitted classifier once rather than pickling it into every task.
-    [clf_future] = client.scatter([clf], broadcast=True, hash=False)
     run_id = uuid.uuid4().hex[:12]
     todo = iter(enumerate(windows))
     pending: dict = {}
@@ -101,8 +114,7 @@ def _run(client, recipe, clf, thresholds, windows, job: Job, with_scores: bool):
         nxt = next(todo, None)
         if nxt is not None:
             i, w = nxt
-            fut = client.submit(classify_window, recipe, clf_future, thresholds, w, with_scores,
-                                key=f"satseg-classify-{run_id}-{i}", pure=False)
+            fut = submit(w, f"satseg-{verb}-{run_id}-{i}")
             pending[fut.key] = (fut, w)
             ac.add(fut)
 
@@ -111,14 +123,14 @@ def _run(client, recipe, clf, thresholds, windows, job: Job, with_scores: bool):
     try:
         for _ in range(min(total, threads * IN_FLIGHT_PER_THREAD)):
             submit_next(ac)
-        job.step(0.0, f"classifying {total} blocks on {threads} dask workers")
+        job.step(0.0, f"{verb}: {total} blocks on {threads} dask workers")
         for fut in ac:
             _, w = pending.pop(fut.key)
             result = _result(fut, client)
             del fut   # lets the cluster free the block
             submit_next(ac)
             done += 1
-            job.step(done / total, f"classified block {done}/{total} on the cluster")
+            job.step(done / total, f"{verb}: block {done}/{total} done on the cluster")
             yield w, result
     finally:
         # Cancel, an error or the caller giving up: nothing keeps computing for a run that is over.
@@ -139,7 +151,7 @@ def _result(fut, client):
     except SatSegError:
         raise
     except KilledWorker:
-        raise SatSegError("dask workers kept dying while classifying the same block (out of memory?); "
+        raise SatSegError("dask workers kept dying on the same block (out of memory?); "
                           "nothing was written") from None
     except Exception as exc:
         from concurrent.futures import CancelledError
