@@ -4,7 +4,10 @@ The choice sits beside the Run button; when it is ticked, Run asks for the
 imagery (the same dialog as Imagery ▸ Fetch: dates, bands, composite, Earth
 Engine account) and runs ``core/scale/ee_run.classify_on_ee`` for the region
 of interest with the window's samples, method, options and thresholds. The
-class raster lands in the imagery cache (or the project's imagery folder).
+class raster lands in the imagery cache (or the project's imagery folder) and,
+when the open image is on its grid (the composite Imagery ▸ Fetch gives for the
+same region, scale and CRS), is shown as the window's result: masks, layers,
+areas and exports as for a local run (docs/scale.md).
 """
 from __future__ import annotations
 
@@ -82,8 +85,38 @@ def run_on_earth_engine(win) -> None:
     def done(result) -> None:
         counts = ", ".join(f"{c['name']} {c['pixels']:,} px" for c in result["classes"])
         win.notify(f"Classified on Earth Engine ({len(result['scenes'])} scene(s)): {out} — {counts}", "info")
+        show_class_raster(win, out)
 
     win.runner.start("classify-ee", lambda job: classify_on_ee(req, samples, method, out, thresholds=thresholds,
                                                                options=options, cache_dir=cache, job=job),
                      label="Classifying on Earth Engine", on_done=done,
                      on_error=lambda msg: win.notify(f"Classifying on Earth Engine failed: {msg}", "error"))
+
+
+def _same_grid(doc, path) -> bool:
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        return ((ds.height, ds.width) == (doc.height, doc.width) and ds.crs == doc.crs
+                and ds.transform.almost_equals(doc.transform))
+
+
+def show_class_raster(win, path) -> None:
+    """Show a finished class raster as the window's result, as SAM results are (ui/sam_tools.py).
+
+    Only over an open image on the raster's grid: the map, areas, accuracy and
+    exports all work on the image's grid. Otherwise the user is told how to get one.
+    """
+    from . import pipeline
+
+    doc = win.doc
+    if doc is None or not _same_grid(doc, path):
+        win.notify(f"The Earth Engine result is saved at {path}; it is not on the open image's grid, so it is "
+                   "not shown. To see it on the map, fetch the imagery from Earth Engine for the same region and "
+                   "scale first (Imagery ▸ Fetch imagery for ROI), then classify on Earth Engine again.", "warning")
+        return
+    req = pipeline.RunRequest(doc, win.model.to_sample_set(), list(doc.band_names), win.model_panel.method(),
+                              win.model_panel.options(), None)
+    win.runner.start("classify-ee-show", lambda job: pipeline.restore(req, str(path), job),
+                     label="Showing the Earth Engine result", on_done=win._show_result,
+                     on_error=lambda msg: win.notify(f"Cannot show the Earth Engine result: {msg}", "error"))

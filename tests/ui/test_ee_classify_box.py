@@ -27,3 +27,73 @@ def test_panel_thresholds_become_the_engine_s():
     assert ee_thresholds(None, samples) is None
     assert ee_thresholds({"crop": 0.7, "water": 0.7}, samples) == 0.7
     assert ee_thresholds({"water": 3.0}, samples) == {2: 3.0}
+
+
+def _class_raster(path, doc, transform=None, classes=None):
+    """A class raster on ``doc``'s grid (or another transform): class 1 left, class 2 right, a nodata corner."""
+    import numpy as np
+
+    from desktop_app.core.classes import write_class_raster
+
+    arr = np.ones((doc.height, doc.width), np.uint8)
+    arr[:, doc.width // 3:] = 2
+    arr[:10, :10] = 255
+    classes = classes or [ClassInfo(1, "crop", "#00ff00"), ClassInfo(2, "water", "#0000ff")]
+    write_class_raster(path, arr, transform or doc.transform, doc.crs, classes, {})
+    return arr
+
+
+def test_a_finished_earth_engine_raster_becomes_the_window_s_result(qtbot, demo_window, tmp_path):
+    import numpy as np
+    from pyproj import Geod
+
+    from desktop_app.ui.ee_classify_box import show_class_raster
+
+    win = demo_window
+    doc = win.doc
+    # Earth Engine's class ids are the samples' (1..K in sample order), so the raster carries the window's classes.
+    classes = win.model.classes()
+    arr = _class_raster(tmp_path / "ee.tif", doc, classes=classes[:2])
+    show_class_raster(win, tmp_path / "ee.tif")     # what the Earth Engine job's on_done does with its output
+    qtbot.waitUntil(lambda: win.result is not None and win.result.class_array is not None
+                    and np.array_equal(win.result.class_array, arr), timeout=20000)
+    res = win.result
+    assert [c.name for c in res.classes] == [c.name for c in classes[:2]]
+    assert {"mask-1", "mask-2"} <= set(win.layers_panel.rows)            # layers with opacity, as a local run
+    from ui_helpers import snapshot
+
+    from ui_helpers import run_js
+
+    qtbot.waitUntil(lambda: len(snapshot(qtbot, win)["masks"]) >= 2, timeout=10000)   # on the Leaflet map
+    qtbot.waitUntil(lambda: run_js(qtbot, win, "document.querySelectorAll('.leaflet-masks-pane img').length") >= 2,
+                    timeout=10000)
+    qtbot.wait(500)
+    win.screen().grabWindow(win.winId()).save(str(tmp_path / "ee-result.png"))
+    assert all(b.isEnabled() for b in win.results_panel.export_buttons.values())
+    counts = {r.class_id: r.pixels for r in res.areas.rows}
+    assert counts == {1: int((arr == 1).sum()), 2: int((arr == 2).sum())}
+    # Areas against pyproj's geodesic area of one pixel (the demo scene is in a projected CRS; allow 1 %).
+    from pyproj import Transformer
+
+    t = doc.transform
+    to_ll = Transformer.from_crs(doc.crs, "EPSG:4326", always_xy=True)
+    r, c = doc.height // 2, doc.width // 2
+    xs, ys = zip(*[t @ p for p in [(c, r), (c + 1, r), (c + 1, r + 1), (c, r + 1)]])
+    lon, lat = to_ll.transform(xs, ys)
+    pixel_m2 = abs(Geod(ellps="WGS84").polygon_area_perimeter(lon, lat)[0])
+    water = next(r for r in res.areas.rows if r.class_id == 2)
+    assert abs(water.area_m2 - counts[2] * pixel_m2) / water.area_m2 < 0.01
+
+
+def test_a_raster_on_another_grid_is_saved_but_not_forced_on_the_map(qtbot, demo_window, tmp_path):
+    from affine import Affine
+
+    from desktop_app.ui.ee_classify_box import show_class_raster
+
+    win = demo_window
+    before = win.result
+    t = win.doc.transform
+    _class_raster(tmp_path / "other.tif", win.doc, Affine(t.a, t.b, t.c + 5000, t.d, t.e, t.f))
+    show_class_raster(win, tmp_path / "other.tif")
+    assert win.messages[-1][0] == "warning" and str(tmp_path / "other.tif") in win.messages[-1][1]
+    assert win.result is before
