@@ -130,7 +130,10 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
             from ..core.scale.basemap import image_mime   # basemap files may hold JPEG/WebP tiles
 
             if alive[0]:
-                self._replies.ready.emit(job, (png, image_mime(png) if png else "image/png"))
+                try:
+                    self._replies.ready.emit(job, (png, image_mime(png) if png else "image/png"))
+                except RuntimeError:   # the window closed while the tile was drawn
+                    pass
 
         self._push_tile(work)
         return True
