@@ -326,8 +326,10 @@
     Object.keys(masks).forEach(function (id) {
       var m = masks[id];
       var img = m.layer._image;
+      var loaded = m.layer.isLoading ? (map.hasLayer(m.layer) && !m.layer.isLoading())   // tile layer
+        : !!(img && img.complete && img.naturalWidth > 0);                               // one picture
       out.masks[id] = { opacity: m.layer.options.opacity, visible: m.visible && map.hasLayer(m.layer),
-                        url: m.layer._url, loaded: !!(img && img.complete && img.naturalWidth > 0) };
+                        url: m.layer._url, loaded: loaded };
     });
     if (imageLayer) {
       out.image = { opacity: imageLayer.options.opacity, visible: map.hasLayer(imageLayer),
