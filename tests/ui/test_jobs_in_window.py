@@ -29,7 +29,18 @@ def _open_big(qtbot, win):
     return doc
 
 
-def test_ui_thread_stays_responsive_while_classifying_2000x2000(qtbot, window):
+def test_ui_thread_stays_responsive_while_classifying_2000x2000(qtbot, window, monkeypatch):
+    import threading
+
+    import desktop_app.core.scale.score_cache as score_cache
+
+    real, threads = score_cache.classify_cached, set()
+
+    def recorded(*a, **kw):   # the window's classification entry point: where it runs
+        threads.add(threading.get_ident())
+        return real(*a, **kw)
+
+    monkeypatch.setattr(score_cache, "classify_cached", recorded)
     win = window
     _open_big(qtbot, win)
     ticks = []
@@ -46,11 +57,12 @@ def test_ui_thread_stays_responsive_while_classifying_2000x2000(qtbot, window):
     print(f"event-loop ticks: {len(ticks)}, longest gap {gaps.max() * 1000:.0f} ms, "
           f"run {win.result.seconds:.1f} s")
     assert len(ticks) > 20
-    # The work runs off the UI thread: the event loop keeps ticking throughout. The 200 ms
-    # target itself is measured by benchmarks/ui_responsiveness.py under Xvfb, not here, where
-    # a busy CI machine can delay one tick; a classification on the UI thread would stall for
-    # the whole run (seconds), which this bound still catches.
-    assert gaps.max() < 1.0
+    # The work runs off the UI thread: no block is classified on it, and the event loop keeps
+    # ticking throughout. The 200 ms target itself is measured by benchmarks/ui_responsiveness.py
+    # under Xvfb, not here, where a loaded CI machine can starve the process for a second or two;
+    # a classification on the UI thread would stall for the whole run, which this bound still catches.
+    assert threads and threading.get_ident() not in threads
+    assert gaps.max() < max(1.0, win.result.seconds / 3)
 
 
 def test_cancel_midway_keeps_the_ui_usable(qtbot, window, monkeypatch):
