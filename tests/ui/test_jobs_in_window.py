@@ -66,15 +66,15 @@ def test_ui_thread_stays_responsive_while_classifying_2000x2000(qtbot, window, m
 
 
 def test_cancel_midway_keeps_the_ui_usable(qtbot, window, monkeypatch):
-    import desktop_app.core.classify as classify
+    import desktop_app.core.scale.score_cache as score_cache
 
-    real = classify.classify_raster
+    real = score_cache._evaluate_block   # what the window's classification runs for each block
 
     def slow(*a, **kw):   # as on a slow machine: ~0.2 s per block, so Cancel lands mid-run
         time.sleep(0.2)
         return real(*a, **kw)
 
-    monkeypatch.setattr(classify, "classify_raster", slow)
+    monkeypatch.setattr(score_cache, "_evaluate_block", slow)
     win = window
     _open_big(qtbot, win)
     seen = []
@@ -90,7 +90,7 @@ def test_cancel_midway_keeps_the_ui_usable(qtbot, window, monkeypatch):
     assert not win.status.cancel.isVisible()
     assert win.model_panel.run_button.isEnabled()
     # Usable: a new, smaller run completes.
-    monkeypatch.setattr(classify, "classify_raster", real)
+    monkeypatch.setattr(score_cache, "_evaluate_block", real)
     open_demo(qtbot, win, size=200)
     with qtbot.waitSignal(win.classification_finished, timeout=120000) as sig:
         win.run_classification()
