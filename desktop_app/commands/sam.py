@@ -152,7 +152,8 @@ def _print(action: str, r: dict) -> None:
     else:
         model = r["model"]
         who = "RANDOM-INIT weights (not a trained model)" if r["random_init"] else f"model {model['name']}"
-        print(f"{r['path']}: {who} on {r['device']}, {r['windows']} window(s) of {r['window']} px, "
+        where = f"on {r['device']}" if r["device"] else "(every window from the cache, model not loaded)"
+        print(f"{r['path']}: {who} {where}, {r['windows']} window(s) of {r['window']} px, "
               f"{r['cache_hits']} cached, {r['seconds']:.1f} s")
         if action == "refine":
             print(f"  {r['accepted']} of {r['prompts']} SAM masks accepted")

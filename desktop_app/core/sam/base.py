@@ -1,9 +1,14 @@
-"""The SAM-2 model a run uses: an installed checkpoint or the random-init architecture."""
+"""The SAM-2 model a run uses: an installed checkpoint or the random-init architecture.
+
+The model (and torch/sam2 with it) is built on first use of ``model`` or
+``device``, so a refine whose windows all come from the cache never builds it
+(docs/sam.md).
+"""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import SatSegError
 from .runtime import DEFAULT_SIZE, DEFAULT_VERSION, build_model, env_overrides, pick_device
@@ -13,14 +18,45 @@ RANDOM_INIT_NOTE = "random-init: SAM-2 architecture with random weights, for tes
 
 @dataclass
 class SamBase:
-    model: Any
-    device: str
+    loader: Callable[[str], Any]    # device -> the model in eval mode on it
+    requested_device: Optional[str]  # None: CUDA when present, else CPU (decided when the model is built)
     name: str
     size: str
     version: str
     sha256: Optional[str]          # of the checkpoint file; None for random-init
     random_init: bool
     overrides: tuple = field(default_factory=tuple)
+    _model: Any = field(default=None, repr=False)
+    _device: Optional[str] = field(default=None, repr=False)
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = self.requested_device or pick_device()
+        return self._device
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self.loader(self.device)
+        return self._model
+
+    @property
+    def built(self) -> bool:
+        return self._model is not None
+
+    @property
+    def image_size(self) -> int:
+        """SAM's input side, known without building: 1024 in every SAM-2 config, unless an override shrinks it."""
+        for o in self.overrides:
+            if o.lstrip("+").startswith("model.image_size="):
+                return int(o.split("=", 1)[1])
+        return 1024
+
+    @property
+    def low_res(self) -> int:
+        """Side of SAM's low-resolution mask frame (mask_input and decoder logits): image_size / 4."""
+        return self.image_size // 4
 
     @property
     def key(self) -> str:
@@ -43,17 +79,16 @@ class SamBase:
 def open_base(name: Optional[str] = None, random_init: bool = False, device: Optional[str] = None,
               size: str = DEFAULT_SIZE, version: str = DEFAULT_VERSION) -> SamBase:
     """An installed model (by name; the first one without a name) or, with ``random_init``, random weights."""
-    device = device or pick_device()
     if random_init:
         if name:
             raise SatSegError("give either a model name or --random-init, not both")
         overrides = env_overrides()
-        model = build_model(size, version, None, device=device, overrides=overrides)
-        return SamBase(model, device, "random-init", size, version, None, True, overrides)
+        return SamBase(lambda dev: build_model(size, version, None, device=dev, overrides=overrides), device,
+                       "random-init", size, version, None, True, overrides)
     from .models import get_model, load_model
 
     info = get_model(name)
-    return SamBase(load_model(info, device), device, info.name, info.size, info.version, info.sha256, False)
+    return SamBase(lambda dev: load_model(info, dev), device, info.name, info.size, info.version, info.sha256, False)
 
 
 def open_base_like(identity: dict, device: Optional[str] = None) -> SamBase:
@@ -69,8 +104,8 @@ def open_base_like(identity: dict, device: Optional[str] = None) -> SamBase:
 
     for info in list_models():
         if info.sha256 == identity.get("sha256"):
-            return SamBase(load_model(info, device), device or pick_device(), info.name, info.size, info.version,
-                           info.sha256, False)
+            return SamBase(lambda dev, info=info: load_model(info, dev), device, info.name, info.size,
+                           info.version, info.sha256, False)
     raise SatSegError(f"this model was fine-tuned on SAM-2 {identity.get('version')} {identity.get('size')} "
                       f"(SHA-256 {str(identity.get('sha256'))[:12]}…), which is not installed; import that "
                       "checkpoint first")

@@ -93,6 +93,35 @@ class FeatureCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npz"
 
+    def _decoded_path(self, key: str) -> Path:
+        return self.folder / "decoded" / key[:2] / f"{key}.npz"
+
+    def decoded(self, key: str) -> Optional[dict]:
+        """The arrays of a window's decoded masks (``core.sam.decoded``), or None when not cached."""
+        if self.folder is None:
+            return None
+        path = self._decoded_path(key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)           # unreadable entry: decode again
+            return None
+        os.utime(path)
+        return arrays
+
+    def store_decoded(self, key: str, arrays: dict) -> None:
+        if self.folder is not None:
+            self._store(self._decoded_path(key), arrays)
+
+    def _store(self, path: Path, arrays: dict) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, buf.getvalue())
+
     def features(self, base, key: str, rgb_fn) -> dict:
         """Cached features for ``key``, or encode ``rgb_fn()`` and store them."""
         if self.folder is not None:
@@ -109,17 +138,15 @@ class FeatureCache:
         arrays = _to_numpy(encode(base, rgb_fn()))
         self.misses += 1
         if self.folder is not None:
-            buf = io.BytesIO()
-            np.savez(buf, **arrays)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, buf.getvalue())
+            self._store(path, arrays)
         return _to_torch(arrays, base.device)
 
     def prune(self, limit: int = CACHE_LIMIT_BYTES) -> None:
         """Delete least recently used entries beyond ``limit`` bytes."""
         if self.folder is None or not self.folder.is_dir():
             return
-        entries = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in self.folder.glob("*/*.npz")), reverse=True)
+        files = [*self.folder.glob("*/*.npz"), *self.folder.glob("decoded/*/*.npz")]
+        entries = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in files), reverse=True)
         total = 0
         for _, size, p in entries:
             total += size

@@ -32,6 +32,8 @@ BATCH = 16               # prompts per decoder call
 class RefineStats:
     prompts: int = 0
     accepted: int = 0
+    decode_hits: int = 0           # windows whose masks came from the decoded-mask cache
+    decode_misses: int = 0
     per_class: dict = field(default_factory=dict)
 
 
@@ -70,34 +72,64 @@ def _claim_region(p: Prompt, shape: tuple[int, int]) -> tuple[slice, slice]:
             slice(max(0, p.cols.start - mc), min(shape[1], p.cols.stop + mc)))
 
 
-def refine_window(base, feats: dict, labels: np.ndarray, class_ids: Sequence[int],
-                  scores: Optional[np.ndarray] = None, iou_min: float = IOU_MIN,
-                  agreement_min: float = AGREEMENT_MIN, stats: Optional[RefineStats] = None) -> np.ndarray:
-    """Refined labels of one window (same shape and dtype as ``labels``)."""
-    import torch
+def _decode_window(base, feats: dict, prompts: Sequence[Prompt], shape: tuple[int, int]):
+    """[(predicted IoU, claim region, SAM's mask in the region)] for every prompt of one window."""
     import torch.nn.functional as F
 
-    stats = stats if stats is not None else RefineStats()
-    prompts = component_prompts(labels, class_ids, scores,
-                                low_res=int(base.model.sam_prompt_encoder.mask_input_size[0]))
-    stats.prompts += len(prompts)
-    accepted: list[tuple[float, int, tuple[slice, slice], np.ndarray]] = []
+    if int(base.model.sam_prompt_encoder.mask_input_size[0]) != base.low_res:
+        raise SatSegError("the SAM-2 model's mask size differs from its configuration's image size")
+    out = []
     for b0 in range(0, len(prompts), BATCH):
         batch = prompts[b0:b0 + BATCH]
-        low, iou = _decode(base, feats, batch, labels.shape)
+        low, iou = _decode(base, feats, batch, shape)
         for p, lo, score in zip(batch, low, iou.tolist()):
-            if score < iou_min:
-                continue
-            region = _claim_region(p, labels.shape)
-            full = F.interpolate(lo[None, None], size=labels.shape, mode="bilinear", align_corners=False)[0, 0]
-            sam = (full[region] > 0).cpu().numpy()
-            comp = np.zeros_like(sam)
-            comp[p.rows.start - region[0].start:p.rows.stop - region[0].start,
-                 p.cols.start - region[1].start:p.cols.stop - region[1].start] = p.component
-            union = np.logical_or(sam, comp).sum()
-            agreement = np.logical_and(sam, comp).sum() / union if union else 0.0
-            if agreement >= agreement_min:
-                accepted.append((score, p.class_id, region, sam))
+            region = _claim_region(p, shape)
+            full = F.interpolate(lo[None, None], size=shape, mode="bilinear", align_corners=False)[0, 0]
+            out.append((score, region, (full[region] > 0).cpu().numpy()))
+    return out
+
+
+def _accept(prompts: Sequence[Prompt], decoded, labels: np.ndarray, iou_min: float, agreement_min: float) -> list:
+    """The decoded masks that pass both thresholds: [(score, class id, region, mask)]."""
+    accepted = []
+    for p, (score, region, sam) in zip(prompts, decoded):
+        if score < iou_min:
+            continue
+        comp = np.zeros_like(sam)
+        comp[p.rows.start - region[0].start:p.rows.stop - region[0].start,
+             p.cols.start - region[1].start:p.cols.stop - region[1].start] = p.component
+        union = np.logical_or(sam, comp).sum()
+        agreement = np.logical_and(sam, comp).sum() / union if union else 0.0
+        if agreement >= agreement_min:
+            accepted.append((score, p.class_id, region, sam))
+    return accepted
+
+
+def refine_window(base, feats_fn, labels: np.ndarray, class_ids: Sequence[int],
+                  scores: Optional[np.ndarray] = None, iou_min: float = IOU_MIN,
+                  agreement_min: float = AGREEMENT_MIN, stats: Optional[RefineStats] = None,
+                  cache=None, feature_key: Optional[str] = None) -> np.ndarray:
+    """Refined labels of one window (same shape and dtype as ``labels``).
+
+    ``feats_fn()`` gives the window's encoder features; it is not called when
+    ``cache`` holds this window's decoded masks for the same prompts.
+    """
+    from .decoded import pack, prompts_key, unpack
+
+    stats = stats if stats is not None else RefineStats()
+    prompts = component_prompts(labels, class_ids, scores, low_res=base.low_res)
+    stats.prompts += len(prompts)
+    key = prompts_key(feature_key, prompts, BATCH, CLAIM_MARGIN) if cache is not None and feature_key else None
+    arrays = cache.decoded(key) if key else None
+    if arrays is not None and len(arrays["iou"]) == len(prompts):
+        stats.decode_hits += 1
+        decoded = unpack(arrays)
+    else:
+        stats.decode_misses += 1
+        decoded = _decode_window(base, feats_fn(), prompts, labels.shape) if prompts else []
+        if key:
+            cache.store_decoded(key, pack(decoded))    # the whole window at once: Cancel leaves no partial entry
+    accepted = _accept(prompts, decoded, labels, iou_min, agreement_min)
     stats.accepted += len(accepted)
     out = labels.copy()
     for score, cid, region, sam in sorted(accepted, key=lambda a: a[0]):
@@ -125,11 +157,15 @@ def refine_scene(source, class_array: np.ndarray, classes: Sequence[ClassInfo], 
             r = source.read(tile.window, bands=mapping.bands)
             return mapping.to_rgb(r.data, r.nodata_mask)
 
-        feats = cache.features(base, key, rgb)
-        job.check()
         tile_scores = None if scores is None else scores[:, tile.row:tile.row + tile.height,
                                                           tile.col:tile.col + tile.width]
-        refined = refine_window(base, feats, labels, ids, tile_scores, iou_min, agreement_min, stats)
+
+        def feats():
+            f = cache.features(base, key, rgb)
+            job.check()
+            return f
+
+        refined = refine_window(base, feats, labels, ids, tile_scores, iou_min, agreement_min, stats, cache, key)
         stitch(out, tile, refined)
     out[np.asarray(class_array) == NODATA] = NODATA
     for c in classes:
@@ -164,7 +200,7 @@ def refine_image(source, image_id: str, class_array: np.ndarray, classes: Sequen
     mapping = scene_mapping(source, recipe)
     window = fit_window(window, warnings)
     tiles = tile_scene(source.height, source.width, window, min(overlap, window // 2 - 1))
-    job.step(0.02, "loading SAM-2")
+    job.step(0.02, "preparing SAM-2")   # the model itself is built when a window needs it
     base = open_base(model, random_init, device)
     cache = FeatureCache(cache_dir)
     refined, stats = refine_scene(source, class_array, classes, base, mapping, tiles, cache, image_id,
@@ -176,9 +212,12 @@ def refine_image(source, image_id: str, class_array: np.ndarray, classes: Sequen
                        output_tags("refine", base, mapping, settings))
     job.step(1.0, "written")
     return refined, {
-        "path": str(out), "device": base.device, "model": base.identity(), "random_init": base.random_init,
+        "path": str(out), "device": base.device if base.built else None, "model_built": base.built,
+        "model": base.identity(), "random_init": base.random_init,
         "seconds": round(time.perf_counter() - start, 3), "windows": len(tiles), "window": window,
-        "cache_hits": cache.hits, "cache_misses": cache.misses, "prompts": stats.prompts,
+        # windows not encoded in this run: their decoded masks or their features came from the cache
+        "cache_hits": stats.decode_hits + cache.hits, "cache_misses": cache.misses,
+        "decode_hits": stats.decode_hits, "decode_misses": stats.decode_misses, "prompts": stats.prompts,
         "accepted": stats.accepted, "classes": list(stats.per_class.values()),
         "changed_share": {c["name"]: c["changed_share"] for c in stats.per_class.values()},
         "mapping": mapping.to_dict(), "warnings": warnings,

@@ -20,6 +20,7 @@ DEFAULT_SIZE = "tiny"
 DEFAULT_VERSION = "sam2.1"
 OVERRIDES_ENV = "SATSEG_SAM_OVERRIDES"
 # The shrunk architecture the tests use (real code, real output shapes, under a second per window).
+BUILDS = {"count": 0}          # models built in this process (tests: a fully cached refine builds none)
 SHRINK_OVERRIDES = (
     "++model.image_encoder.trunk.embed_dim=8",
     "++model.image_encoder.trunk.num_heads=1",
@@ -54,6 +55,7 @@ def build_model(size: str = DEFAULT_SIZE, version: str = DEFAULT_VERSION, state_
     from sam2.build_sam import build_sam2
 
     device = device or pick_device()
+    BUILDS["count"] += 1
     torch.manual_seed(0)  # random-init models are the same in every run (reproducible demos and tests)
     model = build_sam2(config_name(size, version), None, device="cpu", hydra_overrides_extra=list(overrides))
     if state_dict is not None:

@@ -45,7 +45,9 @@ def check_same_grid(source, class_array: np.ndarray, transform, crs, what: str) 
 
 def output_tags(kind: str, base, mapping, extra: dict) -> dict:
     """Tags of a SAM output: what made it, with which mapping; random-init says so in its own tag."""
-    info = {"kind": kind, "model": base.identity(), "device": base.device, "mapping": mapping.to_dict()}
+    # device None: the model was never built (every window came from the cache)
+    info = {"kind": kind, "model": base.identity(), "device": base.device if base.built else None,
+            "mapping": mapping.to_dict()}
     info.update(extra)
     tags = {"SATSEG_METHOD": f"sam-{kind}", SAM_TAG: json.dumps(info)}
     if base.random_init:

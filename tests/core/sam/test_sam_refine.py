@@ -116,3 +116,76 @@ def test_window_too_large_for_memory_falls_back_and_says_so():
     size = fit_window(16384, warnings, available=8 * 2 ** 30)
     assert size < 16384 and size * size * 200 <= 8 * 2 ** 30 / 2
     assert "using" in warnings[0] and "16384 px window" in warnings[0]
+
+
+def test_repeated_refine_reuses_decoded_masks_without_building_the_model(small_scene, tmp_path):
+    from desktop_app.core.sam import runtime
+
+    cache = tmp_path / "cache"
+    kw = dict(cache_dir=cache, iou_min=-1.0, agreement_min=0.3, window=160)
+    first = _refine(small_scene, tmp_path / "a.tif", **kw)
+    assert first["model_built"] and (first["decode_hits"], first["decode_misses"]) == (0, 4)
+    assert len(list((cache / "decoded").glob("*/*.npz"))) == 4
+    builds = runtime.BUILDS["count"]
+    second = _refine(small_scene, tmp_path / "b.tif", **kw)
+    assert runtime.BUILDS["count"] == builds               # the real build path was not taken
+    assert not second["model_built"] and second["device"] is None
+    assert (second["decode_hits"], second["decode_misses"], second["cache_hits"]) == (4, 0, 4)
+    assert (second["prompts"], second["accepted"]) == (first["prompts"], first["accepted"])
+    np.testing.assert_array_equal(read_class_raster(tmp_path / "a.tif")[0], read_class_raster(tmp_path / "b.tif")[0])
+
+
+def test_changed_thresholds_from_the_cache_equal_an_uncached_run(small_scene, tmp_path):
+    from desktop_app.core.sam import runtime
+
+    cache = tmp_path / "cache"
+    _refine(small_scene, tmp_path / "fill.tif", cache_dir=cache, iou_min=0.8, agreement_min=0.6)
+    builds = runtime.BUILDS["count"]
+    for iou_min, agreement in ((-1.0, 0.0), (-1.0, 0.5), (0.0, 0.3)):
+        cached = _refine(small_scene, tmp_path / "c.tif", cache_dir=cache, iou_min=iou_min, agreement_min=agreement)
+        assert cached["decode_hits"] == 1 and not cached["model_built"]
+        fresh = _refine(small_scene, tmp_path / "f.tif", cache_dir=None, iou_min=iou_min, agreement_min=agreement)
+        assert fresh["model_built"] and fresh["decode_misses"] == 1
+        assert cached["accepted"] == fresh["accepted"]
+        np.testing.assert_array_equal(read_class_raster(tmp_path / "c.tif")[0],
+                                      read_class_raster(tmp_path / "f.tif")[0])
+    assert runtime.BUILDS["count"] == builds + 3           # only the uncached runs built a model
+    # the thresholds do bite: accepting everything changes pixels the default rejects
+    assert (read_class_raster(tmp_path / "c.tif")[0] != read_class_raster(small_scene / "classes.tif")[0]).any()
+
+
+def test_changed_prompts_miss_the_decoded_cache(small_scene, tmp_path):
+    import rasterio as rio
+
+    cache = tmp_path / "cache"
+    _refine(small_scene, tmp_path / "a.tif", cache_dir=cache)
+    # another class raster on the same grid: other prompts, same encoder features
+    with rio.open(small_scene / "classes.tif") as src:
+        profile, data, tags = src.profile, src.read(1), src.tags()
+        cmap = src.colormap(1)
+    ids = [c for c in np.unique(data) if c != NODATA and c != data[40, 40]]
+    data[20:80, 20:80] = ids[0]               # a new large component of another class
+    other = tmp_path / "other.tif"
+    with rio.open(other, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.update_tags(**tags)
+        dst.write_colormap(1, cmap)
+    r = refine_file(small_scene / "scene.tif", other, tmp_path / "b.tif", random_init=True, window=256, overlap=32,
+                    cache_dir=cache)
+    assert (r["decode_hits"], r["decode_misses"]) == (0, 1) and r["cache_hits"] == 1 and r["cache_misses"] == 0
+
+
+def test_fully_cached_refine_process_imports_neither_torch_nor_sam2(small_scene, tmp_path):
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    _refine(small_scene, tmp_path / "a.tif", cache_dir=cache)
+    code = ("import sys, json\n"
+            "from desktop_app.core.sam.refine import refine_file\n"
+            f"r = refine_file({str(small_scene / 'scene.tif')!r}, {str(small_scene / 'classes.tif')!r}, "
+            f"{str(tmp_path / 'b.tif')!r}, random_init=True, window=256, overlap=32, cache_dir={str(cache)!r})\n"
+            "print(json.dumps([r['decode_hits'], 'torch' in sys.modules, 'sam2' in sys.modules]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [1, False, False]
+    np.testing.assert_array_equal(read_class_raster(tmp_path / "a.tif")[0], read_class_raster(tmp_path / "b.tif")[0])
