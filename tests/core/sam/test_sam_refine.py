@@ -91,8 +91,15 @@ def test_cancel_during_encoding_leaves_no_output_and_a_consistent_cache(small_sc
         with np.load(e) as z:
             assert z["image_embed"].shape[1] == 256
     assert not list(cache.rglob("*.part"))
+    # one complete entry per finished window (the cancelled window may have its features, never its masks)
+    decoded = list((cache / "decoded").glob("*/*.npz"))
+    assert 1 <= len(decoded) <= len(entries)
+    for e in decoded:
+        with np.load(e) as z:
+            assert len(z["offsets"]) == len(z["iou"]) + 1 and z["offsets"][-1] == len(z["bits"])
     r = _refine(small_scene, tmp_path / "x.tif", cache_dir=cache, window=160)
     assert r["cache_hits"] == len(entries) and r["cache_misses"] == 4 - len(entries)
+    assert r["decode_hits"] == len(decoded)
 
 
 def test_class_raster_on_another_grid_is_refused(small_scene, tmp_path, demo_dir):
