@@ -12,14 +12,14 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = ROOT / "dist" / "satseg" / "sam-models"
 
 
-def main(checkpoint: str) -> None:
-    shutil.rmtree(TARGET, ignore_errors=True)
+def main(checkpoint: str, bundle: Path = ROOT / "dist" / "satseg") -> None:
+    target = bundle / "sam-models"
+    shutil.rmtree(target, ignore_errors=True)
     if not checkpoint:
         return
-    with tempfile.TemporaryDirectory(dir=ROOT / "build") as home:
+    with tempfile.TemporaryDirectory() as home:
         os.environ["SATSEG_HOME"] = home   # import into a scratch user folder, then move it
         sys.path.insert(0, str(ROOT))
         from desktop_app.core.errors import SatSegError
@@ -29,10 +29,11 @@ def main(checkpoint: str) -> None:
             info = models.import_checkpoint(checkpoint)
         except SatSegError as exc:
             sys.exit(f"SAM2_CHECKPOINT={checkpoint}: {exc}")
-        TARGET.mkdir(parents=True)
-        shutil.move(info.path, TARGET / info.name)
+        target.mkdir(parents=True)
+        shutil.move(info.path, target / info.name)
         print(f"bundled SAM-2 {info.version} {info.size} as sam-models/{info.name} ({info.bytes / 1e6:.0f} MB)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "")
+    # installer/bundle_checkpoint.py [CHECKPOINT [BUNDLE_DIR]]
+    main(sys.argv[1] if len(sys.argv) > 1 else "", *[Path(a) for a in sys.argv[2:3]])

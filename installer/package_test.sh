@@ -81,4 +81,11 @@ cli_step sam refine --random-init "$tmp/demo/scene.tif" "$tmp/classes.tif" --win
 [ -s "$tmp/refined.tif" ] || fail "refined.tif not written"
 grep -q "1 window" "$tmp/out" || fail "expected one SAM window"
 
+# Built with SAM2_CHECKPOINT: the bundled model is listed and refines without an import.
+if [ -d "$root/opt/satseg/sam-models" ]; then
+    cli_step sam list
+    cli_step sam refine "$tmp/demo/scene.tif" "$tmp/classes.tif" --window 256 --out "$tmp/refined-model.tif"
+    grep -q "RANDOM-INIT" "$tmp/out" && fail "the bundled model was not used"
+fi
+
 step "package-test passed"
