@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (QWebEnginePage, QWebEngineProfile, QWebEngineScript, QWebEngineSettings,
@@ -169,8 +170,11 @@ class MapView(QWebEngineView):
         profile = self.profile
 
         def drop_profile() -> None:
-            profile.deleteLater()
             _LIVE_PROFILES.discard(profile)
+            # At application exit Qt may already have deleted the profile with its parent;
+            # deleting it again raised a RuntimeError traceback on every quit.
+            if shiboken6.isValid(profile):
+                profile.deleteLater()
 
         self.map_page.destroyed.connect(drop_profile)
         self.map_page.deleteLater()
