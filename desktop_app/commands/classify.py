@@ -66,22 +66,11 @@ def add_arguments(p) -> None:
 
 def parse_thresholds(items, clf):
     """CLI --threshold items -> value or {class: value}; errors name the bad item."""
+    from ..core.classifiers.options import split_threshold_items
+
     if not items:
         return None
-    default = None
-    per_class: dict = {}
-    for item in items:
-        key, sep, value = item.rpartition("=")
-        try:
-            v = float(value)
-        except ValueError:
-            raise SatSegError(f"--threshold '{item}': '{value}' is not a number") from None
-        if not sep:
-            if default is not None:
-                raise SatSegError("--threshold VALUE given twice; use CLASS=VALUE for per-class values")
-            default = v
-        else:
-            per_class[key.strip()] = v
+    default, per_class = split_threshold_items(items)
     if not per_class:
         return default
     result = {c.id: default for c in clf.classes} if default is not None else {}

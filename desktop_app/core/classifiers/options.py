@@ -160,3 +160,26 @@ def stored_options(method: str, stored: Optional[dict], warnings: Optional[list]
             if warnings is not None:
                 warnings.append(f"{exc}; the default is used")
     return resolve_options(method, out) if method in METHOD_OPTIONS else out
+
+
+def split_threshold_items(items) -> tuple[Optional[float], dict[str, float]]:
+    """``--threshold`` items ('V' or 'CLASS=V') -> (value for all, {class key: value}).
+
+    One parser for `satseg classify` and `satseg classify-ee`; each maps the class
+    keys (names, ids, 'class/2' signatures) itself. Errors name the bad item.
+    """
+    default: Optional[float] = None
+    per_class: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            raise SatSegError(f"--threshold '{item}': '{value}' is not a number") from None
+        if not sep:
+            if default is not None:
+                raise SatSegError("--threshold VALUE given twice; use CLASS=VALUE for per-class values")
+            default = v
+        else:
+            per_class[key.strip()] = v
+    return default, per_class

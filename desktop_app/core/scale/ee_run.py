@@ -27,22 +27,17 @@ SMALL_MAX_PIXELS = 100_000_000
 
 def parse_ee_thresholds(items, classes):
     """--threshold items -> None, one value, or {class id: value} (class by name or id), as `satseg classify`."""
+    from ..classifiers.options import split_threshold_items
+
     if not items:
         return None
-    default, per = None, {}
+    default, per_class = split_threshold_items(items)
     by_name = {c.name: c.id for c in classes} | {str(c.id): c.id for c in classes}
-    for item in items:
-        key, sep, value = item.rpartition("=")
-        try:
-            v = float(value)
-        except ValueError:
-            raise SatSegError(f"--threshold '{item}': '{value}' is not a number") from None
-        if not sep:
-            default = v
-        elif key.strip() not in by_name:
-            raise SatSegError(f"--threshold '{item}': no class '{key.strip()}' in the samples")
-        else:
-            per[by_name[key.strip()]] = v
+    per = {}
+    for key, v in per_class.items():
+        if key not in by_name:
+            raise SatSegError(f"--threshold '{key}={v:g}': no class '{key}' in the samples")
+        per[by_name[key]] = v
     if not per:
         return default
     return {c.id: per.get(c.id, default) for c in classes if per.get(c.id, default) is not None}

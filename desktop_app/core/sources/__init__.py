@@ -20,19 +20,12 @@ def open_image(path: str | Path, mask_clouds: bool = False, check_valid: bool = 
         if mask_clouds or baseline is not None:
             raise SatSegError("cloud masking and a processing baseline need a Sentinel-2 band folder, not a URL")
         source: ImageSource = GeoTiffSource(str(path))
-        if check_valid:
-            try:
-                source.check_has_valid_pixels()
-            except Exception:
-                source.close()
-                raise
-        return source
-    p = Path(path)
-    if not p.exists():
-        raise SatSegError(f"{p} does not exist")
-    if p.is_dir():
-        source: ImageSource = Sentinel2Source(p, mask_clouds=mask_clouds, baseline=baseline)
+    elif not Path(path).exists():
+        raise SatSegError(f"{Path(path)} does not exist")
+    elif Path(path).is_dir():
+        source = Sentinel2Source(Path(path), mask_clouds=mask_clouds, baseline=baseline)
     else:
+        p = Path(path)
         if p.suffix.lower() == ".zip":
             raise SatSegError(f"{p} is a zip archive; unzip the .SAFE product and open its folder")
         if mask_clouds:
