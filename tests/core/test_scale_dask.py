@@ -30,7 +30,7 @@ from desktop_app.core.samples import TrainingData
 from desktop_app.core.scale.dask_classify import ImageRecipe, dask_blocks
 from desktop_app.core.sources import open_image
 
-distributed = pytest.importorskip("distributed")   # a hard dependency; the import only keeps the error readable
+import distributed  # noqa: E402,F401  (a hard dependency: missing, the tests must fail, not skip)
 
 
 @pytest.fixture(scope="module")
