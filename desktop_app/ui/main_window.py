@@ -518,11 +518,12 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             return
         doc, samples = self.doc, self.model.to_sample_set()
         mode = self.model_panel.options().get("signatures", "per-class")   # every signature when several
+        index_names = [i.name for i in getattr(doc, "indices", [])]        # drawn on their own axis
 
         def done(res) -> None:
             sigs, counts = res
             self.model.set_pixel_counts(counts)
-            self._pending_signatures = sigs
+            self._pending_signatures = (sigs, index_names)
             self._draw_signatures()
 
         self.runner.start("signatures", lambda job: pipeline.signatures(doc, samples, None, job, mode),
@@ -532,8 +533,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def _draw_signatures(self, *_args) -> None:
         # Redrawing the plot costs up to a few hundred ms of UI time: only while it is shown.
         if self._pending_signatures is not None and self.docks["dock_spectra"].isVisible():
-            sigs, self._pending_signatures = self._pending_signatures, None
-            self.spectral_plot.set_signatures(sigs)
+            (sigs, index_names), self._pending_signatures = self._pending_signatures, None
+            self.spectral_plot.set_signatures(sigs, index_names)
 
     def _on_classifier_bands(self, bands: list) -> None:
         self.model_panel.set_band_count(len(bands))   # threshold starting values depend on it

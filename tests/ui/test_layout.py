@@ -136,6 +136,13 @@ def test_spectra_are_drawn_when_the_plot_is_shown(qtbot, laptop):
     win.docks["dock_spectra"].show()
     qtbot.waitUntil(lambda: len(win.spectral_plot.curves) == 5, timeout=5000)
     assert win._pending_signatures is None
+    assert not win.spectral_plot.index_plot.isVisible()
+    # A custom index band goes to the index plot (the window says which bands are indices), not the reflectance axis.
+    from desktop_app.core.analysis.indices import parse_index_list
+
+    win.analysis_tools.apply_indices(parse_index_list("WET=(B3-B12)/(B3+B12)"))
+    qtbot.waitUntil(lambda: win.spectral_plot.index_bands == ["WET"], timeout=30000)
+    assert "WET" not in win.spectral_plot.reflectance_bands and len(win.spectral_plot.index_points) == 5
 
 
 def test_a_first_start_shows_the_image_panel(qtbot, window):
