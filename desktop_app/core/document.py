@@ -54,6 +54,7 @@ class Document:
 
         self.sam = SamState()              # the SAM-2 stage's settings and results (docs/sam.md)
         self.project_folder: Optional[Path] = None
+        self.basemap: Optional[str] = None   # the offline basemap file the user chose (saved with the project)
         self._dirty = False
         # Folders this session's autosaves are in (and a recovered one): removed by a save or a clean exit.
         self.autosave_dirs: set[Path] = set()
@@ -99,6 +100,12 @@ class Document:
         self.sam = sam
         self._changed(SAM)
         if dirty:
+            self.mark_dirty()
+
+    def set_basemap(self, path: Optional[str]) -> None:
+        """The user chose another offline basemap file: unsaved work when it differs."""
+        if path != self.basemap:
+            self.basemap = path
             self.mark_dirty()
 
     def set_project_folder(self, folder: Optional[str | Path]) -> None:
@@ -156,7 +163,7 @@ class Document:
             samples=self.samples.to_geojson() if self.samples is not None else {"type": "FeatureCollection",
                                                                                   "features": []},
             method=s.method, options=dict(s.options or {}), thresholds=s.thresholds, layers=dict(s.layers or {}),
-            extra=extra,
+            basemap=self.basemap, extra=extra,
         )
 
     def save(self, folder: str | Path, copy_image: bool = False) -> Path:
@@ -182,6 +189,10 @@ class Document:
                                       dict(state.options or {}), state.thresholds, dict(state.layers or {})))
         self.roi = state.extra.get("roi")
         self._changed(ROI)
+        # Kept even when the file is missing (the user may put it back; the window says so). A project
+        # without one leaves the basemap on screen, which a save then stores.
+        if state.basemap:
+            self.basemap = state.basemap
         from .sam.state import SamState
 
         self.set_sam(SamState.from_dict(state.extra.get("sam")), dirty=False)

@@ -64,6 +64,7 @@ class ProjectState:
     thresholds: Optional[dict] = None             # class name -> value; None = all off
     results: dict = field(default_factory=dict)   # kind -> path, e.g. {"class_raster": ".../results/classes.tif"}
     layers: dict = field(default_factory=dict)    # layer id -> {"opacity": 0.7, "visible": True}
+    basemap: Optional[str] = None                 # the offline basemap file the user chose (MBTiles/GeoPackage)
     extra: dict = field(default_factory=dict)     # anything else the app wants back (JSON-safe)
     warnings: list[str] = field(default_factory=list)   # set by load_project, never saved
 
@@ -170,6 +171,7 @@ def state_to_dict(state: ProjectState, folder: Path, samples_ref: Optional[str] 
         "thresholds": None if not state.thresholds else {str(k): v for k, v in state.thresholds.items()},
         "results": {str(k): _to_stored(v, folder) for k, v in (state.results or {}).items()},
         "layers": dict(state.layers or {}),
+        "basemap": _to_stored(state.basemap, folder),
         "extra": dict(state.extra or {}),
     }
     if samples_ref is None:
@@ -234,6 +236,7 @@ def state_from_dict(d: dict, folder: Path, samples: Optional[dict] = None, where
         thresholds=dict(d["thresholds"]) if d.get("thresholds") else None,
         results={str(k): _from_stored(v, folder) for k, v in results.items()},
         layers=dict(layers),
+        basemap=_from_stored(d.get("basemap") if isinstance(d.get("basemap"), str) else None, folder),
         extra=dict(extra),
     )
 
@@ -328,6 +331,9 @@ def load_project(folder: str | os.PathLike) -> ProjectState:
     for kind, path in state.results.items():
         if path and not Path(path).exists():
             warnings.append(f"the result file {path} ({kind}) is missing; run the classification again")
+    if state.basemap and not Path(state.basemap).is_file():
+        warnings.append(f"the offline basemap {state.basemap} was not found; the map is shown without it "
+                        "(View ▸ Offline basemap file… to choose it again)")
     state.warnings = state.warnings + warnings
     return state
 

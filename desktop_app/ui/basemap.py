@@ -19,14 +19,22 @@ def choose_offline_basemap(win) -> None:
         add_offline_basemap(win, path)
 
 
-def add_offline_basemap(win, path: str) -> None:
-    """Open the tile file on a worker and show it; a bad file gets a one-line message."""
+def add_offline_basemap(win, path: str, remember: bool = True) -> None:
+    """Open the tile file on a worker and show it; a bad file gets a one-line message.
+
+    ``remember``: the user chose it, so the project saves it (a project being opened
+    already names it).
+    """
     from ..core.scale.basemap import open_tile_file
+
+    path = str(Path(path).absolute())   # stored in the project relative to it when inside it
 
     def shown(tf) -> None:
         if win._closed:
             return
         win.offline_basemap = tf
+        if remember:
+            win.document.set_basemap(path)
         url = win.map.publish_tiles("basemap", tf)
         win.map.bridge.send("set_offline_basemap", url=url, min_zoom=tf.min_zoom, max_zoom=tf.max_zoom,
                             attribution=tf.name, bounds=tf.bounds)

@@ -93,6 +93,10 @@ def apply_state(win, state: core_project.ProjectState, folder: Optional[Path],
                 win.analysis_tools.apply_indices(win.analysis_tools.indices.indices())
         win.model.from_geojson(dict(state.samples), classes=state.classes)
         win.document.apply_project_state(state, folder)   # settings reach the panels through the document
+        if state.basemap and Path(state.basemap).is_file():   # a missing one is in state.warnings
+            from .basemap import add_offline_basemap
+
+            add_offline_basemap(win, state.basemap, remember=False)
         win.set_roi(state.extra.get("roi"))
         raster = state.results.get(CLASS_RASTER)
         if doc is not None and raster and Path(raster).is_file():

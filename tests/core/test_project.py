@@ -229,3 +229,33 @@ def test_copy_image_into_project(tmp_path):
     assert copy_image_into(tmp_path / "p", dest) == dest
     with pytest.raises(SatSegError, match="is not a file"):
         copy_image_into(tmp_path / "p", tmp_path / "download")
+
+
+def test_offline_basemap_saved_relative_inside_absolute_outside_and_missing_one_warns(tmp_path):
+    folder = tmp_path / "p"
+    inside = folder / "maps" / "roads.mbtiles"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(b"tiles")
+    save_project(folder, ProjectState(basemap=str(inside)))
+    assert json.loads((folder / MANIFEST_NAME).read_text())["basemap"] == "maps/roads.mbtiles"
+    moved = tmp_path / "moved"
+    shutil.move(str(folder), str(moved))
+    back = load_project(moved)
+    assert back.basemap == str((moved / "maps" / "roads.mbtiles").resolve()) and back.warnings == []
+
+    outside = tmp_path / "shared" / "district.gpkg"
+    save_project(tmp_path / "q", ProjectState(basemap=str(outside)))
+    assert json.loads((tmp_path / "q" / MANIFEST_NAME).read_text())["basemap"] == str(outside)
+    back = load_project(tmp_path / "q")   # the file is not there: the project opens, with one line saying so
+    assert back.basemap == str(outside)
+    assert len(back.warnings) == 1 and "offline basemap" in back.warnings[0] and "district.gpkg" in back.warnings[0]
+    assert "\n" not in back.warnings[0]
+
+
+def test_project_without_a_basemap_key_opens_without_one(tmp_path):
+    save_project(tmp_path / "p", ProjectState())
+    manifest = json.loads((tmp_path / "p" / MANIFEST_NAME).read_text())
+    del manifest["basemap"]                # written by a SatSeg before offline basemaps were saved
+    (tmp_path / "p" / MANIFEST_NAME).write_text(json.dumps(manifest))
+    back = load_project(tmp_path / "p")
+    assert back.basemap is None and back.warnings == []

@@ -37,3 +37,44 @@ def test_a_file_that_is_not_a_basemap_is_refused_in_one_line(qtbot, window, tmp_
     qtbot.waitUntil(lambda: any("Cannot use the basemap" in t for _, t in window.messages), timeout=10000)
     text = [t for _, t in window.messages if "basemap" in t][-1]
     assert "not an MBTiles or GeoPackage file" in text and "\n" not in text
+
+
+def test_the_offline_basemap_is_saved_with_the_project_and_a_missing_one_is_named(qtbot, make_window, tmp_path):
+    from desktop_app.core import project as core_project
+    from desktop_app.core.demo_scene import CENTER_LAT, CENTER_LON
+    from desktop_app.core.scale.demo_basemap import write_demo_basemap
+    from desktop_app.ui.basemap import add_offline_basemap
+    from ui_helpers import open_demo, snapshot
+
+    folder = tmp_path / "proj"
+    (folder / "maps").mkdir(parents=True)
+    roads = write_demo_basemap(folder / "maps" / "roads.mbtiles", CENTER_LON, CENTER_LAT, zooms=range(10, 11))
+    win = make_window()
+    open_demo(qtbot, win, size=200)
+    win.model.add_class("extra")       # some work to save
+    add_offline_basemap(win, str(roads))
+    qtbot.waitUntil(lambda: win.document.basemap == str(roads), timeout=10000)
+    assert win.is_dirty()
+    assert win.save_project(folder)
+    manifest = json.loads((folder / core_project.MANIFEST_NAME).read_text())
+    assert manifest["basemap"] == "maps/roads.mbtiles"     # relative: the project folder can move
+    win.close()
+
+    again = make_window()
+    with qtbot.waitSignal(again.project_loaded, timeout=60000):
+        assert again.open_project(folder)
+    qtbot.waitUntil(lambda: getattr(again, "offline_basemap", None) is not None
+                    and again.offline_basemap.path == str(roads.resolve()), timeout=10000)
+    assert snapshot(qtbot, again)["offlineBasemap"]
+    assert not again.is_dirty() and again.document.basemap == str(roads.resolve())
+    assert not [t for level, t in again.messages if level in ("warning", "error")]
+    again.close()
+
+    roads.unlink()
+    third = make_window()
+    with qtbot.waitSignal(third.project_loaded, timeout=60000):
+        assert third.open_project(folder)
+    said = [t for level, t in third.messages if "offline basemap" in t]
+    assert len(said) == 1 and "roads.mbtiles was not found" in said[0] and "\n" not in said[0]
+    assert "extra" in [c.name for c in third.model.classes()]     # the project opened all the same
+    assert third.doc is not None and third.doc.is_demo
