@@ -15,7 +15,6 @@ The reduced levels for zoomed-out views are built in the background meanwhile.
 """
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -27,61 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 
-from benchmarks.ui_responsiveness import Ticks, settle, wait_for  # noqa: E402
+from benchmarks.big_scene import make_scene, peak_mb, rss_mb, scene_path  # noqa: E402
+from benchmarks.ui_responsiveness import Ticks, settle, until_loaded, wait_for  # noqa: E402
 
-JS_PENDING = ("(function () { var imgs = document.querySelectorAll('.leaflet-imagery-pane img');"
-              " var n = 0, done = 0; imgs.forEach(function (i) { n++; if (i.complete && i.naturalWidth) done++; });"
-              " return JSON.stringify([n, done]); })()")
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
-def make_scene(path: Path, side: int) -> None:
-    import rasterio
-    from affine import Affine
-
-    if path.exists():
-        return
-    from desktop_app.core.atomic import atomic_path
-
-    names = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12"]
-    with atomic_path(path) as tmp, rasterio.open(
-            tmp, "w", driver="GTiff", width=side, height=side, count=12, dtype="uint16", crs="EPSG:32643",
-            transform=Affine(10, 0, 600000, 0, -10, 3300000), nodata=0, tiled=True, blockxsize=512,
-            blockysize=512) as ds:
-        cols = np.arange(side)
-        for r in range(0, side, 512):
-            rows = np.arange(r, min(side, r + 512))[:, None]
-            field = ((rows // 37 * 7 + cols // 41 * 13) % 17).astype(np.uint16)   # fields of 370 x 410 m
-            for b in range(12):
-                ds.write((900 + 150 * b + 90 * field + (rows * 3 + cols * 5 + b) % 60).astype(np.uint16),
-                         b + 1, window=((r, r + rows.shape[0]), (0, side)))
-        ds.descriptions = tuple(names)
-
-
-def page_tiles(win) -> tuple[int, int]:
-    import json
-
-    box = {}
-    win.map.page().runJavaScript(JS_PENDING, 0, lambda v: box.setdefault("v", v))
-    while "v" not in box:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
-    return tuple(json.loads(box["v"] or "[0, 0]"))
-
-
-def until_loaded(win, t0: float, timeout: float = 120) -> float:
-    time.sleep(0.05)
-    while time.perf_counter() - t0 < timeout:
-        n, done = page_tiles(win)
-        if n and n == done:
-            return time.perf_counter() - t0
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
-    return float("nan")
 
 
 def main(argv=None):
@@ -92,7 +41,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     folder = Path(args.keep)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"s2_{args.side}_12b.tif"
+    path = scene_path(folder, args.side)
     t = time.perf_counter()
     make_scene(path, args.side)
     print(f"scene {path} ({path.stat().st_size / 2 ** 30:.1f} GB, {time.perf_counter() - t:.0f} s to make)",
@@ -150,8 +99,9 @@ def main(argv=None):
         print(f"tile render on a tile thread (full-resolution zooms): median {np.median(r):.0f} ms, "
               f"p95 {np.percentile(r, 95):.0f} ms over {len(r)} tiles")
     g = ticks.gaps()
+    ticks.print_samples()
     print(f"longest UI-thread stall: {g.max():.0f} ms (target < 200 ms); RSS {rss_mb():.0f} MB, "
-          f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (target <= 2048 MB)")
+          f"peak {peak_mb():.0f} MB (target <= 2048 MB)")
     busy = win.runner.busy("overviews")
     print(f"reduced levels for zoomed-out views: {'still building' if busy else 'built'}")
     win.model.mark_saved()
