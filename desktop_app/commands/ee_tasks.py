@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 NAME = "ee-tasks"
-HELP = "Earth Engine exports started by classify-ee --export: list, cancel, download"
+HELP = "Earth Engine exports started by classify-ee --export: list, cancel, download (Drive or Cloud Storage)"
 
 
 def add_arguments(p) -> None:
@@ -16,24 +16,14 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _fetch_bytes(url: str) -> bytes:
-    """One Cloud Storage object with the Earth Engine session's credentials, under a deadline."""
-    import ee
-    import requests
+def _session():
+    """google-auth's AuthorizedSession with the Earth Engine session's credentials (token refresh included)."""
+    from google.auth.transport.requests import AuthorizedSession
 
-    from ..core.online.ee_errors import translate_error
     from ..core.scale.ee_tasks import DOWNLOAD_TIMEOUT_S
+    from ..core.scale.google_http import session_credentials
 
-    creds = ee.data.get_persistent_credentials()
-    try:
-        import google.auth.transport.requests
-
-        creds.refresh(google.auth.transport.requests.Request())
-        r = requests.get(url, headers={"Authorization": f"Bearer {creds.token}"}, timeout=DOWNLOAD_TIMEOUT_S)
-        r.raise_for_status()
-    except Exception as exc:
-        raise translate_error(exc, "downloading the export") from exc
-    return r.content
+    return AuthorizedSession(session_credentials(), refresh_timeout=DOWNLOAD_TIMEOUT_S)
 
 
 def run(args) -> int:
@@ -53,9 +43,14 @@ def run(args) -> int:
         print(f"{args.task}: cancel requested")
         return 0
     if args.action == "download":
+        from .fetch import ctrl_c_cancels
+        from .progress import terminal_job
+
         record = T.find(args.task)
         [status] = T.statuses([args.task])
-        out = T.download(record, status, _fetch_bytes, args.out)
+        job = terminal_job()
+        with ctrl_c_cancels(job):
+            out = T.download(record, status, _session(), args.out, job=job)
         print(f"{out}: written from Earth Engine export {args.task}")
         return 0
     states = T.statuses([r["id"] for r in records])

@@ -338,29 +338,4 @@ def test_export_states_are_one_line_messages():
         T.parse_destination("s3://x/y")
 
 
-def test_download_adds_the_class_list_and_colours(tmp_path):
-    import rasterio
-    from affine import Affine
-    from rasterio.crs import CRS as RCRS
-
-    from desktop_app.core.classes import ClassInfo as CI
-    from desktop_app.core.geotiff import GeoTiffWriter
-    from desktop_app.core.scale import ee_tasks as T
-
-    labels = (np.arange(300 * 280).reshape(300, 280) % 4).astype(np.uint8)
-    src = tmp_path / "export.tif"
-    with GeoTiffWriter(src, width=280, height=300, count=1, dtype="uint8", transform=Affine(10, 0, 5e5, 0, -10, 3.3e6),
-                       crs=RCRS.from_epsg(32643), nodata=255) as w:   # what Earth Engine exports: bare uint8
-        w.write(labels)
-    classes = [CI(1, "crop", "#00ff00"), CI(2, "urban", "#ff0000"), CI(3, "water", "#0000ff")]
-    record = {"id": "T9", "dest": "gs://bkt/satseg/up", "out": str(tmp_path / "up.tif"),
-              "classes": [c.to_dict() for c in classes], "tags": {"SATSEG_ENGINE": "earthengine"}}
-    urls = []
-    out = T.download(record, {"state": "COMPLETED"}, lambda u: urls.append(u) or src.read_bytes())
-    assert urls == ["https://storage.googleapis.com/storage/v1/b/bkt/o/satseg%2Fup.tif?alt=media"]
-    with rasterio.open(out) as ds:
-        assert np.array_equal(ds.read(1), labels) and ds.colormap(1)[3][:3] == (0, 0, 255)
-        assert json.loads(ds.tags()["SATSEG_CLASSES"])[0]["name"] == "crop"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.tif", "up.tif"]   # the raw download is gone
-    with pytest.raises(SatSegError, match="download it from Drive"):
-        T.download({**record, "dest": "drive:f/up"}, {"state": "COMPLETED"}, lambda u: b"")
+# Downloading a finished export (Drive, Cloud Storage, split tiles): tests/core/test_scale_ee_download.py

@@ -135,37 +135,53 @@ def ensure_done(task_id: str, status: dict) -> None:
         raise SatSegError(f"Earth Engine export {task_id} is not finished yet ({str(state).lower()}); try again later")
 
 
-def download(record: dict, status: dict, fetch_bytes, out_path: Optional[str] = None) -> Path:
-    """The finished Cloud Storage COG as a local class GeoTIFF (tags and colour table added), written atomically.
+def download(record: dict, status: dict, session, out_path: Optional[str] = None, *, job=None, backoff=None,
+             timeout: float = DOWNLOAD_TIMEOUT_S, drive_api: Optional[str] = None,
+             storage_api: Optional[str] = None) -> Path:
+    """The finished export (Drive or Cloud Storage, one file or split tiles) as one local class GeoTIFF.
 
-    ``fetch_bytes(url) -> bytes`` reads one object (a deadline of its own).
+    ``session``: a google-auth ``AuthorizedSession`` with the Earth Engine
+    credentials. The files are streamed beside the output under temporary
+    names, checked (size, MD5), mosaicked by windows through
+    ``class_raster_writer`` (colour table, SATSEG_CLASSES, the task's tags;
+    pixels outside the ROI 255) and always removed; the output appears only
+    when complete.
     """
-    import rasterio
-    import rasterio.errors
-
-    from ..atomic import AtomicFile
-    from ..classes import ClassInfo, class_raster_writer
+    from ..atomic import AtomicFile, check_writable
+    from ..classes import ClassInfo
+    from ..jobs import ensure_job
+    from ..online.roi import parse_roi
+    from . import export_files as X
+    from .google_http import GoogleHttp, check_drive_scope
 
     ensure_done(record["id"], status)
-    kind, bucket, prefix = parse_destination(record["dest"])
-    if kind != "gcs":
-        raise SatSegError(f"Earth Engine export {record['id']} is in Google Drive folder '{bucket}' "
-                          f"({prefix}*.tif); download it from Drive")
-    out = Path(out_path or record["out"])
-    url = f"https://storage.googleapis.com/storage/v1/b/{bucket}/o/{prefix.replace('/', '%2F')}.tif?alt=media"
-    data = fetch_bytes(url)
+    job = ensure_job(job)
+    kind, where, prefix = parse_destination(record["dest"])
+    out = check_writable(out_path or record["out"])
+    if kind == "drive":
+        check_drive_scope(session.credentials)
+        http = GoogleHttp(session, "Google Drive", job=job, timeout=timeout, backoff=backoff)
+        files = X.drive_files(http, where, prefix, status, drive_api or X.DRIVE_API)
+        place = f"Google Drive folder '{where}'"
+    else:
+        http = GoogleHttp(session, "Cloud Storage", job=job, timeout=timeout, backoff=backoff)
+        files = X.gcs_files(http, where, prefix, status, storage_api or X.STORAGE_API)
+        place = f"gs://{where}"
+    if not files:
+        raise SatSegError(f"Earth Engine export {record['id']} is finished but {place} has no {prefix}.tif "
+                          f"(nor {prefix}-*-*.tif tiles); were they moved or deleted?")
     classes = [ClassInfo(int(c["id"]), c["name"], c["color"]) for c in record["classes"]]
-    # The raw download waits under a temporary name beside the output and is always removed.
-    raw = AtomicFile(out.with_name(out.name + ".download"))
+    tags = dict(record.get("tags") or {})
+    roi = parse_roi(json.loads(tags["SATSEG_ROI"])) if tags.get("SATSEG_ROI") else None
+    # The raw files wait under temporary names beside the output and are always removed.
+    raws = [AtomicFile(out.with_name(f"{out.name}.{i}.download")) for i in range(len(files))]
     try:
-        raw.tmp.write_bytes(data)
-        with rasterio.open(raw.tmp) as src, class_raster_writer(out, width=src.width, height=src.height,
-                                                                   transform=src.transform, crs=src.crs,
-                                                                   classes=classes, extra_tags=record.get("tags")) as w:
-            for _, win in src.block_windows(1):
-                w.write(src.read(1, window=win), window=win)
-    except rasterio.errors.RasterioIOError as exc:
-        raise SatSegError(f"the download of Earth Engine export {record['id']} is not a GeoTIFF: {exc}") from None
+        share = 0.9 / len(files)
+        for i, (f, raw) in enumerate(zip(files, raws)):
+            http.download(f.url, f.params, raw.tmp, f.size, f.md5, f"downloading {f.name} ({i + 1}/{len(files)})",
+                          job.sub(i * share, (i + 1) * share))
+        X.write_class_mosaic([r.tmp for r in raws], out, classes, tags, roi, job.sub(0.9, 1.0))
     finally:
-        raw.discard()
+        for raw in raws:
+            raw.discard()
     return out

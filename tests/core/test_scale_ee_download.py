@@ -1,0 +1,244 @@
+"""satseg ee-tasks download: an Earth Engine export read back from Drive or Cloud Storage, offline.
+
+The APIs are a real HTTP server on 127.0.0.1 (``google_apis.GoogleApis``)
+speaking Drive v3 and the Cloud Storage JSON API; the client side is the
+real one: google-auth's AuthorizedSession and requests.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.crs import CRS
+
+from desktop_app.core.classes import ClassInfo
+from desktop_app.core.errors import SatSegError
+from desktop_app.core.geotiff import GeoTiffWriter
+from desktop_app.core.jobs import Cancelled, Job
+from desktop_app.core.online.roi import parse_roi
+from desktop_app.core.online.tile_runner import Backoff
+from desktop_app.core.scale import ee_tasks as T
+from google_apis import GoogleApis
+
+DRIVE = "https://www.googleapis.com/auth/drive"
+UTM = CRS.from_epsg(32643)
+GRID = Affine(10, 0, 500000, 0, -10, 3300000)
+H, W = 300, 280
+CLASSES = [ClassInfo(1, "crop", "#00ff00"), ClassInfo(2, "urban", "#ff0000"), ClassInfo(3, "water", "#0000ff")]
+TASK_CREATED_MS = 1772359200000          # 2026-03-01T10:00:00Z
+
+
+def _labels(seed=0):
+    return np.random.default_rng(seed).integers(0, 4, (H, W)).astype(np.uint8)
+
+
+def _tif(tmp_path, name, arr, transform) -> bytes:
+    """What Earth Engine exports: a bare uint8 GeoTIFF (no colour table, no class list)."""
+    p = tmp_path / name
+    with GeoTiffWriter(p, width=arr.shape[1], height=arr.shape[0], count=1, dtype="uint8", transform=transform,
+                       crs=UTM) as w:
+        w.write(arr)
+    return p.read_bytes()
+
+
+def _split(tmp_path, labels, rows=(0, 160), cols=(0, 128)):
+    """Earth Engine's split export: PREFIX-<row offset>-<col offset>.tif tiles on one grid."""
+    tiles = {}
+    for r0, r1 in zip(rows, rows[1:] + (H,)):
+        for c0, c1 in zip(cols, cols[1:] + (W,)):
+            name = f"up-{r0:010d}-{c0:010d}.tif"
+            tiles[name] = _tif(tmp_path, name, labels[r0:r1, c0:c1], GRID @ Affine.translation(c0, r0))
+    return tiles
+
+
+def _roi():
+    """A triangle inside the grid (WGS84), as classify-ee records it in SATSEG_ROI."""
+    from desktop_app.core.geo import WGS84, transform_geometry
+
+    tri = shapely.Polygon([(500000 + 303.7, 3300000 - 207.1), (500000 + 2611.3, 3300000 - 904.9),
+                           (500000 + 893.2, 3300000 - 2894.6)])
+    return json.loads(json.dumps(shapely.geometry.mapping(transform_geometry(tri, UTM, WGS84))))
+
+
+def _outside(roi_geojson):
+    """Pixels set to 255 outside the ROI: the tile path's rule (Roi.mask), checked against shapely.
+
+    Shapely says which pixel squares miss the ROI; GDAL's all-touched rasteriser may differ only on
+    squares the ROI's outline crosses (a corner grazed by an edge).
+    """
+    from desktop_app.core.online.roi import Grid
+
+    roi = parse_roi(roi_geojson)
+    mask = roi.mask(Grid(UTM, GRID, W, H))
+    rows, cols = np.indices((H, W))
+    x0, y0 = GRID * (cols, rows)  # noqa: affine arrays
+    boxes = shapely.box(x0, y0 + GRID.e, x0 + GRID.a, y0)
+    differ = mask != ~shapely.intersects(boxes, roi.projected)
+    assert differ.sum() < 0.001 * mask.size and (shapely.distance(boxes[differ], roi.projected.boundary) < 1e-6).all()
+    return mask
+
+
+def _record(tmp_path, dest, roi=None):
+    tags = {"SATSEG_ENGINE": "earthengine", **({"SATSEG_ROI": json.dumps(roi)} if roi else {})}
+    return {"id": "T42", "dest": dest, "out": str(tmp_path / "out" / "classes.tif"),
+            "classes": [c.to_dict() for c in CLASSES], "tags": tags}
+
+
+def _session(scopes=(DRIVE,), token="test-token"):
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2.credentials import Credentials
+
+    return AuthorizedSession(Credentials(token=token, scopes=list(scopes) if scopes else None))
+
+
+def _download(api, record, status=None, session=None, **kw):
+    status = status or {"state": "COMPLETED", "creation_timestamp_ms": TASK_CREATED_MS}
+    kw.setdefault("backoff", Backoff(attempts=3, base=0.0, sleep=lambda s: None))
+    return T.download(record, status, session or _session(), drive_api=api.drive_api, storage_api=api.storage_api,
+                      **kw)
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "up").mkdir()
+    return tmp_path / "out"
+
+
+def test_split_drive_export_is_found_paged_downloaded_and_mosaicked(tmp_path, out_dir):
+    labels, roi = _labels(), _roi()
+    with GoogleApis(page_size=2) as api:
+        satseg = api.folder("satseg")
+        other = api.folder("elsewhere")
+        ids = {name: api.drive_file(name, satseg, data) for name, data in _split(tmp_path / "up", labels).items()}
+        # What must not be taken: an older export with the same name, a trashed copy, a look-alike name,
+        # the same name in another folder.
+        stale = _tif(tmp_path / "up", "stale.tif", np.full((160, 128), 3, np.uint8), GRID)
+        api.drive_file("up-0000000000-0000000000.tif", satseg, stale, created="2026-02-01T09:00:00.000Z")
+        api.drive_file("up-0000000000-0000000000.tif", satseg, stale, trashed=True)
+        api.drive_file("up-other.tif", satseg, stale)
+        api.drive_file("up.tif", other, stale)
+        out = _download(api, _record(tmp_path, "drive:satseg/up", roi))
+        lists = [r for r in api.requests if r.startswith("/drive/v3/files?")]
+        media = sorted(r.split("?")[0].rsplit("/", 1)[1] for r in api.requests if "alt=media" in r)
+    assert any("pageToken=" in r for r in lists)                 # more than one page was read
+    assert media == sorted(ids.values())                         # exactly this export's four tiles
+    want = labels.copy()
+    want[_outside(roi)] = 255
+    with rasterio.open(out) as ds:
+        got = ds.read(1)
+        assert (ds.width, ds.height, ds.crs, ds.transform) == (W, H, UTM, GRID)
+        assert ds.nodata == 255 and ds.colormap(1)[2][:3] == (255, 0, 0)
+        assert [c["name"] for c in json.loads(ds.tags()["SATSEG_CLASSES"])] == ["crop", "urban", "water"]
+        assert ds.tags()["SATSEG_ENGINE"] == "earthengine"
+    assert np.array_equal(got, want) and 0 < (got == 255).sum() < got.size
+    assert sorted(p.name for p in out_dir.iterdir()) == ["classes.tif"]     # no download left behind
+
+
+def test_the_task_s_folder_id_is_used_and_a_single_file_is_taken(tmp_path, out_dir):
+    labels = _labels(1)
+    with GoogleApis() as api:
+        a, b = api.folder("satseg"), api.folder("satseg")          # two folders of that name: the task says which
+        api.drive_file("up.tif", a, _tif(tmp_path / "up", "a.tif", np.zeros((H, W), np.uint8), GRID))
+        api.drive_file("up.tif", b, _tif(tmp_path / "up", "b.tif", labels, GRID))
+        status = {"state": "COMPLETED", "destination_uris": [f"https://drive.google.com/#folders/{b}"]}
+        out = _download(api, _record(tmp_path, "drive:satseg/up"), status)
+        assert not any("mimeType+%3D" in r or "mimeType%20%3D" in r for r in api.requests)   # no folder search
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1), labels)
+
+
+def test_cloud_storage_export_is_listed_by_prefix_and_checked(tmp_path, out_dir):
+    labels = _labels(2)
+    with GoogleApis(page_size=1) as api:
+        for name, data in _split(tmp_path / "up", labels, rows=(0,), cols=(0, 200)).items():
+            api.gcs_object("bkt", f"satseg/{name}", data)
+        api.gcs_object("bkt", "satseg/up-notes.txt", b"x")
+        api.corrupt_once.add("/storage/v1/b/bkt/o/satseg%2Fup-0000000000-0000000000.tif")
+        out = _download(api, _record(tmp_path, "gs://bkt/satseg/up"))
+        media = [r for r in api.requests if "alt=media" in r]
+    # The corrupted answer failed its MD5 check and was fetched again.
+    assert len(media) == 3 and media[0] == media[1]
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1), labels) and ds.colormap(1)[3][:3] == (0, 0, 255)
+
+
+def test_no_drive_scope_is_one_line_saying_what_to_do(tmp_path, out_dir):
+    with GoogleApis() as api:
+        with pytest.raises(SatSegError, match="does not allow reading Google Drive .*earthengine authenticate"):
+            _download(api, _record(tmp_path, "drive:satseg/up"),
+                      session=_session(scopes=["https://www.googleapis.com/auth/earthengine"]))
+        assert api.requests == []                                  # refused before any request
+        # Credentials that do not list their scopes: Google's 403 says it, in the same words.
+        api.faults.append(("/drive/v3/files", 403, "insufficientPermissions",
+                           "Request had insufficient authentication scopes."))
+        with pytest.raises(SatSegError, match="does not allow reading Google Drive \\(Request had insufficient"):
+            _download(api, _record(tmp_path, "drive:satseg/up"), session=_session(scopes=None))
+        with pytest.raises(SatSegError, match="Google Drive refused the Earth Engine credentials"):
+            _download(api, _record(tmp_path, "drive:satseg/up"), session=_session(token="expired"))
+    assert list(out_dir.iterdir()) == []
+
+
+def test_missing_folder_or_file_and_server_errors_are_one_line(tmp_path, out_dir):
+    labels = _labels(3)
+    with GoogleApis() as api:
+        with pytest.raises(SatSegError, match="no folder 'satseg' in the Google Drive"):
+            _download(api, _record(tmp_path, "drive:satseg/up"))
+        satseg = api.folder("satseg")
+        with pytest.raises(SatSegError, match="T42 is finished but Google Drive folder 'satseg' has no up.tif"):
+            _download(api, _record(tmp_path, "drive:satseg/up"))
+        fid = api.drive_file("up.tif", satseg, _tif(tmp_path / "up", "up.tif", labels, GRID))
+        api.faults.append((f"/drive/v3/files/{fid}", 404, "notFound", f"File not found: {fid}."))
+        with pytest.raises(SatSegError, match="not found in Google Drive .*moved or deleted"):
+            _download(api, _record(tmp_path, "drive:satseg/up"))
+        api.faults += [(f"/drive/v3/files/{fid}", 503, "backendError", "Backend Error")] * 3
+        with pytest.raises(SatSegError, match="Google Drive answered 503 after 3 attempts .*Backend Error"):
+            _download(api, _record(tmp_path, "drive:satseg/up"))
+        api.faults = [("/drive/v3/files", 403, "userRateLimitExceeded", "User Rate Limit Exceeded")]
+        out = _download(api, _record(tmp_path, "drive:satseg/up"))   # a rate limit is waited out
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1), labels)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["classes.tif"]
+
+
+@pytest.mark.parametrize("status, message", [
+    ({"state": "FAILED", "error_message": "Export too large: specified 1e13 pixels."},
+     "export T42 failed: Export too large"),
+    ({"state": "CANCELLED"}, "export T42 was cancelled"),
+    ({"state": "RUNNING"}, "not finished yet \\(running\\)"),
+])
+def test_failed_or_cancelled_drive_export_is_one_line_before_any_request(tmp_path, out_dir, status, message):
+    with GoogleApis() as api:
+        with pytest.raises(SatSegError, match=message):
+            _download(api, _record(tmp_path, "drive:satseg/up"), status)
+        assert api.requests == []
+
+
+def test_cancel_mid_download_and_a_silent_server(tmp_path, out_dir):
+    labels = _labels(4)
+    with GoogleApis() as api:
+        satseg = api.folder("satseg")
+        api.drive_file("up.tif", satseg, _tif(tmp_path / "up", "up.tif", labels, GRID))
+        api.stall_after = 1000
+        job = Job()
+
+        def cancel_when_stalled():
+            api.holding.wait(10)
+            job.cancel()
+        threading.Thread(target=cancel_when_stalled, daemon=True).start()
+        t0 = time.monotonic()
+        with pytest.raises(Cancelled):
+            _download(api, _record(tmp_path, "drive:satseg/up"), job=job)
+        assert time.monotonic() - t0 < 5
+        assert list(out_dir.iterdir()) == []                   # neither the output nor a partial download
+        t0 = time.monotonic()
+        with pytest.raises(SatSegError, match="Google Drive did not answer within 0.5 s while downloading up.tif"):
+            _download(api, _record(tmp_path, "drive:satseg/up"), timeout=0.5, backoff=Backoff(attempts=1))
+        assert time.monotonic() - t0 < 4
+    assert list(out_dir.iterdir()) == []
