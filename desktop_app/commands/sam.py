@@ -44,6 +44,12 @@ def add_arguments(p) -> None:
                    help="3-band input: true_colour (B4,B3,B2), false_colour (B8,B4,B3), swir (B12,B8,B4) or "
                         "three bands like B8,B4,B3 (default true_colour)")
     s.add_argument("--window", type=int, default=1024, metavar="PX", help="window size in pixels (default 1024)")
+    s.add_argument("--iou-min", type=float, metavar="X",
+                   help="accept SAM's mask only if its own predicted IoU is at least X, 0..1 (default 0.80; "
+                        "higher keeps more of the classifier's pixels)")
+    s.add_argument("--agreement-min", type=float, metavar="Y",
+                   help="... and only if its IoU with the classifier's component is at least Y, 0..1 (default 0.60; "
+                        "lower lets SAM move boundaries further)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("finetune", help="fine-tune SAM-2 on a class raster and save the model to a folder")
@@ -106,10 +112,14 @@ def _remove(args, job):
 
 
 def _refine(args, job):
-    from ..core.sam.refine import refine_file
+    from ..core.sam.refine import AGREEMENT_MIN, IOU_MIN, check_thresholds, refine_file
 
+    # defaults from the core (docs/sam.md, "Acceptance"); not at module top: the CLI starts without numpy
+    iou_min = IOU_MIN if args.iou_min is None else args.iou_min
+    agreement_min = AGREEMENT_MIN if args.agreement_min is None else args.agreement_min
+    check_thresholds(iou_min, agreement_min)
     return refine_file(args.image, args.classes, args.out, args.model, args.random_init, args.recipe, args.window,
-                       job=job)
+                       iou_min=iou_min, agreement_min=agreement_min, job=job)
 
 
 def _finetune(args, job):

@@ -9,9 +9,11 @@ from typing import Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from ..core.sam.refine import AGREEMENT_MIN, IOU_MIN
+from .sam_scores import ScoreTable
 
 RANDOM_INIT = "__random_init__"
 RECIPES = [("true_colour", "True colour (B4, B3, B2)"), ("false_colour", "False colour (B8, B4, B3)"),
@@ -79,6 +81,17 @@ class SamPanel(QWidget):
 
         box = QGroupBox("Refine the classifier's mask")
         v = QVBoxLayout(box)
+        self.iou_min = _share_box(IOU_MIN, "Accept SAM-2's mask only if its own predicted IoU is at least this "
+                                        "(higher: fewer masks accepted, more classifier pixels kept)")
+        self.agreement_min = _share_box(AGREEMENT_MIN, "… and only if its IoU with the classifier's component is at least "
+                                              "this (lower: SAM-2 may move boundaries further)")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Min. IoU"))
+        row.addWidget(self.iou_min)
+        row.addWidget(QLabel("Min. agreement"))
+        row.addWidget(self.agreement_min)
+        row.addStretch(1)
+        v.addLayout(row)
         self.refine_btn = QPushButton("Refine")
         self.refine_btn.setToolTip("Prompt SAM-2 with every class component; keep its mask only where it is "
                                    "confident and agrees with the classifier")
@@ -135,14 +148,9 @@ class SamPanel(QWidget):
         self.show_combo.setToolTip("Which result the map, the areas and the exports show")
         form.addRow("Map shows:", self.show_combo)
         v.addLayout(form)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Result", "Overall acc.", "Kappa", "Mean IoU"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setMaximumHeight(120)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        v.addWidget(self.table)
-        self.best_label = _label()
-        v.addWidget(self.best_label)
+        self.scores = ScoreTable()
+        self.table, self.best_label = self.scores.table, self.scores.best_label
+        v.addWidget(self.scores)
         lay.addWidget(box)
         lay.addStretch(1)
 
@@ -155,7 +163,7 @@ class SamPanel(QWidget):
         self.show_combo.activated.connect(lambda _i: self.show_requested.emit(self.show_combo.currentData()))
         for w in (self.model_combo, self.recipe):
             w.currentIndexChanged.connect(lambda _i: self._changed())
-        for w in (self.window_px, self.steps):
+        for w in (self.window_px, self.steps, self.iou_min, self.agreement_min):
             w.valueChanged.connect(lambda _v: self._changed())
         self.loss_point.connect(self.add_loss, Qt.ConnectionType.QueuedConnection)
         self._has_image = self._has_result = False
@@ -218,7 +226,7 @@ class SamPanel(QWidget):
         ready = self.has_model() and not self._busy
         self.model_combo.setEnabled(self.has_model())
         self.remove_btn.setEnabled(self.model_name() is not None and not self._busy)
-        for w in (self.recipe, self.window_px, self.steps):
+        for w in (self.recipe, self.window_px, self.steps, self.iou_min, self.agreement_min):
             w.setEnabled(self.has_model())
         self.refine_btn.setEnabled(ready and self._has_result)
         self.finetune_btn.setEnabled(ready and self._has_result)
@@ -233,21 +241,25 @@ class SamPanel(QWidget):
 
     def settings(self) -> dict:
         return {"model": self.model_name(), "random_init": self.random_init(), "recipe": self.recipe.currentData(),
-                "window": self.window_px.value(), "steps": self.steps.value()}
+                "window": self.window_px.value(), "steps": self.steps.value(),
+                "iou_min": round(self.iou_min.value(), 2), "agreement_min": round(self.agreement_min.value(), 2)}
 
     def apply_settings(self, s) -> None:
-        for w in (self.recipe, self.window_px, self.steps, self.model_combo):
+        spins = (self.recipe, self.window_px, self.steps, self.iou_min, self.agreement_min, self.model_combo)
+        for w in spins:
             w.blockSignals(True)
         i = self.recipe.findData(s.recipe)
         if i >= 0:
             self.recipe.setCurrentIndex(i)
         self.window_px.setValue(int(s.window))
         self.steps.setValue(int(s.steps))
+        self.iou_min.setValue(float(s.iou_min))
+        self.agreement_min.setValue(float(s.agreement_min))
         key = RANDOM_INIT if s.random_init else s.model
         i = self.model_combo.findData(key) if key else -1
         if i >= 0:
             self.model_combo.setCurrentIndex(i)
-        for w in (self.recipe, self.window_px, self.steps, self.model_combo):
+        for w in spins:
             w.blockSignals(False)
         self.set_model_dir(s.finetuned)
         self.update_enabled()
@@ -279,31 +291,16 @@ class SamPanel(QWidget):
 
     # ------------------------------------------------------------ scores
     def show_scores(self, table: Optional[dict]) -> None:
-        rows = (table or {}).get("rows", [])
-        self.table.setRowCount(len(rows))
-        names = dict(SHOW, **{"fine-tuned": "Fine-tuned"})
-        for r, row in enumerate(rows):
-            ious = [v for v in row["iou"].values() if v is not None]
-            cells = [names.get(row["result"], row["result"]) + ("  (worse)" if row["worse"] else ""),
-                     _fmt(row["overall_accuracy"]), _fmt(row["kappa"]), _fmt(sum(ious) / len(ious) if ious else None)]
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                if row["worse"]:
-                    item.setForeground(QColor("#b00020"))
-                    item.setToolTip("SAM-2 made this result worse than the classifier's")
-                self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
-        if not rows:
-            self.best_label.setText("Draw validation polygons to compare the classifier with SAM-2's results.")
-        else:
-            best = names.get(table["best"], table["best"])
-            worse = [names.get(r["result"], r["result"]) for r in rows if r["worse"]]
-            text = f"Best on the validation polygons: {best}."
-            if worse:
-                text += f" Worse than the classifier: {', '.join(worse)}."
-            self.best_label.setText(text)
+        self.scores.show_scores(table)
 
 
-def _fmt(v) -> str:
-    return "–" if v is None else f"{v:.3f}"
+def _share_box(value: float, tip: str) -> QDoubleSpinBox:
+    """A 0..1 threshold in steps of 0.05 (docs/sam.md, "Acceptance")."""
+    box = QDoubleSpinBox()
+    box.setRange(0.0, 1.0)
+    box.setDecimals(2)
+    box.setSingleStep(0.05)
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
+

@@ -186,11 +186,19 @@ class SamTools:
         w, res, st = self.window, self.classifier_result(), self.panel.settings()
         doc, out = w.doc, self.results_dir() / "refined.tif"
 
+        score_cache = getattr(res, "score_cache", None)
+
         def work(job):
+            logits = None
+            if score_cache is not None:        # the kept scores of this classification (docs/sam.md, "Prompts")
+                from ..core.sam.score_logits import ScoreLogits
+
+                logits = ScoreLogits(score_cache, job)
             with doc.worker_image() as image:
                 arr, summary = refine_image(_source(image, doc), image_id(doc), res.class_array, res.classes, out,
                                             st["model"], st["random_init"], st["recipe"], st["window"],
-                                            job=job.sub(0, 0.9))
+                                            iou_min=st["iou_min"], agreement_min=st["agreement_min"],
+                                            logits=logits, job=job.sub(0, 0.9))
             return summary, as_result(res.request, arr, res.classes, "refined", res)
 
         def done(value) -> None:
@@ -199,7 +207,8 @@ class SamTools:
             self._update_state(refined=summary["path"], shown="refined")
             self.panel.refine_info.setText(
                 f"{summary['accepted']} of {summary['prompts']} SAM masks accepted; "
-                + ", ".join(f"{k} {100 * v:.1f} %" for k, v in summary["changed_share"].items()) + " changed"
+                + ", ".join(f"{k} {100 * v:.1f} %" for k, v in summary["changed_share"].items()) + " changed; "
+                + f"prompts from the {summary['mask_input']['from']}"
                 + (" — RANDOM WEIGHTS (demonstration)" if summary["random_init"] else ""))
             self.panel.set_available("refined", True)
             self._show(shown, "refined")

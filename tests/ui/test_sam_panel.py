@@ -1,6 +1,9 @@
 """The SAM-2 panel in the window: disabled without a model; refine, fine-tune (live loss plot),
 segment and scores with the shrunk random-weight architecture; state saved in the project."""
+import json
+
 import pytest
+import rasterio
 
 from desktop_app.core.sam.runtime import OVERRIDES_ENV, SHRINK_OVERRIDES
 from ui_helpers import open_demo, run_and_wait
@@ -37,13 +40,19 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
     assert p.refine_btn.isEnabled()
     p.window_px.setValue(256)
     p.steps.setValue(12)
+    p.iou_min.setValue(0.5)                         # the acceptance thresholds reach the core and the project
+    p.agreement_min.setValue(0.3)
     with qtbot.waitSignal(win.runner.task_finished, timeout=300000,
                           check_params_cb=lambda t, o: t.kind == "sam"):
         p.refine_btn.click()
     assert win.result.sam_kind == "refined" and win.result.original is classifier
     assert "RANDOM WEIGHTS" in p.refine_info.text()
+    assert "prompts from the classifier scores" in p.refine_info.text()   # the kept scores, as logits
     assert p.show_combo.currentData() == "refined"
     assert win.document.sam.refined.endswith("refined.tif")
+    with rasterio.open(win.document.sam.refined) as ds:
+        tag = json.loads(ds.tags()["SATSEG_SAM"])
+    assert (tag["iou_min"], tag["agreement_min"]) == (0.5, 0.3)
     # fine-tune: the loss plot fills step by step, then the image is segmented with the new model
     qtbot.waitUntil(p.finetune_btn.isEnabled, timeout=60000)
     p.finetune_btn.click()
@@ -52,14 +61,28 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
     assert getattr(win.result, "sam_kind", None) == "segmented", win.messages
     assert len(p._loss["full"][1]) >= 5 and len(p._loss["tokens"][1]) >= 5
     assert win.document.sam.finetuned and win.document.sam.losses["full"]
-    qtbot.waitUntil(lambda: p.table.rowCount() == 3, timeout=60000)
-    names = [p.table.item(r, 0).text().split("  ")[0] for r in range(3)]
-    assert names == ["Classifier", "Refined by SAM-2", "Fine-tuned"]
+    qtbot.waitUntil(lambda: p.table.columnCount() == 3, timeout=60000)
+    t = p.table
+    names = [t.horizontalHeaderItem(c).text().split(" (")[0] for c in range(3)]
+    assert names == ["Classifier", "Refined", "Fine-tuned"]
+    # one row per measure: OA, kappa and the IoU of every class, each the core's per-class value
+    table = win.document.sam.scores
+    classes = [c.name for c in classifier.classes]
+    assert [t.verticalHeaderItem(r).text() for r in range(t.rowCount())] == \
+        ["Overall acc.", "Kappa"] + [f"IoU {n}" for n in classes]
+    for c, row in enumerate(table["rows"]):
+        for r, n in enumerate(classes, start=2):
+            v = row["iou"][n]
+            assert t.item(r, c).text() == ("–" if v is None else f"{v:.3f}")
     assert "Best on the validation polygons" in p.best_label.text()
-    # a SAM result scoring below the classifier is marked, never hidden
-    rows = {r["result"]: r for r in win.document.sam.scores["rows"]}
-    if rows["fine-tuned"]["worse"]:
-        assert "(worse)" in p.table.item(2, 0).text() and "Worse than the classifier" in p.best_label.text()
+    # a SAM result scoring below the classifier is marked, never hidden: its column and a red line above
+    rows = {r["result"]: r for r in table["rows"]}
+    for c, key in enumerate(["classifier", "refined", "fine-tuned"]):
+        assert ("(worse)" in t.horizontalHeaderItem(c).text()) == rows[key]["worse"]
+    worse = [k for k in ("refined", "fine-tuned") if rows[k]["worse"]]
+    assert p.scores.worse_label.isVisibleTo(p) == bool(worse)
+    # the table shows every row without its own scrollbar
+    assert t.height() >= t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount()))
     # back to the classifier's map, and the layers follow
     p.show_requested.emit("classifier")
     assert win.result is classifier
@@ -71,5 +94,6 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
         assert win2.open_project(folder)
     s = win2.document.sam
     assert s.refined == win.document.sam.refined and s.finetuned == win.document.sam.finetuned
-    assert s.window == 256 and s.steps == 12 and s.random_init
-    assert win2.sam_tools.panel.table.rowCount() == 3
+    assert s.window == 256 and s.steps == 12 and s.random_init and (s.iou_min, s.agreement_min) == (0.5, 0.3)
+    assert (win2.sam_tools.panel.iou_min.value(), win2.sam_tools.panel.agreement_min.value()) == (0.5, 0.3)
+    assert win2.sam_tools.panel.table.columnCount() == 3

@@ -5,8 +5,8 @@ deepest inside the component), up to ``MAX_NEGATIVE`` negative points (pixels
 of other classes inside the box, farthest from the component) and a
 ``mask_input``: logits in SAM's low-resolution frame (1 x 256 x 256 for SAM-2's
 1024 px input; the model's ``mask_input_size`` in general), positive on
-the component and negative elsewhere (from the classifier's class scores when
-they are given). Coordinates are window pixel indexes, (x, y) = (col, row), as SAM's predictor takes them.
+the component and negative elsewhere (from the classifier's per-class logits,
+``core.sam.score_logits``, when they are given). Coordinates are window pixel indexes, (x, y) = (col, row), as SAM's predictor takes them.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from ..classes import NODATA, UNCLASSIFIED
 
 LOW_RES = 256                 # SAM-2's mask_input side at its 1024 px input
 MASK_LOGIT = 4.0              # |logit| of a binary mask_input (sigmoid(4) = 0.98)
-SCORE_LOGIT_CLIP = 8.0
+SCORE_LOGIT_CLIP = 8.0        # |logit| at most, from the classifier's scores (sigmoid(8) = 0.9997)
+MIN_LOGIT = 0.5               # |logit| at least: the sign always follows the component
 MIN_COMPONENT_PX = 64         # smaller components keep the classifier's pixels (under 2x2 low-res cells)
 MAX_PROMPTS = 96              # per window, largest components first
 MAX_NEGATIVE = 2
@@ -68,17 +69,17 @@ def _negatives(labels_box: np.ndarray, comp: np.ndarray, class_id: int) -> list[
     return out
 
 
-def component_prompts(labels: np.ndarray, class_ids: Sequence[int], scores: Optional[np.ndarray] = None,
-                      score_ids: Optional[Sequence[int]] = None, max_prompts: int = MAX_PROMPTS,
+def component_prompts(labels: np.ndarray, class_ids: Sequence[int], logits: Optional[np.ndarray] = None,
+                      logit_ids: Optional[Sequence[int]] = None, max_prompts: int = MAX_PROMPTS,
                       low_res: int = LOW_RES) -> list[Prompt]:
     """Prompts for every class component of a window's class labels (rows, cols) uint8.
 
-    ``scores`` (K, rows, cols) are the classifier's class probabilities in the
-    order of ``score_ids`` (default ``class_ids``); they give the mask_input.
+    ``logits`` (K, rows, cols) are the classifier's per-class logits (``core.sam.score_logits``)
+    in the order of ``logit_ids`` (default ``class_ids``); they give the mask_input.
     """
     gr, gc = low_res_grid(labels.shape, low_res)
     low_labels = labels[np.ix_(gr, gc)]
-    score_index = {cid: k for k, cid in enumerate(score_ids or class_ids)}
+    logit_index = {cid: k for k, cid in enumerate(logit_ids or class_ids)}
     # Candidates of every class, largest first: the decoder costs ~0.1 s per prompt on a CPU, so a
     # window gets at most max_prompts of them; the rest keep the classifier's pixels.
     found = []
@@ -101,14 +102,14 @@ def component_prompts(labels: np.ndarray, class_ids: Sequence[int], scores: Opti
             pts.append((cols.start + nc, rows.start + nr))
             lab.append(0)
         low_comp = comp_labels[np.ix_(gr, gc)] == label
-        if scores is not None and cid in score_index:
-            p = np.clip(scores[score_index[cid]][np.ix_(gr, gc)].astype(np.float64), 1e-6, 1 - 1e-6)
-            logit = np.clip(np.log(p / (1 - p)), -SCORE_LOGIT_CLIP, SCORE_LOGIT_CLIP)
-            # this component from the scores (at least slightly positive), everything else negative
-            mask_input = np.where(low_comp, np.maximum(logit, 0.5), -SCORE_LOGIT_CLIP)
+        if logits is not None and cid in logit_index:
+            logit = np.clip(logits[logit_index[cid]][np.ix_(gr, gc)], -SCORE_LOGIT_CLIP, SCORE_LOGIT_CLIP)
+            # the component at least slightly positive, everything else at least slightly negative: the
+            # classifier's confidence shapes the prompt, the component decides its sign (docs/sam.md)
+            mask_input = np.where(low_comp, np.maximum(logit, MIN_LOGIT), np.minimum(logit, -MIN_LOGIT))
         else:
             mask_input = np.where(low_comp, MASK_LOGIT, -MASK_LOGIT)
-        mask_input[low_labels == NODATA] = -SCORE_LOGIT_CLIP if scores is not None else -MASK_LOGIT
+        mask_input[low_labels == NODATA] = -SCORE_LOGIT_CLIP if logits is not None else -MASK_LOGIT
         prompts.append(Prompt(
             cid, rows, cols, comp,
             np.array([cols.start, rows.start, cols.stop - 1, rows.stop - 1], np.float32),

@@ -28,6 +28,13 @@ CLAIM_MARGIN = 0.25      # a mask may claim pixels this share of the box size be
 BATCH = 16               # prompts per decoder call
 
 
+def check_thresholds(iou_min: float, agreement_min: float) -> None:
+    """User-given acceptance thresholds: both are IoUs, so 0..1 (0 = this test accepts every mask)."""
+    for flag, value in (("--iou-min", iou_min), ("--agreement-min", agreement_min)):
+        if not np.isfinite(value) or not 0.0 <= value <= 1.0:
+            raise SatSegError(f"{flag} must be between 0 and 1 (got {value:g})")
+
+
 @dataclass
 class RefineStats:
     prompts: int = 0
@@ -106,8 +113,8 @@ def _accept(prompts: Sequence[Prompt], decoded, labels: np.ndarray, iou_min: flo
 
 
 def refine_window(base, feats_fn, labels: np.ndarray, class_ids: Sequence[int],
-                  scores: Optional[np.ndarray] = None, iou_min: float = IOU_MIN,
-                  agreement_min: float = AGREEMENT_MIN, stats: Optional[RefineStats] = None,
+                  logits: Optional[np.ndarray] = None, logit_ids: Optional[Sequence[int]] = None,
+                  iou_min: float = IOU_MIN, agreement_min: float = AGREEMENT_MIN, stats: Optional[RefineStats] = None,
                   cache=None, feature_key: Optional[str] = None) -> np.ndarray:
     """Refined labels of one window (same shape and dtype as ``labels``).
 
@@ -117,7 +124,7 @@ def refine_window(base, feats_fn, labels: np.ndarray, class_ids: Sequence[int],
     from .decoded import pack, prompts_key, unpack
 
     stats = stats if stats is not None else RefineStats()
-    prompts = component_prompts(labels, class_ids, scores, low_res=base.low_res)
+    prompts = component_prompts(labels, class_ids, logits, logit_ids, low_res=base.low_res)
     stats.prompts += len(prompts)
     key = prompts_key(feature_key, prompts, BATCH, CLAIM_MARGIN) if cache is not None and feature_key else None
     arrays = cache.decoded(key) if key else None
@@ -139,9 +146,13 @@ def refine_window(base, feats_fn, labels: np.ndarray, class_ids: Sequence[int],
 
 
 def refine_scene(source, class_array: np.ndarray, classes: Sequence[ClassInfo], base, mapping, tiles: list[Tile],
-                 cache, image_id: str, scores: Optional[np.ndarray] = None, iou_min: float = IOU_MIN,
+                 cache, image_id: str, logits=None, iou_min: float = IOU_MIN,
                  agreement_min: float = AGREEMENT_MIN, job: Optional[Job] = None) -> tuple[np.ndarray, RefineStats]:
-    """Refined class array for the whole scene (the classifier's where SAM is not accepted)."""
+    """Refined class array for the whole scene (the classifier's where SAM is not accepted).
+
+    ``logits``: the classifier's per-class logits for the mask_input (``score_logits.ScoreLogits``:
+    ``ids`` and ``window(row, col, height, width)``); None = from the class mask.
+    """
     job = ensure_job(job)
     out = np.array(class_array, np.uint8, copy=True)
     stats = RefineStats()
@@ -157,15 +168,15 @@ def refine_scene(source, class_array: np.ndarray, classes: Sequence[ClassInfo], 
             r = source.read(tile.window, bands=mapping.bands)
             return mapping.to_rgb(r.data, r.nodata_mask)
 
-        tile_scores = None if scores is None else scores[:, tile.row:tile.row + tile.height,
-                                                          tile.col:tile.col + tile.width]
+        tile_logits = None if logits is None else logits.window(tile.row, tile.col, tile.height, tile.width)
 
         def feats():
             f = cache.features(base, key, rgb)
             job.check()
             return f
 
-        refined = refine_window(base, feats, labels, ids, tile_scores, iou_min, agreement_min, stats, cache, key)
+        refined = refine_window(base, feats, labels, ids, tile_logits, None if logits is None else logits.ids,
+                                iou_min, agreement_min, stats, cache, key)
         stitch(out, tile, refined)
     out[np.asarray(class_array) == NODATA] = NODATA
     for c in classes:
@@ -182,8 +193,12 @@ def refine_image(source, image_id: str, class_array: np.ndarray, classes: Sequen
                  model: Optional[str] = None, random_init: bool = False, recipe: str = "true_colour",
                  window: int = 1024, overlap: int = 128, device: Optional[str] = None, cache_dir="default",
                  iou_min: float = IOU_MIN, agreement_min: float = AGREEMENT_MIN, source_classes: Optional[str] = None,
-                 job: Optional[Job] = None) -> tuple[np.ndarray, dict]:
-    """Refine ``class_array`` (on ``source``'s grid) and write it to ``out``: (refined array, summary)."""
+                 logits=None, job: Optional[Job] = None) -> tuple[np.ndarray, dict]:
+    """Refine ``class_array`` (on ``source``'s grid) and write it to ``out``: (refined array, summary).
+
+    ``logits``: the classifier's scores as per-class logits (``score_logits.ScoreLogits``) for the
+    mask_input; None (or one without a temperature) = the mask_input comes from the class mask.
+    """
     from ..atomic import check_writable
     from ..classes import write_class_raster
     from .base import open_base
@@ -203,11 +218,15 @@ def refine_image(source, image_id: str, class_array: np.ndarray, classes: Sequen
     job.step(0.02, "preparing SAM-2")   # the model itself is built when a window needs it
     base = open_base(model, random_init, device)
     cache = FeatureCache(cache_dir)
-    refined, stats = refine_scene(source, class_array, classes, base, mapping, tiles, cache, image_id,
+    if logits is not None and logits.temperature is None:
+        logits = None
+    refined, stats = refine_scene(source, class_array, classes, base, mapping, tiles, cache, image_id, logits,
                                   iou_min=iou_min, agreement_min=agreement_min, job=job.sub(0.05, 0.95))
     cache.prune()
+    mask_input = {"from": "class mask"} if logits is None else \
+        {"from": "classifier scores", "median_winning_margin": logits.temperature}
     settings = {"window": window, "overlap": overlap, "iou_min": iou_min, "agreement_min": agreement_min,
-                "source_classes": source_classes}
+                "source_classes": source_classes, "mask_input": mask_input}
     write_class_raster(out, refined, source.transform, source.crs, classes,
                        output_tags("refine", base, mapping, settings))
     job.step(1.0, "written")
@@ -218,7 +237,8 @@ def refine_image(source, image_id: str, class_array: np.ndarray, classes: Sequen
         # windows not encoded in this run: their decoded masks or their features came from the cache
         "cache_hits": stats.decode_hits + cache.hits, "cache_misses": cache.misses,
         "decode_hits": stats.decode_hits, "decode_misses": stats.decode_misses, "prompts": stats.prompts,
-        "accepted": stats.accepted, "classes": list(stats.per_class.values()),
+        "accepted": stats.accepted, "iou_min": iou_min, "agreement_min": agreement_min, "mask_input": mask_input,
+        "classes": list(stats.per_class.values()),
         "changed_share": {c["name"]: c["changed_share"] for c in stats.per_class.values()},
         "mapping": mapping.to_dict(), "warnings": warnings,
     }
@@ -245,4 +265,4 @@ def refine_file(image, classes_path, out, model: Optional[str] = None, random_in
         check_same_grid(source, class_array, transform, crs, f"the class raster {classes_path}")
         return refine_image(source, image_identity(image), class_array, classes, out, model, random_init, recipe,
                             window, overlap, device, cache_dir, iou_min, agreement_min,
-                            str(Path(classes_path).resolve()), job)[1]
+                            str(Path(classes_path).resolve()), job=job)[1]

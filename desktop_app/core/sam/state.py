@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from .recipe import DEFAULT_RECIPE
+from .refine import AGREEMENT_MIN, IOU_MIN
 from .scene import DEFAULT_WINDOW
 
 
@@ -19,6 +20,8 @@ class SamState:
     recipe: str = DEFAULT_RECIPE
     window: int = DEFAULT_WINDOW
     steps: int = 200
+    iou_min: float = IOU_MIN             # refine's acceptance thresholds (docs/sam.md, "Acceptance")
+    agreement_min: float = AGREEMENT_MIN
     refined: Optional[str] = None        # refined class raster
     finetuned: Optional[str] = None      # fine-tuned model folder
     segmented: Optional[str] = None      # class raster segmented with a fine-tuned model

@@ -106,6 +106,10 @@ class ScoreCache:
             done = os.pwrite(fd, view, offset)
             view, offset = view[done:], offset + done
 
+    def evaluation(self, b: _Block) -> Evaluation:
+        """The kept evaluation of one block: its valid pixels only (``b.valid``, packed; None = all)."""
+        return self._evaluation(b)
+
     def _evaluation(self, b: _Block) -> Evaluation:
         if b.ev is not None:
             return b.ev

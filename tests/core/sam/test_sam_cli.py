@@ -61,3 +61,45 @@ def test_model_and_random_init_exclude_each_other(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sam", "refine", "a.tif", "b.tif", "--out", "c.tif", "--model", "x", "--random-init"])
     assert exc.value.code == 2
+
+
+def test_refine_thresholds_change_acceptance_as_documented(small_scene, tmp_path, monkeypatch, capsys):
+    """--iou-min X --agreement-min Y: a mask is accepted iff SAM's predicted IoU >= X and its agreement >= Y."""
+    import numpy as np
+
+    from desktop_app.core.classes import read_class_raster
+
+    monkeypatch.setenv("SATSEG_HOME", str(tmp_path / "home"))      # a cache holding this scene's entry only
+    classifier = read_class_raster(small_scene / "classes.tif")[0]
+
+    def refine(*extra):
+        out = tmp_path / f"r{len(list(tmp_path.glob('r*.tif')))}.tif"
+        argv = ["sam", "refine", str(small_scene / "scene.tif"), str(small_scene / "classes.tif"), "--out", str(out),
+                "--random-init", "--window", "256", "--json", *extra]
+        assert main(argv) == 0
+        return json.loads(capsys.readouterr().out), read_class_raster(out)[0]
+
+    default, _ = refine()
+    assert (default["iou_min"], default["agreement_min"]) == (0.8, 0.6)
+    # the loosest values accept every mask; the strictest accept none and keep the classifier's raster
+    loose, loose_raster = refine("--iou-min", "0", "--agreement-min", "0")
+    assert loose["accepted"] == loose["prompts"] > 0 and (loose_raster != classifier).any()
+    strict, strict_raster = refine("--iou-min", "1", "--agreement-min", "1")
+    assert strict["accepted"] == 0
+    np.testing.assert_array_equal(strict_raster, classifier)
+    # --iou-min alone: exactly the prompts whose predicted IoU (stored by the decoder in the cache) reaches it
+    (entry,) = (tmp_path / "home" / "sam-cache" / "decoded").glob("*/*.npz")
+    with np.load(entry) as z:
+        ious = z["iou"]
+    assert len(ious) == loose["prompts"]
+    for x in (float(np.median(ious)), float(ious.max())):
+        r, _ = refine("--iou-min", f"{x!r}", "--agreement-min", "0")
+        assert r["accepted"] == int((ious >= x).sum())
+    # a stricter agreement never accepts more
+    counts = [refine("--iou-min", "0", "--agreement-min", y)[0]["accepted"] for y in ("0.3", "0.6", "0.9")]
+    assert loose["accepted"] > counts[0] >= counts[1] >= counts[2]
+    # out of range: one line, exit 2
+    assert main(["sam", "refine", str(small_scene / "scene.tif"), str(small_scene / "classes.tif"), "--out",
+                 str(tmp_path / "o.tif"), "--random-init", "--iou-min", "1.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--iou-min must be between 0 and 1" in err and "\n" not in err

@@ -48,17 +48,6 @@ def test_boxes_points_and_mask_input_from_masks():
     assert sizes == sorted(sizes, reverse=True)
 
 
-def test_mask_input_from_classifier_scores_is_their_logit():
-    lab = _labels()
-    scores = np.full((2,) + lab.shape, 0.1, np.float32)
-    scores[0][lab == 1] = 0.9
-    p = component_prompts(lab, [1, 2], scores=scores, low_res=64)[0]
-    assert p.class_id == 1
-    inside = p.mask_input > 0
-    np.testing.assert_allclose(p.mask_input[inside], np.log(0.9 / 0.1), rtol=1e-5)
-    assert (p.mask_input[~inside] == -8).all()
-
-
 def test_small_components_give_no_prompt():
     lab = np.zeros((64, 64), np.uint8)
     lab[10:15, 10:15] = 1          # 25 px: under the minimum
