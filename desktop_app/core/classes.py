@@ -112,3 +112,50 @@ def read_class_raster(path) -> tuple[np.ndarray, Affine, CRS, list[ClassInfo]]:
         tags = ds.tags()
         present = np.unique(array) if CLASSES_TAG not in tags else ()
         return array, ds.transform, ds.crs, classes_from_tags(tags, present)
+
+
+def read_class_raster_on_grid(path, height: int, width: int, transform: Affine, crs: CRS,
+                              job=None) -> tuple[np.ndarray, list[ClassInfo], bool]:
+    """(uint8 array on the given grid, classes, resampled?) of a class raster.
+
+    On the grid already: its pixels as they are. Otherwise nearest-neighbour
+    through a WarpedVRT read by windows (class ids are never blended; only the
+    output array is held); pixels it does not cover are 255. Disjoint grids: a
+    SatSegError. The file itself is not changed.
+    """
+    from rasterio.coords import disjoint_bounds
+    from rasterio.transform import array_bounds
+    from rasterio.vrt import WarpedVRT
+    from rasterio.warp import Resampling, transform_bounds
+    from rasterio.windows import Window
+
+    from .jobs import ensure_job
+    from .sources.geotiff_source import open_dataset
+
+    job = ensure_job(job)
+    with open_dataset(path) as ds:
+        if ds.count != 1 or ds.dtypes[0] != "uint8":
+            raise SatSegError(f"{path} is not a class raster (expected one uint8 band, found "
+                              f"{ds.count} band(s) of {ds.dtypes[0]})")
+        tags = ds.tags()
+        if (ds.height, ds.width) == (height, width) and ds.crs == crs and ds.transform.almost_equals(transform):
+            array = ds.read(1)
+            return array, classes_from_tags(tags, np.unique(array) if CLASSES_TAG not in tags else ()), False
+        if ds.crs is None or crs is None:
+            raise SatSegError(f"{path} and the open image both need a CRS to be drawn together")
+        mine = array_bounds(height, width, transform)
+        theirs = transform_bounds(ds.crs, crs, *array_bounds(ds.height, ds.width, ds.transform))
+        if disjoint_bounds(mine, theirs) or theirs[0] >= mine[2] or mine[0] >= theirs[2] \
+                or theirs[1] >= mine[3] or mine[1] >= theirs[3]:
+            raise SatSegError(f"{os.path.basename(str(path))} does not overlap the open image")
+        out = np.full((height, width), NODATA, np.uint8)
+        step = 1024
+        windows = [Window(c, r, min(step, width - c), min(step, height - r))
+                   for r in range(0, height, step) for c in range(0, width, step)]
+        with WarpedVRT(ds, crs=crs, transform=transform, width=width, height=height, resampling=Resampling.nearest,
+                       src_nodata=NODATA if ds.nodata is None else ds.nodata, nodata=NODATA) as vrt:
+            for i, win in enumerate(windows):
+                out[win.row_off:win.row_off + win.height, win.col_off:win.col_off + win.width] = \
+                    vrt.read(1, window=win)
+                job.step((i + 1) / len(windows), "resampling the class raster onto the image's grid")
+    return out, classes_from_tags(tags, np.unique(out) if CLASSES_TAG not in tags else ()), True

@@ -4,10 +4,10 @@ The choice sits beside the Run button; when it is ticked, Run asks for the
 imagery (the same dialog as Imagery ▸ Fetch: dates, bands, composite, Earth
 Engine account) and runs ``core/scale/ee_run.classify_on_ee`` for the region
 of interest with the window's samples, method, options and thresholds. The
-class raster lands in the imagery cache (or the project's imagery folder) and,
-when the open image is on its grid (the composite Imagery ▸ Fetch gives for the
-same region, scale and CRS), is shown as the window's result: masks, layers,
-areas and exports as for a local run (docs/scale.md).
+class raster lands in the imagery cache (or the project's imagery folder) and is
+shown as the window's result: masks, layers, areas and exports as for a local
+run. On another grid than the open image it is resampled onto the image's grid
+for display; with no image open it is opened as the image (docs/scale.md).
 """
 from __future__ import annotations
 
@@ -93,30 +93,80 @@ def run_on_earth_engine(win) -> None:
                      on_error=lambda msg: win.notify(f"Classifying on Earth Engine failed: {msg}", "error"))
 
 
-def _same_grid(doc, path) -> bool:
-    import rasterio
-
-    with rasterio.open(path) as ds:
-        return ((ds.height, ds.width) == (doc.height, doc.width) and ds.crs == doc.crs
-                and ds.transform.almost_equals(doc.transform))
-
-
 def show_class_raster(win, path) -> None:
     """Show a finished class raster as the window's result, as SAM results are (ui/sam_tools.py).
 
-    Only over an open image on the raster's grid: the map, areas, accuracy and
-    exports all work on the image's grid. Otherwise the user is told how to get one.
+    On the open image's grid it is shown as it is. On another grid it is
+    resampled (nearest neighbour) onto the image's grid for display only,
+    and the status bar says so; the saved file is not changed. With no image
+    open, the class raster itself is opened as the image and shown on its
+    own grid (docs/scale.md).
     """
+    if win.doc is None:
+        def opened(doc) -> None:
+            win.set_document(doc)
+            _show_on_image(win, path, f"No image was open, so the Earth Engine result {path} is open as the image "
+                                      "with its classes on the map.")
+        win.open_path(str(path), then=opened)
+        return
+    _show_on_image(win, path)
+
+
+def _as_window_classes(win, path):
+    """The raster's classes as the window's (matched by name, missing ones added, as the clusters box does).
+
+    Returns (lookup table raster id -> window id, the window's ClassInfo list), or (None, None) when the
+    file has no class list. Runs on the UI thread: it reads only the file's tags.
+    """
+    import numpy as np
+    import rasterio
+
+    from ..core.classes import CLASSES_TAG, classes_from_tags
+
+    try:
+        with rasterio.open(path) as ds:
+            tags = ds.tags()
+    except rasterio.errors.RasterioIOError:
+        return None, None            # the job says what is wrong with the file
+    if CLASSES_TAG not in tags:
+        return None, None
+    model, lut, classes = win.model, np.arange(256, dtype=np.uint8), []
+    for c in classes_from_tags(tags):
+        existing = model.class_by_name(c.name)
+        cid = existing.id if existing else model.add_class(c.name, c.color)
+        if cid > 0:
+            lut[c.id] = cid
+            classes.append(model.class_info(cid))
+    return lut, classes
+
+
+def _show_on_image(win, path, note: str = "") -> None:
+    from ..core.classes import read_class_raster_on_grid
     from . import pipeline
 
     doc = win.doc
-    if doc is None or not _same_grid(doc, path):
-        win.notify(f"The Earth Engine result is saved at {path}; it is not on the open image's grid, so it is "
-                   "not shown. To see it on the map, fetch the imagery from Earth Engine for the same region and "
-                   "scale first (Imagery ▸ Fetch imagery for ROI), then classify on Earth Engine again.", "warning")
-        return
+    lut, window_classes = _as_window_classes(win, path)
     req = pipeline.RunRequest(doc, win.model.to_sample_set(), list(doc.band_names), win.model_panel.method(),
                               win.model_panel.options(), None)
-    win.runner.start("classify-ee-show", lambda job: pipeline.restore(req, str(path), job),
-                     label="Showing the Earth Engine result", on_done=win._show_result,
-                     on_error=lambda msg: win.notify(f"Cannot show the Earth Engine result: {msg}", "error"))
+
+    def load(job):
+        array, classes, resampled = read_class_raster_on_grid(path, doc.height, doc.width, doc.transform, doc.crs,
+                                                              job.sub(0.0, 0.5))
+        if lut is not None:
+            array, classes = lut[array], window_classes
+        return pipeline.classes_result(req, array, classes, job.sub(0.5, 1.0)), resampled
+
+    def done(out) -> None:
+        res, resampled = out
+        win._show_result(res)
+        win._send_legend()
+        if resampled:
+            win.notify(f"The Earth Engine result is on another grid than the open image: it was resampled "
+                       f"(nearest neighbour) onto the image's grid for display; areas and exports here use that "
+                       f"grid. The saved file is unchanged: {path}", "info")
+        elif note:
+            win.notify(note, "info")
+
+    win.runner.start("classify-ee-show", load, label="Showing the Earth Engine result", on_done=done,
+                     on_error=lambda msg: win.notify(f"The Earth Engine result is saved at {path} but cannot be "
+                                                     f"shown: {msg}", "warning"))

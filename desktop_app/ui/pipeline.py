@@ -343,7 +343,6 @@ def signatures(doc: ImageDoc, samples, bands: Optional[Sequence[str]] = None, jo
 
 def restore(req: RunRequest, class_raster_path: str, job: Optional[Job] = None) -> RunResult:
     """A saved class raster shown again: masks, areas, accuracy; no classifier (Run to refit)."""
-    from ..core.areas import class_areas
     from ..core.classes import read_class_raster
     from ..core.errors import SatSegError
 
@@ -353,9 +352,19 @@ def restore(req: RunRequest, class_raster_path: str, job: Optional[Job] = None) 
     if array.shape != (req.doc.height, req.doc.width):
         raise SatSegError(f"the saved result {class_raster_path} is {array.shape[1]} x {array.shape[0]} px but the "
                           f"image is {req.doc.width} x {req.doc.height}; run the classification again")
-    job.step(0.4, "drawing masks")
+    return classes_result(req, array, classes, job.sub(0.3, 1.0), transform, crs)
+
+
+def classes_result(req: RunRequest, array, classes, job: Optional[Job] = None, transform=None,
+                   crs=None) -> RunResult:
+    """A class array on the image's grid as the window's result: masks, areas, accuracy; no classifier."""
+    from ..core.areas import class_areas
+
+    job = ensure_job(job)
+    transform, crs = transform or req.doc.transform, crs or req.doc.crs
+    job.step(0.1, "drawing masks")
     overlays = {} if uses_tiles(req.doc) else mask_overlays(array, transform, crs, classes, max_size=DISPLAY_MAX)
-    job.step(0.8, "measuring areas")
+    job.step(0.6, "measuring areas")
     areas = class_areas(array, transform, crs, classes)
     accuracy = validation_accuracy(req, array, classes)
     job.step(1.0, "done")

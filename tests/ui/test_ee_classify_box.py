@@ -85,7 +85,100 @@ def test_a_finished_earth_engine_raster_becomes_the_window_s_result(qtbot, demo_
     assert abs(water.area_m2 - counts[2] * pixel_m2) / water.area_m2 < 0.01
 
 
-def test_a_raster_on_another_grid_is_saved_but_not_forced_on_the_map(qtbot, demo_window, tmp_path):
+def _mask_colours(overlay):
+    """The RGB colours drawn in a mask PNG (its non-transparent pixels)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rgba = np.asarray(Image.open(io.BytesIO(overlay.png)).convert("RGBA"))
+    drawn = rgba[rgba[..., 3] > 0][:, :3]
+    return {tuple(int(v) for v in c) for c in np.unique(drawn, axis=0)}
+
+
+def _rgb(color):
+    return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_a_raster_on_another_grid_is_resampled_onto_the_image_for_display(qtbot, demo_window, tmp_path):
+    import hashlib
+
+    import numpy as np
+    from affine import Affine
+    from ui_helpers import run_js
+
+    from desktop_app.core.classes import write_class_raster
+    from desktop_app.ui.ee_classify_box import show_class_raster
+
+    win = demo_window
+    doc = win.doc
+    t = doc.transform
+    classes = win.model.classes()[:2]
+    # Earth Engine's grid: pixels twice as large, its corner on the image's pixel (col 6, row 4).
+    sh, sw = doc.height // 2 - 10, doc.width // 2 - 10
+    rows, cols = np.indices((sh, sw))
+    src = ((rows // 5 + cols // 7) % 3).astype(np.uint8)      # classes 1, 2 and unclassified 0
+    src[:8, :8] = 255
+    path = tmp_path / "ee_other_grid.tif"
+    write_class_raster(path, src, Affine(2 * t.a, 0, t.c + 6 * t.a, 0, 2 * t.e, t.f + 4 * t.e), doc.crs, classes)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    # Nearest neighbour by hand: image pixel (r, c) has its centre in EE pixel ((r + 0.5 - 4) / 2, (c + 0.5 - 6) / 2).
+    r, c = np.indices((doc.height, doc.width))
+    sr, sc = np.floor((r + 0.5 - 4) / 2).astype(int), np.floor((c + 0.5 - 6) / 2).astype(int)
+    inside = (sr >= 0) & (sr < sh) & (sc >= 0) & (sc < sw)
+    want = np.full((doc.height, doc.width), 255, np.uint8)
+    want[inside] = src[sr[inside], sc[inside]]
+
+    show_class_raster(win, path)
+    qtbot.waitUntil(lambda: win.result is not None and win.result.class_array is not None
+                    and np.array_equal(win.result.class_array, want), timeout=20000)
+    qtbot.waitUntil(lambda: "resampled (nearest neighbour)" in win.messages[-1][1], timeout=5000)
+    assert str(path) in win.messages[-1][1] and "resampled" in win.statusBar().currentMessage()
+    res = win.result
+    assert {"mask-1", "mask-2", "mask-0"} <= set(win.layers_panel.rows)
+    for k in classes:
+        assert _mask_colours(res.overlays[k.id]) == {_rgb(k.color)}
+    assert {r.class_id: r.pixels for r in res.areas.rows} == {1: int((want == 1).sum()), 2: int((want == 2).sum())}
+    qtbot.waitUntil(lambda: run_js(qtbot, win, "document.querySelectorAll('.leaflet-masks-pane img').length") >= 2,
+                    timeout=10000)
+    qtbot.wait(300)
+    win.screen().grabWindow(win.winId()).save(str(tmp_path / "ee-resampled.png"))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest     # the saved file is untouched
+
+
+def test_with_no_image_open_the_result_is_opened_as_the_image(qtbot, window, tmp_path):
+    import numpy as np
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from desktop_app.core.classes import write_class_raster
+    from desktop_app.ui.ee_classify_box import show_class_raster
+
+    win = window
+    assert win.doc is None
+    arr = np.ones((180, 240), np.uint8)
+    arr[:, 100:] = 2
+    arr[60:90, 20:50] = 0
+    arr[:6, :6] = 255
+    classes = [ClassInfo(1, "crop", "#00ff00"), ClassInfo(2, "water", "#0000ff")]
+    path = tmp_path / "ee_alone.tif"
+    write_class_raster(path, arr, Affine(10, 0, 500000, 0, -10, 3300000), CRS.from_epsg(32643), classes)
+    show_class_raster(win, path)
+    qtbot.waitUntil(lambda: win.doc is not None and win.result is not None
+                    and np.array_equal(win.result.class_array, arr), timeout=20000)
+    assert win.doc.path == str(path) and (win.doc.width, win.doc.height) == (240, 180)
+    qtbot.waitUntil(lambda: "No image was open" in win.messages[-1][1], timeout=5000)
+    res = win.result
+    assert [c.name for c in res.classes] == ["crop", "water"]
+    assert [(c.name, c.color) for c in win.model.classes()] == [("crop", "#00ff00"), ("water", "#0000ff")]  # legend
+    assert {"mask-1", "mask-2", "mask-0"} <= set(win.layers_panel.rows)
+    assert _mask_colours(res.overlays[1]) == {(0, 255, 0)} and _mask_colours(res.overlays[2]) == {(0, 0, 255)}
+    qtbot.wait(500)
+    win.screen().grabWindow(win.winId()).save(str(tmp_path / "ee-alone.png"))
+
+
+def test_a_raster_that_misses_the_image_is_saved_and_said_so(qtbot, demo_window, tmp_path):
     from affine import Affine
 
     from desktop_app.ui.ee_classify_box import show_class_raster
@@ -93,7 +186,8 @@ def test_a_raster_on_another_grid_is_saved_but_not_forced_on_the_map(qtbot, demo
     win = demo_window
     before = win.result
     t = win.doc.transform
-    _class_raster(tmp_path / "other.tif", win.doc, Affine(t.a, t.b, t.c + 5000, t.d, t.e, t.f))
-    show_class_raster(win, tmp_path / "other.tif")
-    assert win.messages[-1][0] == "warning" and str(tmp_path / "other.tif") in win.messages[-1][1]
+    _class_raster(tmp_path / "far.tif", win.doc, Affine(t.a, t.b, t.c + 1e6, t.d, t.e, t.f))
+    show_class_raster(win, tmp_path / "far.tif")
+    qtbot.waitUntil(lambda: bool(win.messages) and "does not overlap the open image" in win.messages[-1][1], timeout=10000)
+    assert win.messages[-1][0] == "warning" and "saved at" in win.messages[-1][1]
     assert win.result is before
