@@ -51,6 +51,7 @@ class Ticks:
         self.timer.timeout.connect(lambda: self.times.append(time.perf_counter()))
         self.trace = trace
         self.samples: Counter = Counter()
+        self.others: Counter = Counter()      # where the other Python threads were meanwhile
         self._stop = threading.Event()
         self._main = threading.main_thread().ident
 
@@ -66,13 +67,23 @@ class Ticks:
         self._stop.set()
 
     def _sample(self) -> None:
+        names = {}
         while not self._stop.wait(0.02):
             if self.times and time.perf_counter() - self.times[-1] > 0.1:
-                frame = sys._current_frames().get(self._main)
+                frames = sys._current_frames()
+                frame = frames.get(self._main)
                 if frame is not None:
                     stack = traceback.extract_stack(frame)[-6:]
                     self.samples["\n      ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
                                                  for f in stack)] += 1
+                # A UI thread stuck "in Qt" may be waiting for the GIL: who runs Python then?
+                if not names or any(t not in names for t in frames):
+                    names = {t.ident: t.name for t in threading.enumerate()}
+                for ident, f in frames.items():
+                    if ident not in (self._main, threading.get_ident()):
+                        top = traceback.extract_stack(f)[-2:]
+                        self.others[f"{names.get(ident, ident)}: " + " < ".join(
+                            f"{os.path.basename(x.filename)}:{x.lineno} {x.name}" for x in reversed(top))] += 1
 
     def gaps(self) -> np.ndarray:
         return np.diff(self.times) * 1000
@@ -87,6 +98,9 @@ class Ticks:
     def print_samples(self) -> None:
         for stack, n in self.samples.most_common(4):
             print(f"    {n * 20:>5} ms in\n      {stack}", flush=True)
+        if self.others:
+            print("    meanwhile, other threads: " + "; ".join(
+                f"{n * 20} ms {where}" for where, n in self.others.most_common(6)), flush=True)
 
 
 def wait_for(signal, timeout_s=600, until=None):

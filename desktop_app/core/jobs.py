@@ -79,3 +79,38 @@ class Job:
 def ensure_job(job: Optional[Job]) -> Job:
     """Operations accept ``None``; this turns it into a silent, never-cancelled job."""
     return job if job is not None else Job()
+
+
+def lower_this_thread(niceness: int = 10) -> None:
+    """Give the calling thread a lower CPU priority (Linux: per-thread nice; elsewhere nothing).
+
+    For background work the user is not waiting for (map overviews): on a 2-core machine
+    it otherwise takes the CPU from the UI thread and the tiles on screen. An unprivileged
+    process cannot raise it back, so call this only on a thread of its own.
+    """
+    import os
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):
+        pass
+
+
+def run_at_low_priority(fn: Callable, *args):
+    """``fn(*args)`` on a new thread of lower CPU priority; waits for it, returns its result or
+    raises its exception (so a worker pool's own threads keep their normal priority)."""
+    out: dict = {}
+
+    def body() -> None:
+        lower_this_thread()
+        try:
+            out["value"] = fn(*args)
+        except BaseException as exc:   # re-raised on the caller's thread (Cancelled included)
+            out["error"] = exc
+
+    t = threading.Thread(target=body, name="satseg-low-priority", daemon=True)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")

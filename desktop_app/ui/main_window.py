@@ -92,6 +92,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         # Sample edits are unsaved work: the title follows. (The stack also says so while Qt destroys it.)
         self.model.undo_stack.cleanChanged.connect(lambda _clean: self._closed or self.document.samples_edited())
         self.runner = TaskRunner(self)
+        pipeline.warm_imports_in_background()   # while the user picks a file (a big image opens faster)
         self.map = MapView(self)
         self.setCentralWidget(self.map)
         self._build_panels()

@@ -129,6 +129,15 @@ def warm_imports() -> None:
     from ..core import samples, signatures  # noqa: F401
 
 
+def warm_imports_in_background() -> None:
+    """Start :func:`warm_imports` on a thread of its own when the window opens, so the
+    first image opened does not wait a third of a second for scipy (open_image_doc's
+    own call then finds everything imported)."""
+    import threading
+
+    threading.Thread(target=warm_imports, name="satseg-warm-imports", daemon=True).start()
+
+
 def open_demo_doc(job: Optional[Job] = None, size: int = 1000) -> ImageDoc:
     from ..core.demo_scene import CLASSES, make_demo_scene
 
@@ -186,17 +195,21 @@ def tiled_image(doc: ImageDoc, bands: Sequence[str], job: Optional[Job] = None) 
     job = ensure_job(job)
     job.step(0.1, "sampling the display bands")
     with doc.worker_image() as src:
-        values, nodata, _ = src.sample()
         idx = resolve_bands(src.band_names, bands)
         chosen = (idx * 3)[:3] if len(idx) < 3 else idx[:3]
-        sel = values[chosen][:, ~nodata][:, :, None]
+        read = sorted(set(chosen))                  # only the display bands are sampled
+        values, nodata, _ = src.sample(indexes=read)
+        sel = values[[read.index(i) for i in chosen]][:, ~nodata][:, :, None]
         limits = percentile_limits(sel, np.ones(sel.shape[1:], bool))
         has_ovr = src.has_overviews()
         levels = None if has_ovr else overviews.existing_levels(doc.path, src.width, src.height)
         zoom = tiles.native_zoom(src.transform, src.crs, src.width, src.height)
     names = [doc.band_names[i] for i in chosen]
     w, s_, e, n = transform_bounds(doc.crs, "EPSG:4326", *_bounds(doc))
-    renderer = tiles.ImageTiles(_open_for_tiles(doc), doc.path, names, limits, levels or ())
+    # Without overviews or reduced levels a zoomed-out tile reads every block under it (seconds):
+    # such tiles are drawn on a slow lane of their own, never ahead of the full-resolution ones.
+    slow_below = zoom - 1 if not has_ovr and not levels else None
+    renderer = tiles.ImageTiles(_open_for_tiles(doc), doc.path, names, limits, levels or (), slow_below)
     job.step(1.0, "tiles ready")
     return TiledImage(renderer, [[s_, w], [n, e]], zoom, needs_overviews=not has_ovr and levels is None)
 
@@ -208,11 +221,17 @@ def _bounds(doc: ImageDoc):
 
 
 def build_overviews(doc: ImageDoc, job: Optional[Job] = None):
-    """Reduced levels of a big image into the user cache (long job, see core/scale/overviews.py)."""
+    """Reduced levels of a big image into the user cache (long job, see core/scale/overviews.py).
+
+    At a lower CPU priority: on two cores the build otherwise slows the tiles on screen
+    and the UI thread (docs/performance.md, "Map tiles")."""
+    from ..core.jobs import run_at_low_priority
     from ..core.scale.overviews import build_levels
 
-    with doc.worker_image() as src:
-        return build_levels(src, job)
+    def build():
+        with doc.worker_image() as src:
+            return build_levels(src, job)
+    return run_at_low_priority(build)
 
 
 def render_image(doc: ImageDoc, bands: Sequence[str], job: Optional[Job] = None) -> Overlay:

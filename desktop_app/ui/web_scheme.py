@@ -10,7 +10,9 @@ registers — and Chromium refuses it every ``file://`` URL.
 
 Tiles are drawn on the handler's own worker threads (never the UI thread, never the
 queue of long jobs) and the reply is sent back on the UI thread; a tile the page no
-longer wants (it scrolled away) is simply dropped.
+longer wants (it scrolled away) is simply dropped. Tiles a renderer calls slow (a
+zoomed-out view of a big file before its overviews exist: seconds each) have a lane
+of their own, one thread at a lower CPU priority, so they never hold up the others.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ OVERLAY_PREFIX = "overlay/"
 TILE_PREFIX = "tiles/"
 _TILE_PATH = re.compile(r"^tiles/([a-z0-9_-]+)/(\d+)/(\d+)/(\d+)/(\d+)\.png$")
 TILE_THREADS = 2
+SLOW_TILE_THREADS = 1
 TileRenderer = Callable[[int, int, int], Optional[bytes]]   # (z, x, y) -> PNG, None = nothing there
 _QWEBCHANNEL = ":/qtwebchannel/qwebchannel.js"
 _registered = False
@@ -76,9 +79,10 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
         self._overlays: dict[str, bytes] = {}   # file name -> PNG, only the newest per layer
         self._serial = 0
         self._tiles: dict[str, tuple[int, TileRenderer]] = {}   # layer -> (version, renderer)
-        self._tile_stack: list = []          # pending tile draws, newest last (taken first)
+        # Pending tile draws per lane, newest last (taken first); threads started per lane.
+        self._tile_stack: dict[str, list] = {"fast": [], "slow": []}
         self._tile_ready = threading.Condition(self._lock)
-        self._tile_threads = 0
+        self._tile_threads = {"fast": 0, "slow": 0}
         self._tiles_closed = False
         self._replies = _TileReplies(self)
         self._replies.ready.connect(self._reply)
@@ -135,27 +139,34 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
                 except RuntimeError:   # the window closed while the tile was drawn
                     pass
 
-        self._push_tile(work)
+        slow = getattr(render, "slow", None)
+        self._push_tile(work, "slow" if slow is not None and slow(z) else "fast")
         return True
 
-    def _push_tile(self, work) -> None:
+    def _push_tile(self, work, lane: str = "fast") -> None:
         """Newest request first: after a zoom or pan the tiles now on screen are drawn before
         the ones asked for on the way (which the page may have dropped meanwhile)."""
         with self._lock:
-            self._tile_stack.append(work)
-            if self._tile_threads < TILE_THREADS:
-                self._tile_threads += 1
-                threading.Thread(target=self._tile_worker, name="satseg-tiles", daemon=True).start()
-            self._tile_ready.notify()
+            self._tile_stack[lane].append(work)
+            if self._tile_threads[lane] < (TILE_THREADS if lane == "fast" else SLOW_TILE_THREADS):
+                self._tile_threads[lane] += 1
+                threading.Thread(target=self._tile_worker, args=(lane,), name=f"satseg-tiles-{lane}",
+                                 daemon=True).start()
+            self._tile_ready.notify_all()
 
-    def _tile_worker(self) -> None:
+    def _tile_worker(self, lane: str) -> None:
+        if lane == "slow":
+            from ..core.jobs import lower_this_thread
+
+            lower_this_thread()   # its own thread for good: the priority is never needed back
+        stack = self._tile_stack[lane]
         while True:
             with self._lock:
-                while not self._tile_stack and not self._tiles_closed:
+                while not stack and not self._tiles_closed:
                     self._tile_ready.wait()
                 if self._tiles_closed:
                     return
-                work = self._tile_stack.pop()
+                work = stack.pop()
             work()
 
     def _reply(self, job, found) -> None:
@@ -179,7 +190,8 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
         self.drop_tiles()
         with self._lock:
             self._tiles_closed = True
-            self._tile_stack.clear()
+            for stack in self._tile_stack.values():
+                stack.clear()
             self._tile_ready.notify_all()
 
     def publish_overlay(self, layer: str, png: bytes) -> str:

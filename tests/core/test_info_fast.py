@@ -52,3 +52,24 @@ def test_info_uses_overviews_when_the_file_has_them(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["sampled_from"] == "overview"
     assert info["nodata_share"] == pytest.approx(0.25, abs=0.02)
+
+
+@pytest.mark.parametrize("overviews", [False, True])
+def test_sample_of_some_bands_reads_only_those_and_matches_rasterio(tmp_path, overviews):
+    """The map's stretch samples its three display bands only: the same pixels as a read of every band."""
+    path = tmp_path / "s.tif"
+    _scene(path, 1024)
+    if overviews:
+        with rasterio.open(path, "r+") as ds:
+            ds.build_overviews([2, 4, 8])
+    with GeoTiffSource(str(path)) as src:
+        every, nodata, how = src.sample()
+        some, some_nodata, how_some = src.sample(indexes=[1])
+        window = src.sample_windows(1_048_576)[0]
+    assert how == how_some and some.shape == (1, every.shape[1])
+    assert np.array_equal(some[0], every[1]) and np.array_equal(some_nodata, nodata)
+    if not overviews:   # against rasterio itself: the first sampled block of band 2, in reflectance
+        with rasterio.open(path) as ds:
+            ref = ds.read(2, window=window).ravel()
+        n = ref.size
+        assert np.allclose(some[0, :n][ref > 0], ref[ref > 0] / 1e4)

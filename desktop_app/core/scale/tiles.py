@@ -128,12 +128,18 @@ class ImageTiles:
     thread (a tile may be reading): they go with the renderer, once no tile uses it.
     """
 
-    def __init__(self, opener, path, bands: Sequence, limits: np.ndarray, level_paths: Sequence = ()) -> None:
+    def __init__(self, opener, path, bands: Sequence, limits: np.ndarray, level_paths: Sequence = (),
+                 slow_below: Optional[int] = None) -> None:
         import threading
 
         self.opener, self.path, self.bands, self.limits = opener, path, list(bands), limits
         self.level_paths = list(level_paths)        # (factor, path)
+        self.slow_below = slow_below                # zooms under it read every block (no overviews yet)
         self._local = threading.local()
+
+    def slow(self, z: int) -> bool:
+        """True for a tile that costs seconds (the scheme handler draws it on its slow lane)."""
+        return self.slow_below is not None and z < self.slow_below
 
     def _sources(self):
         got = getattr(self._local, "sources", None)

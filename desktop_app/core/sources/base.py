@@ -83,19 +83,22 @@ class ImageSource(ABC):
         transform = self.transform @ Affine.scale(self.width / out_w, self.height / out_h)
         return Raster(data, transform, self.crs, [self.band_names[i] for i in idx], nodata, dict(self.metadata))
 
-    def sample(self, target_px: int = 1_048_576) -> tuple[np.ndarray, np.ndarray, str]:
+    def sample(self, target_px: int = 1_048_576,
+               indexes: Optional[list[int]] = None) -> tuple[np.ndarray, np.ndarray, str]:
         """A cheap look at the whole image for statistics (``satseg info``): (bands, n) float32
-        values, (n,) nodata flags and how they were got.
+        values, (n,) nodata flags and how they were got. ``indexes``: only these bands (the
+        map's stretch needs three of twelve).
 
         The smallest overview when the file has one (about ``max_size`` px a side); else a few
         blocks spread over the image, never a decimated read of everything, which decompresses
         every block of a file without overviews (13 s for 16 MP).
         """
+        idx = list(range(self.count)) if indexes is None else list(indexes)
         if self.has_overviews():
-            r = self.preview(max(64, int(target_px ** 0.5)))
+            r = self.preview(max(64, int(target_px ** 0.5)), [self.band_names[i] for i in idx])
             return r.data.reshape(r.count, -1), r.nodata_mask.ravel(), "overview"
         windows = self.sample_windows(target_px)
-        parts = [self._read(w, list(range(self.count)), None) for w in windows]
+        parts = [self._read(w, idx, None) for w in windows]
         data = np.concatenate([d.reshape(d.shape[0], -1) for d, _ in parts], axis=1)
         nodata = np.concatenate([m.ravel() for _, m in parts])
         if len(windows) == 1 and windows[0].width == self.width and windows[0].height == self.height:
