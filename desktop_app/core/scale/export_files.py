@@ -24,6 +24,7 @@ DRIVE_API = "https://www.googleapis.com/drive/v3"
 STORAGE_API = "https://storage.googleapis.com/storage/v1"
 FOLDER_MIME = "application/vnd.google-apps.folder"
 WINDOW = 1024          # mosaic window side: 1 MB of uint8 per window, whatever the export's size
+MOSAIC_GDAL_CACHE = 32 * 2 ** 20
 
 
 @dataclass
@@ -147,8 +148,11 @@ def write_class_mosaic(paths, out, classes, tags: dict, roi=None, job=None) -> N
     from ..classes import NODATA, class_raster_writer
     from ..jobs import ensure_job
 
+    from ..classify import bounded_gdal_cache
+
     job = ensure_job(job)
-    with contextlib.ExitStack() as stack:
+    # A small GDAL cache: windows are written once, in order; a bigger cache only holds the output in memory.
+    with bounded_gdal_cache(MOSAIC_GDAL_CACHE), contextlib.ExitStack() as stack:
         try:
             srcs = [stack.enter_context(rasterio.open(p)) for p in paths]
         except rasterio.errors.RasterioIOError as exc:
