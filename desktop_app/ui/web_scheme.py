@@ -12,7 +12,7 @@ Tiles are drawn on the handler's own worker threads (never the UI thread, never 
 queue of long jobs) and the reply is sent back on the UI thread; a tile the page no
 longer wants (it scrolled away) is simply dropped. Tiles a renderer calls slow (a
 zoomed-out view of a big file before its overviews exist: seconds each) have a lane
-of their own, one thread at a lower CPU priority, so they never hold up the others.
+of their own (one thread), so they never hold up the others.
 """
 from __future__ import annotations
 
@@ -155,10 +155,7 @@ class WebSchemeHandler(QWebEngineUrlSchemeHandler):
             self._tile_ready.notify_all()
 
     def _tile_worker(self, lane: str) -> None:
-        if lane == "slow":
-            from ..core.jobs import lower_this_thread
-
-            lower_this_thread()   # its own thread for good: the priority is never needed back
+        # Not at a lower CPU priority: on a busy machine the view the user waits for would starve.
         stack = self._tile_stack[lane]
         while True:
             with self._lock:

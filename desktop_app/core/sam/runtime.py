@@ -39,9 +39,27 @@ def config_name(size: str, version: str = DEFAULT_VERSION) -> str:
 
 def pick_device() -> str:
     """'cuda' when a CUDA GPU is usable, else 'cpu'."""
+    if not cuda_driver_present():
+        return "cpu"     # without the driver torch says no too: not imported just to ask (0.5 GB, seconds)
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cuda_driver_present() -> bool:
+    """Whether an NVIDIA driver is installed (its kernel module or its CUDA library), which
+    ``torch.cuda.is_available()`` needs before anything else."""
+    import ctypes
+
+    if os.path.exists("/proc/driver/nvidia/version"):
+        return True
+    for name in ("libcuda.so.1", "nvcuda.dll"):      # Linux, Windows (a failed load costs microseconds)
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            pass
+    return False
 
 
 def env_overrides() -> tuple[str, ...]:
