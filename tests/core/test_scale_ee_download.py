@@ -77,7 +77,7 @@ def _outside(roi_geojson):
     roi = parse_roi(roi_geojson)
     mask = roi.mask(Grid(UTM, GRID, W, H))
     rows, cols = np.indices((H, W))
-    x0, y0 = GRID * (cols, rows)  # noqa: affine arrays
+    x0, y0 = GRID.c + cols * GRID.a, GRID.f + rows * GRID.e
     boxes = shapely.box(x0, y0 + GRID.e, x0 + GRID.a, y0)
     differ = mask != ~shapely.intersects(boxes, roi.projected)
     assert differ.sum() < 0.001 * mask.size and (shapely.distance(boxes[differ], roi.projected.boundary) < 1e-6).all()
@@ -242,3 +242,95 @@ def test_cancel_mid_download_and_a_silent_server(tmp_path, out_dir):
             _download(api, _record(tmp_path, "drive:satseg/up"), timeout=0.5, backoff=Backoff(attempts=1))
         assert time.monotonic() - t0 < 4
     assert list(out_dir.iterdir()) == []
+
+
+# --- the whole command: satseg ee-tasks download ID, task state from earthengine-api's offline harness --------
+
+from ee import apitestcase  # noqa: E402  (earthengine-api's own offline harness)
+
+
+class FakeOperations:
+    """The harness's HTTP layer: answers operations.get (what ee.data.getTaskStatus asks) from recorded operations."""
+
+    def __init__(self, operations: dict) -> None:
+        self.operations, self.asked = operations, []
+
+    def request(self, uri, method="GET", body=None, headers=None, **kwargs):
+        import re
+
+        from test_online_earthengine import _error, _ok
+
+        m = re.search(r"/operations/([^/?]+)", uri)
+        self.asked.append(uri)
+        if m and m.group(1) in self.operations:
+            return _ok(json.dumps(self.operations[m.group(1)]).encode(), "application/json")
+        return _error(404, "Requested entity was not found.")
+
+
+def _operation(task_id, state, **extra):
+    return {"name": f"projects/earthengine-legacy/operations/{task_id}", "done": state != "RUNNING",
+            "metadata": {"@type": "type.googleapis.com/google.earthengine.v1alpha.OperationMetadata",
+                         "state": state, "createTime": "2026-03-01T10:00:00Z", **extra.pop("metadata", {})}, **extra}
+
+
+class TestCommand(apitestcase.ApiTestCase):
+    @pytest.fixture(autouse=True)
+    def _inject(self, tmp_path, monkeypatch, capsys):
+        from google.oauth2.credentials import Credentials
+
+        from desktop_app.core.online import earthengine as E
+        from desktop_app.core.online.ee_errors import SESSION
+
+        self.tmp, self.capsys = tmp_path, capsys
+        (tmp_path / "out").mkdir()
+        (tmp_path / "up").mkdir()
+        monkeypatch.setenv("SATSEG_HOME", str(tmp_path / "home"))
+        (tmp_path / "home").mkdir()
+        # Signed in already (no Google sign-in offline): the session's credentials, as ee_initialize keeps them.
+        monkeypatch.setattr(E, "ensure_session", lambda *a, **k: None)
+        monkeypatch.setitem(SESSION, "credentials", Credentials(token="test-token", scopes=[DRIVE]))
+        records = [_record(tmp_path, "drive:satseg/up") | {"id": i, "started": "2026-03-01 10:00"}
+                   for i in ("DONE1", "FAIL1", "STOP1")]
+        (tmp_path / "home" / "ee-tasks.json").write_text(json.dumps(records))
+
+    def run_cli(self, api, folder_id, *argv):
+        from desktop_app.cli import main
+        from desktop_app.core.scale import export_files
+
+        ops = FakeOperations({
+            "DONE1": _operation("DONE1", "SUCCEEDED",
+                                metadata={"destinationUris": [f"https://drive.google.com/#folders/{folder_id}"]}),
+            "FAIL1": _operation("FAIL1", "FAILED", error={"code": 3, "message": "Export too large: 2e13 pixels."}),
+            "STOP1": _operation("STOP1", "CANCELLED")})
+        with pytest.MonkeyPatch.context() as mp, apitestcase.UsingCloudApi(mock_http=ops):
+            mp.setattr(export_files, "DRIVE_API", api.drive_api)     # Google's address -> the loopback server
+            try:
+                code = main(list(argv))
+            except SystemExit as exc:
+                code = exc.code
+        out = self.capsys.readouterr()
+        return code, out.out, out.err, ops
+
+    def test_download_of_a_finished_drive_export_writes_the_class_raster(self):
+        labels = _labels(5)
+        with GoogleApis() as api:
+            satseg = api.folder("satseg")
+            for name, data in _split(self.tmp / "up", labels).items():
+                api.drive_file(name, satseg, data)
+            code, out, err, ops = self.run_cli(api, satseg, "ee-tasks", "download", "DONE1")
+        assert code == 0, err
+        assert any("operations/DONE1" in u for u in ops.asked)
+        assert out.strip() == f"{self.tmp / 'out' / 'classes.tif'}: written from Earth Engine export DONE1"
+        with rasterio.open(self.tmp / "out" / "classes.tif") as ds:
+            assert np.array_equal(ds.read(1), labels) and ds.colormap(1)[1][:3] == (0, 255, 0)
+
+    def test_failed_and_cancelled_exports_are_one_line_exit_2(self):
+        with GoogleApis() as api:
+            for task, message in (("FAIL1", "satseg: error: Earth Engine export FAIL1 failed: Export too large: "
+                                            "2e13 pixels."),
+                                  ("STOP1", "satseg: error: Earth Engine export STOP1 was cancelled; start it again "
+                                            "with satseg classify-ee --export")):
+                code, out, err, _ = self.run_cli(api, "x", "ee-tasks", "download", task)
+                assert (code, out, err.strip()) == (2, "", message)
+            assert api.requests == []          # nothing was asked of Drive
+        assert list((self.tmp / "out").iterdir()) == []
