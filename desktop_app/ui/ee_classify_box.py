@@ -161,9 +161,9 @@ def _show_on_image(win, path, note: str = "") -> None:
         win._show_result(res)
         win._send_legend()
         if resampled:
-            win.notify(f"The Earth Engine result is on another grid than the open image: it was resampled "
-                       f"(nearest neighbour) onto the image's grid for display; areas and exports here use that "
-                       f"grid. The saved file is unchanged: {path}", "info")
+            # The status bar is one line: the file's name here (its full path was reported when it was saved).
+            win.notify(f"{Path(path).name} is on another grid: shown resampled (nearest neighbour) onto the image's "
+                       "grid; areas and exports here use the image's grid; the file is unchanged.", "info")
         elif note:
             win.notify(note, "info")
 

@@ -133,8 +133,8 @@ def test_a_raster_on_another_grid_is_resampled_onto_the_image_for_display(qtbot,
     show_class_raster(win, path)
     qtbot.waitUntil(lambda: win.result is not None and win.result.class_array is not None
                     and np.array_equal(win.result.class_array, want), timeout=20000)
-    qtbot.waitUntil(lambda: "resampled (nearest neighbour)" in win.messages[-1][1], timeout=5000)
-    assert str(path) in win.messages[-1][1] and "resampled" in win.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "shown resampled (nearest neighbour)" in win.messages[-1][1], timeout=5000)
+    assert path.name in win.messages[-1][1] and "resampled" in win.statusBar().currentMessage()
     res = win.result
     assert {"mask-1", "mask-2", "mask-0"} <= set(win.layers_panel.rows)
     for k in classes:
