@@ -1,8 +1,7 @@
 """satseg accuracy CLASSES.tif VALIDATION"""
 from __future__ import annotations
 
-import json
-import sys
+from .common import add_json_argument, print_json, print_warnings
 
 NAME = "accuracy"
 HELP = "accuracy (and error-adjusted areas) of a class raster against sample points, polygons or a truth raster"
@@ -29,7 +28,7 @@ def add_arguments(p) -> None:
                    help="labelled sample points (GeoJSON), validation polygons or truth class raster")
     p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name "
                    "(default class; for points: reference)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 def run(args) -> int:
@@ -45,11 +44,9 @@ def run(args) -> int:
 
     if Path(args.validation).suffix.lower() not in RASTER_SUFFIXES:
         d["note"] = POLYGON_NOTE
-    if args.json:
-        print(json.dumps(d))
+    if print_json(args, d):
         return 0
-    for w in d["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(d["warnings"])
     names = [c["name"] for c in d["classes"]]
     width = max(8, *(len(n) for n in names))
     print(f"overall accuracy {d['overall_accuracy']:.4f}   kappa {d['kappa']:.4f}   "
@@ -75,11 +72,9 @@ def _run_points(args) -> int:
 
     field = "reference" if args.class_field == "class" else args.class_field
     d = estimate_from_points(args.classes, args.validation, reference_field=field).to_dict()
-    if args.json:
-        print(json.dumps(d))
+    if print_json(args, d):
         return 0
-    for w in d["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(d["warnings"])
     print(f"{d['sample_points']} labelled points; overall accuracy {d['overall_accuracy']:.4f} "
           f"± {1.96 * d['overall_accuracy_se']:.4f} (95 % CI)")
     width = max(8, *(len(n) for n in d["classes"]))

@@ -1,9 +1,8 @@
 """satseg catalogue CAT.json [CAT2.json ...] [--macroclass CLASS=MACRO ...] [--out MERGED.json]"""
 from __future__ import annotations
 
-import json
-
 from ..core.errors import SatSegError
+from .common import add_json_argument, print_json
 
 NAME = "catalogue"
 HELP = "show, merge and annotate signature catalogues (JSON, written by 'satseg train --catalogue')"
@@ -20,7 +19,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", metavar="MERGED.json", help="write the merged (and annotated) catalogue here")
     p.add_argument("--macroclass", action="append", metavar="CLASS=MACRO",
                    help="roll CLASS up into macroclass MACRO (repeat); needs --out")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 def run(args) -> int:
@@ -46,10 +45,9 @@ def run(args) -> int:
     if args.out:
         save_catalogue(cat, args.out)
     d = cat.to_dict()
-    if args.json:
-        print(json.dumps({"classes": d["classes"], "macroclasses": d["macroclasses"], "bands": d["bands"],
-                          "signatures": [{k: r[k] for k in ("class", "name", "source", "pixels", "scene")}
-                                         for r in d["signatures"]], "out": args.out}))
+    if print_json(args, {"classes": d["classes"], "macroclasses": d["macroclasses"], "bands": d["bands"],
+                         "signatures": [{k: r[k] for k in ("class", "name", "source", "pixels", "scene")}
+                                        for r in d["signatures"]], "out": args.out}):
         return 0
     print(f"{len(d['classes'])} classes, {len(d['signatures'])} signatures, bands {','.join(d['bands'])}")
     for c in d["classes"]:

@@ -1,8 +1,7 @@
 """satseg change BEFORE.tif AFTER.tif --out CHANGE.tif [--report MATRIX.csv]"""
 from __future__ import annotations
 
-import json
-import sys
+from .common import add_json_argument, print_json, print_warnings
 
 NAME = "change"
 HELP = "from–to change between two class rasters"
@@ -18,7 +17,7 @@ def add_arguments(p) -> None:
     p.add_argument("after", metavar="AFTER.tif", help="class raster of the second date")
     p.add_argument("--out", required=True, metavar="CHANGE.tif", help="change raster to write")
     p.add_argument("--report", metavar="MATRIX.csv", help="from–to table as CSV (from,to,change_id,pixels,area_m2,area_ha)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 def run(args) -> int:
@@ -33,11 +32,9 @@ def run(args) -> int:
     result = change_file(args.before, args.after, args.out, args.report,
                          job=terminal_job(None if not args.json else False))
     d = result.to_dict()
-    if args.json:
-        print(json.dumps({"path": args.out, "report": args.report, **d}))
+    if print_json(args, {"path": args.out, "report": args.report, **d}):
         return 0
-    for w in d["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(d["warnings"])
     names = d["classes"]
     width = max(8, *(len(n) for n in names))
     print(f"{args.out}: {d['changed_pixels']} of {d['compared_pixels']} pixels changed")

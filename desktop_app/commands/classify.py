@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,6 +10,7 @@ from ..core.atomic import atomic_batch, check_outputs
 from ..core.classifiers import make_classifier
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_option
+from .common import add_json_argument, print_json, print_warnings
 from .export_options import add_export_arguments, export_outputs, print_exports, run_exports, wants_exports
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
@@ -59,7 +59,7 @@ def add_arguments(p) -> None:
                         "an address uses a running scheduler whose workers can read IMAGE at the same path")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
     add_baseline_argument(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
     add_method_arguments(p)
     add_export_arguments(p)
 
@@ -167,11 +167,9 @@ def _run(args, out, start, job, clf, samples, client) -> int:
     if exports is not None:
         result["exports"] = {"vector": _s(exports["vector"]), "kml": _s(exports["kml"]),
                              "reports": [str(p) for p in exports["reports"]], "features": exports["features"]}
-    if args.json:
-        print(json.dumps(result))
+    if print_json(args, result):
         return 0
-    for w in result["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(result["warnings"])
     print(f"{out}: {clf.label}, bands {','.join(clf.band_names)}")
     print(f"  {'id':>3} {'class':<16} {'train px':>9} {'pixels':>11} {'area km²':>10}")
     train = {c['id']: c['pixels'] for c in result['training_pixels']}

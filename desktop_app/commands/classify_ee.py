@@ -1,11 +1,11 @@
 """satseg classify-ee --roi ROI --start --end SAMPLES --method M --out CLASSES.tif"""
 from __future__ import annotations
 
-import json
 import sys
 
 from ..core.atomic import check_outputs
 from ..core.errors import SatSegError
+from .common import add_json_argument, print_json
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
 
@@ -44,7 +44,7 @@ def add_arguments(p) -> None:
     p.add_argument("--export", metavar="gs://BUCKET/PREFIX|drive:FOLDER/PREFIX",
                    help="big ROIs: start an Earth Engine export (Cloud-Optimized GeoTIFF, explicit maxPixels) "
                         "instead of fetching tiles; follow it with satseg ee-tasks")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
     add_method_arguments(p)
 
 
@@ -69,8 +69,7 @@ def run(args) -> int:
                                 thresholds=parse_ee_thresholds(args.threshold, samples.classes),
                                 options=method_options(args), cache_dir=args.cache_dir or default_cache_dir(), job=job,
                                 export=args.export)
-    if args.json:
-        print(json.dumps(result))
+    if print_json(args, result):
         return 0
     if "task" in result:
         print(f"Earth Engine export {result['task']} started to {result['export']}; "

@@ -1,9 +1,8 @@
 """satseg cluster IMAGE --k K --out CLUSTERS.tif"""
 from __future__ import annotations
 
-import json
-
 from ..core.raster import parse_band_option
+from .common import add_json_argument, print_json, print_warnings
 from .source_options import add_baseline_argument, source_warnings
 
 NAME = "cluster"
@@ -27,7 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--block", type=int, default=1024, help="block size in pixels (default 1024)")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
     add_baseline_argument(p)
 
 
@@ -54,13 +53,9 @@ def run(args) -> int:
         summary = cluster_image(source, args.k, args.out, bands=bands, sample=args.sample, seed=args.seed,
                                 block=args.block, job=terminal_job(None if not args.json else False))
         summary["warnings"] = source_warnings(src)
-    if args.json:
-        print(json.dumps(summary))
+    if print_json(args, summary):
         return 0
-    import sys
-
-    for w in summary["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(summary["warnings"])
     print(f"{args.out}: {args.k} clusters on bands {','.join(summary['bands'])}, seed {args.seed}")
     for c in summary["clusters"]:
         print(f"  {c['id']:>3} {c['name']:<12} {c['pixels']:>11} px")

@@ -1,7 +1,6 @@
 """satseg fetch: Sentinel-2 for an ROI from Earth Engine or a STAC catalogue, cached for offline work."""
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -10,6 +9,7 @@ from contextlib import contextmanager
 from ..core.online.fetch import (COMPOSITES, DEFAULT_BANDS, DEFAULT_TILE, DEFAULT_TIMEOUT, MIN_TILE, SCALES, SOURCES,
                                  FetchRequest, default_cache_dir, fetch_imagery)
 from ..core.raster import parse_band_option
+from .common import add_json_argument, print_json
 from .progress import terminal_job
 
 NAME = "fetch"
@@ -51,7 +51,7 @@ def add_arguments(p) -> None:
     p.add_argument("--ee-url", metavar="URL", help="advanced: alternative Earth Engine endpoint")
     p.add_argument("--ee-key", metavar="FILE", help="service-account JSON key instead of the stored sign-in")
     p.add_argument("--stac-url", metavar="URL", help="STAC API (default Earth Search v1)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 @contextmanager
@@ -98,8 +98,7 @@ def run(args) -> int:
         "tiles_total": result.tiles_total, "tiles_fetched": result.tiles_fetched,
         "tiles_cached": result.tiles_cached, "from_cache": result.from_cache,
     }
-    if args.json:
-        print(json.dumps(info))
+    if print_json(args, info):
         return 0
     print(f"{info['path']}: {result.width} x {result.height} px at {result.transform.a:g} m, {info['crs']}")
     print(f"  bands:  {' '.join(result.band_names)}")

@@ -1,13 +1,11 @@
 """satseg info IMAGE"""
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
 
 from ..core.geo import bounds_to_wgs84
 from ..core.sources import open_image
+from .common import add_json_argument, print_json, print_warnings
 from .source_options import add_baseline_argument, source_warnings
 
 NAME = "info"
@@ -24,7 +22,7 @@ def add_arguments(p) -> None:
     p.add_argument("image", metavar="IMAGE", help="GeoTIFF/COG file, Sentinel-2 band folder or .SAFE folder")
     p.add_argument("--mask-clouds", action="store_true", help="count SCL clouds/shadows as nodata (Sentinel-2 folders)")
     add_baseline_argument(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 def run(args) -> int:
@@ -44,8 +42,7 @@ def run(args) -> int:
             info["mean_reflectance"] = {
                 b: round(float(v), 4) for b, v in zip(src.band_names, values[:, ~nodata].mean(axis=1))
             }
-    if args.json:
-        print(json.dumps(info))
+    if print_json(args, info):
         return 0
     w, s, e, n = info["bounds_wgs84"]
     print(f"{info['path']} ({info['kind']})")
@@ -59,6 +56,5 @@ def run(args) -> int:
         print(f"  {k}: {v}")
     if nodata_share >= 1.0:
         print("  warning: no valid pixel in " + ("the image" if sampled == "all pixels" else f"the {sampled} read"))
-    for w in info["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(info["warnings"])
     return 0

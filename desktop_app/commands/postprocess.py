@@ -1,11 +1,10 @@
 """satseg postprocess CLASSES.tif --majority K --sieve-ha HA --out CLEAN.tif"""
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 from ..core.errors import SatSegError
+from .common import add_json_argument, print_json, print_warnings
 from .export_options import add_export_arguments, print_exports, run_exports, wants_exports
 from .progress import terminal_job
 
@@ -27,7 +26,7 @@ def add_arguments(p) -> None:
                    "(odd; default 1 = off)")
     p.add_argument("--sieve-ha", type=float, default=0.0, metavar="HA",
                    help="remove patches smaller than HA hectares (default 0 = off)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
     add_export_arguments(p)
 
 
@@ -50,13 +49,11 @@ def run(args) -> int:
         result["exports"] = {"vector": exports["vector"] and str(exports["vector"]),
                              "kml": exports["kml"] and str(exports["kml"]),
                              "reports": [str(p) for p in exports["reports"]], "features": exports["features"]}
-    if args.json:
-        print(json.dumps(result))
+    if print_json(args, result):
         return 0
     print(f"{out}: majority {args.majority}×{args.majority}, sieve {steps['sieve_pixels']} px "
           f"({args.sieve_ha:g} ha), {steps['changed_pixels']} pixels changed")
     if exports is not None:
-        for w in exports["warnings"]:
-            print(f"warning: {w}", file=sys.stderr)
+        print_warnings(exports["warnings"])
         print_exports(exports)
     return 0

@@ -1,7 +1,7 @@
 """satseg sample-design CLASSES.tif --total N --out POINTS.geojson"""
 from __future__ import annotations
 
-import json
+from .common import add_json_argument, print_json
 
 NAME = "sample-design"
 HELP = "stratified random sample of validation points (strata = map classes)"
@@ -20,7 +20,7 @@ def add_arguments(p) -> None:
     p.add_argument("--min-per-class", type=int, default=50, metavar="M", help="minimum points per class (default 50)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, metavar="POINTS.geojson", help="point file to write")
-    p.add_argument("--json", action="store_true", help="print the allocation as one JSON object")
+    add_json_argument(p, "print the allocation as one JSON object")
 
 
 def run(args) -> int:
@@ -33,8 +33,7 @@ def run(args) -> int:
                        job=terminal_job(None if not args.json else False))
     write_sample(fc, args.out)
     design = fc[DESIGN_KEY]
-    if args.json:
-        print(json.dumps({"path": str(args.out), **design}))
+    if print_json(args, {"path": str(args.out), **design}):
         return 0
     print(f"{args.out}: {len(fc['features'])} points, seed {args.seed}")
     print(f"  {'stratum':<20} {'weight':>8} {'points':>7}")

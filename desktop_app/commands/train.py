@@ -1,12 +1,11 @@
 """satseg train IMAGE SAMPLES --method M [--cv K] [--out MODEL.satseg-model] [--catalogue SIGS.json]"""
 from __future__ import annotations
 
-import json
-import sys
 import time
 
 from ..core.errors import SatSegError
 from ..core.raster import parse_band_list
+from .common import add_json_argument, print_json, print_warnings
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
 
@@ -35,7 +34,7 @@ def add_arguments(p) -> None:
     p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name (default class)")
     p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
     add_method_arguments(p)
 
 
@@ -84,11 +83,9 @@ def run(args) -> int:
         result["catalogue"] = str(save_catalogue(cat, args.catalogue))
     job.step(1.0, "done")
     result["seconds"] = round(time.perf_counter() - start, 3)
-    if args.json:
-        print(json.dumps(result))
+    if print_json(args, result):
         return 0
-    for w in result["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
+    print_warnings(result["warnings"])
     print(f"{clf.label}: {len(training.classes)} classes, {len(clf.row_names)} signature(s), "
           f"{len(training.y)} training pixels from {result['polygons']} polygons")
     if "cv" in result:
@@ -96,8 +93,7 @@ def run(args) -> int:
         print(f"  {cv['folds']}-fold cross-validation: overall accuracy {cv['overall_accuracy']:.4f}, "
               f"kappa {cv['kappa']:.4f}")
         print(f"  ({cv['note']})")
-        for w in cv["warnings"]:
-            print(f"warning: {w}", file=sys.stderr)
+        print_warnings(cv["warnings"])
     for key in ("model", "catalogue"):
         if key in result:
             print(f"  {key}: {result[key]}")

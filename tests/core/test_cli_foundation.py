@@ -70,3 +70,19 @@ def test_help_lists_every_command_without_importing_any():
     loaded = _modules_after(["info", "--help"])
     assert "desktop_app.commands.info" in loaded
     assert not {"desktop_app.commands.classify", "desktop_app.commands.fetch", "scipy"} & loaded
+
+
+def test_json_and_warnings_helpers(capsys):
+    import argparse
+
+    from desktop_app.commands.common import JSON_HELP, add_json_argument, print_json, print_warnings
+
+    p = argparse.ArgumentParser()
+    add_json_argument(p)
+    assert p._option_string_actions["--json"].help == JSON_HELP
+    assert print_json(p.parse_args(["--json"]), {"a": [1, "é"], "warnings": ["w"]}) is True
+    assert print_json(p.parse_args([]), {"a": 1}) is False
+    print_warnings(["first", "second"])
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"a": [1, "é"], "warnings": ["w"]} and out.count("\n") == 1
+    assert err == "warning: first\nwarning: second\n"
