@@ -49,7 +49,7 @@ def run(args) -> int:
         record = T.find(args.task)
         [status] = T.statuses([args.task])
         job = terminal_job()
-        with ctrl_c_cancels(job):
+        with ctrl_c_cancels(job, "nothing is written, the temporary downloads are removed"):
             out = T.download(record, status, _session(), args.out, job=job)
         print(f"{out}: written from Earth Engine export {args.task}")
         return 0

@@ -55,8 +55,8 @@ def add_arguments(p) -> None:
 
 
 @contextmanager
-def ctrl_c_cancels(job):
-    """The first Ctrl-C cancels ``job`` (finished tiles stay cached, exit 130); a second one forces the exit."""
+def ctrl_c_cancels(job, note: str = "finished tiles are kept in the cache"):
+    """The first Ctrl-C cancels ``job`` (exit 130; ``note`` says what is kept); a second one forces the exit."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -64,7 +64,7 @@ def ctrl_c_cancels(job):
     def on_sigint(signum, frame):
         if job.cancelled:
             raise KeyboardInterrupt
-        sys.stderr.write("\ncancelling: finished tiles are kept in the cache (Ctrl-C again to force)\n")
+        sys.stderr.write(f"\ncancelling: {note} (Ctrl-C again to force)\n")
         job.cancel()
 
     previous = signal.signal(signal.SIGINT, on_sigint)

@@ -121,7 +121,7 @@ def read_class_raster_on_grid(path, height: int, width: int, transform: Affine, 
     On the grid already: its pixels as they are. Otherwise nearest-neighbour
     through a WarpedVRT read by windows (class ids are never blended; only the
     output array is held); pixels it does not cover are 255. Disjoint grids: a
-    SatSegError. The file itself is not changed.
+    SatSegError. The file itself is not changed (how the app shows an Earth Engine result, docs/scale.md).
     """
     from rasterio.coords import disjoint_bounds
     from rasterio.transform import array_bounds

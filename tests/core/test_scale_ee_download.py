@@ -334,3 +334,61 @@ class TestCommand(apitestcase.ApiTestCase):
                 assert (code, out, err.strip()) == (2, "", message)
             assert api.requests == []          # nothing was asked of Drive
         assert list((self.tmp / "out").iterdir()) == []
+
+
+_CHILD = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ee import apitestcase
+from google.oauth2.credentials import Credentials
+import test_scale_ee_download as T
+from desktop_app.cli import main
+from desktop_app.core.online import earthengine as E
+from desktop_app.core.online.ee_errors import SESSION
+from desktop_app.core.scale import export_files
+
+harness = apitestcase.ApiTestCase()
+harness.setUp()                                   # earthengine-api's offline initialisation
+E.ensure_session = lambda *a, **k: None           # signed in already (no Google sign-in offline)
+SESSION["credentials"] = Credentials(token="test-token", scopes=[T.DRIVE])
+export_files.DRIVE_API = sys.argv[2]              # Google's address -> the parent's loopback server
+ops = T.FakeOperations({"DONE1": T._operation("DONE1", "SUCCEEDED")})
+with apitestcase.UsingCloudApi(mock_http=ops):
+    sys.exit(main(["ee-tasks", "download", "DONE1"]))
+'''
+
+
+def test_one_ctrl_c_ends_the_download_exit_130_and_leaves_nothing(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "home").mkdir()
+    (tmp_path / "up").mkdir()
+    record = _record(tmp_path, "drive:satseg/up") | {"id": "DONE1", "started": "2026-03-01 10:00"}
+    (tmp_path / "home" / "ee-tasks.json").write_text(json.dumps([record]))
+    root = Path(__file__).resolve().parents[2]
+    with GoogleApis() as api:
+        satseg = api.folder("satseg")
+        api.drive_file("up.tif", satseg, _tif(tmp_path / "up", "up.tif", _labels(6), GRID))
+        api.stall_after = 2000                 # the file's first bytes arrive, then the server goes quiet
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(Path(__file__).parent), api.drive_api],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
+                                 env=dict(os.environ, PYTHONPATH=str(root), SATSEG_HOME=str(tmp_path / "home")))
+        try:
+            assert api.holding.wait(60), child.stderr.read() if child.poll() is not None else "no download started"
+            time.sleep(0.3)                    # the download has its temporary file beside the output
+            assert [".part" in p.name for p in (tmp_path / "out").iterdir()] == [True]
+            t0 = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            child.wait(timeout=10)
+        finally:
+            child.kill()
+        err = child.stderr.read()
+    assert time.monotonic() - t0 < 4, err
+    assert child.returncode == 130, err
+    assert "cancelling: nothing is written" in err and "satseg: cancelled" in err and "Traceback" not in err
+    assert list((tmp_path / "out").iterdir()) == []

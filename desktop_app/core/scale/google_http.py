@@ -5,7 +5,7 @@ the Earth Engine session's credentials (it adds the bearer token and
 refreshes it), each request under a deadline and Cancel (``netcall.call``),
 429/5xx, dropped connections and timeouts retried on the fetch's back-off
 schedule, every other error one line naming the service (docs/scale.md).
-A file is streamed to disk in 1 MiB chunks, each chunk under the deadline,
+A file is streamed to disk in 256 KiB chunks, each chunk under the deadline,
 and checked against the size and MD5 the listing gave before it is used.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ NO_DRIVE_ACCESS = ("the Earth Engine sign-in does not allow reading Google Drive
                    "where its exports go")
 RETRY_STATUS = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}   # Drive's 403s that are really 429s
-CHUNK = 1 << 20
+CHUNK = 1 << 18          # 256 KiB: a read waits for a whole chunk, and each read has the deadline
 CONNECT_TIMEOUT_S = 10.0
 
 
