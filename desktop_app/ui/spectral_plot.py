@@ -30,8 +30,9 @@ LEGEND_BRUSH = (255, 255, 255, 230)
 LEGEND_PEN = (170, 170, 170)
 LEGEND_ROWS_PER_COLUMN = 8
 AXIS_HEIGHT = 44            # both bottom axes alike, so the two plots' data areas line up
-INDEX_SLOT_PX = 46          # width of the index plot: a slot per index plus its axis
+INDEX_MIN_SLOT_PX = 30      # the index plot: at least its axis and this much per index
 INDEX_AXIS_PX = 64
+UNLIMITED_PX = 16_777_215   # Qt's QWIDGETSIZE_MAX
 EMPTY_TEXT = "No spectra yet: draw training polygons on the image (spectra appear once their pixels are read)."
 
 
@@ -86,7 +87,8 @@ class SideLegend(pg.LegendItem):
 def _setup(plot: pg.PlotItem, left: str, bottom: str) -> None:
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
-    plot.getAxis("left").enableAutoSIPrefix(False)   # reflectance is 0–1, never "×0.001"
+    for side in ("left", "bottom"):
+        plot.getAxis(side).enableAutoSIPrefix(False)   # reflectance is 0–1, never "×0.001"
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMouseEnabled(x=False, y=True)
     plot.setMenuEnabled(False)
@@ -107,8 +109,6 @@ class SpectralPlot(QWidget):
         self.plot.legend = self.index_plot.legend = self.legend    # plot(name=...) adds its entry here
         layout = self.view.ci.layout
         layout.addItem(self.legend, 0, 2, alignment=Qt.AlignTop | Qt.AlignLeft)
-        layout.setColumnStretchFactor(0, 1)
-        layout.setColumnStretchFactor(1, 0)
         layout.setColumnStretchFactor(2, 0)
         layout.setHorizontalSpacing(8)                       # a gap between the last point and the box
         layout.setContentsMargins(1, 1, 6, 1)                # and room for its right-hand border
@@ -149,8 +149,11 @@ class SpectralPlot(QWidget):
         self.reflectance_bands = [bands[i] for i in refl]
         self.index_bands = [bands[i] for i in index]
         self.plot.getAxis("bottom").setTicks([[(float(k), band_tick(bands[i])) for k, i in enumerate(refl)]])
-        self.index_plot.getAxis("bottom").setTicks([[(float(k), str(bands[i])) for k, i in enumerate(index)]])
-        self._show_index_plot(len(index))
+        # Index names are wider than a band's slot: from four on, every other one goes a line lower.
+        stagger = len(index) >= 4
+        self.index_plot.getAxis("bottom").setTicks([[(float(k), ("\n" if stagger and k % 2 else "") + str(bands[i]))
+                                                     for k, i in enumerate(index)]])
+        self._show_index_plot(len(refl), len(index))
         if not self.signatures:
             return
         per_class: dict[int, int] = {}
@@ -208,7 +211,15 @@ class SpectralPlot(QWidget):
             self.index_plot.setXRange(-0.5, len(index) - 0.5, padding=0)
             self.index_plot.enableAutoRange(axis="y")
 
-    def _show_index_plot(self, n: int) -> None:
-        """The index plot only when there are index bands; narrow, a slot per index."""
+    def _show_index_plot(self, n_bands: int, n: int) -> None:
+        """The index plot only when there are index bands. The two plots share the width in
+        proportion to their bands and indices, so an index gets about as much room as a band."""
         self.index_plot.setVisible(n > 0)
-        self.index_plot.setFixedWidth(INDEX_AXIS_PX + INDEX_SLOT_PX * n if n else 0)   # hidden: no room
+        # Both start from their axis plus a minimal slot each; the rest is shared by the stretch factors.
+        self.plot.setPreferredWidth(INDEX_AXIS_PX + INDEX_MIN_SLOT_PX * n_bands)
+        self.index_plot.setMinimumWidth(INDEX_AXIS_PX + INDEX_MIN_SLOT_PX * n if n else 0)
+        self.index_plot.setPreferredWidth(INDEX_AXIS_PX + INDEX_MIN_SLOT_PX * n if n else 0)
+        self.index_plot.setMaximumWidth(UNLIMITED_PX if n else 0)         # hidden: no room
+        layout = self.view.ci.layout
+        layout.setColumnStretchFactor(0, max(n_bands, 1))
+        layout.setColumnStretchFactor(1, n)

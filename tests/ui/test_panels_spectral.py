@@ -134,10 +134,20 @@ def test_indices_get_their_own_plot_and_axis(plot, qtbot):
     index_box = plot.index_plot.vb.sceneBoundingRect()
     legend = plot.legend.sceneBoundingRect()
     assert refl_box.right() <= index_box.left() and index_box.right() <= legend.left() + 0.5
-    assert refl_box.width() > 2 * index_box.width()
+    # An index gets about the room of a band (the plots share the width by their counts).
+    assert 0.6 < (index_box.width() / 2) / (refl_box.width() / 4) < 1.7
+    assert not plot.index_plot.getAxis("bottom").autoSIPrefix       # no "(x0.001)" under two ticks
     assert abs(refl_box.bottom() - index_box.bottom()) < 1                 # the two data areas line up
     assert [label.text for _, label in plot.legend.items] == ["water (300 px)", "crop (500 px)"]
     # Index bands gone again: the index plot goes with them.
     plot.set_signatures([Signature(1, "water", "#1f78b4", bands[:4], water.mean[:4], water.std[:4],
                                    np.zeros(4), np.ones(4), 300)])
     assert not plot.index_plot.isVisible() and plot.index_points == {}
+
+
+def test_many_index_names_take_two_lines(plot):
+    bands = ["B3", "B4", "B8", "NDVI", "NDWI", "MNDWI", "NDBI"]
+    plot.set_signatures([Signature(1, "water", "#1f78b4", bands, np.linspace(0, 0.6, 7), np.full(7, 0.01),
+                                   np.zeros(7), np.ones(7), 10)])
+    labels = [t for _, t in plot.index_plot.getAxis("bottom")._tickLevels[0]]
+    assert labels == ["NDVI", "\nNDWI", "MNDWI", "\nNDBI"]
