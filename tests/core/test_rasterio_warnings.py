@@ -67,3 +67,14 @@ def test_importing_the_core_installs_it():
             "print(any(x[0] == 'ignore' and x[3] is not None and x[3].pattern == f['module'] for x in warnings.filters))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_pytest_has_the_same_filter():
+    # pytest puts back its own filters for every test, so pyproject.toml carries the core's filter too.
+    import tomllib
+    from pathlib import Path
+
+    ini = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    f = core.RASTERIO_MEM_WARNING
+    assert f"{f['action']}:{f['message']}::{f['module']}" in ini["filterwarnings"]
+    assert any(x[0] == "ignore" and getattr(x[3], "pattern", None) == f["module"] for x in warnings.filters)
