@@ -1,36 +1,63 @@
-"""SAM-2 screenshots of the real window, for the README (random weights: no checkpoint is shipped).
+"""SAM-2 in the real window, for the README: screenshots and the time of each stage (random weights:
+no checkpoint is shipped).
 
-    SATSEG_SAM_RANDOM_INIT=1 QTWEBENGINE_DISABLE_SANDBOX=1 xvfb-run -a -s "-screen 0 1366x768x24" \
-        .venv/bin/python docs/sam_screenshots.py docs/screenshots
+    SATSEG_SAM_RANDOM_INIT=1 QTWEBENGINE_DISABLE_SANDBOX=1 xvfb-run -a -s "-screen 0 1366x768x24" \\
+        .venv/bin/python docs/sam_screenshots.py docs/screenshots [--scene demo|FOLDER] [--steps N]
 
-Demo scene -> classify -> Refine (SAM-2.1 tiny architecture, random weights) -> Fine-tune (the
-loss plot, the score table) -> a second scene (another seed, no samples) segmented with the model.
+``--scene demo`` (default): the 600 px demo scene with its sample and validation polygons.
+``--scene FOLDER``: a Sentinel-2 band folder (e.g. ../shared/data/s2-l2a-29RKH); three classes
+get a training and a validation square each, on the most uniform dark, mid and bright B04
+ground (picked from the 100 m red band, far apart).
+
+Classify -> Refine -> Fine-tune (live loss, then the scene segmented with the new model and the
+score table) -> all samples removed and a scene reopened with no samples (demo: another seed;
+folder: the same folder) -> Segment with the saved model. Each stage is timed from the click to
+the end of its task in the window; every screenshot waits until no SAM task and no scoring runs.
 """
+import argparse
 import os
-import sys
 import tempfile
+import time
 
 from PySide6.QtCore import QSettings, QTimer
 
 from desktop_app.ui.app import make_app
 
+ap = argparse.ArgumentParser()
+ap.add_argument("out")
+ap.add_argument("--scene", default="demo", help="demo, or a Sentinel-2 band folder")
+ap.add_argument("--steps", type=int, default=10, help="fine-tuning steps per variant")
+args = ap.parse_args()
+
 app = make_app()
-from desktop_app.core.demo_scene import write_demo_scene  # noqa: E402
 from desktop_app.ui.main_window import MainWindow  # noqa: E402
 
-out = sys.argv[1]
+DEMO = args.scene == "demo"
+PREFIX = "sam-" if DEMO else "sam-real-"
 work = tempfile.mkdtemp()
 os.environ.setdefault("SATSEG_HOME", os.path.join(work, "home"))
-other = write_demo_scene(os.path.join(work, "other"), seed=11, size=600)["scene.tif"]
 win = MainWindow(settings=QSettings(os.path.join(work, "s.ini"), QSettings.Format.IniFormat), quiet=True)
 win.resize(1366, 768)
 win.show()
 p = win.sam_tools.panel
-done = set()
+stage = {"name": "open", "t": time.monotonic()}
+started: dict = {}
+
+
+def log(text):
+    print(f"{text}  (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
 
 
 def later(ms, fn):
     QTimer.singleShot(ms, fn)
+
+
+def when_idle(fn, settle_ms=2000):
+    """Call fn once no SAM task and no scoring runs any more (then let the map draw)."""
+    if win.runner.busy("sam") or win.runner.busy("sam-scores") or win.runner.busy("open"):
+        later(300, lambda: when_idle(fn, settle_ms))
+    else:
+        later(settle_ms, fn)
 
 
 def scroll(to_end: bool) -> None:
@@ -39,55 +66,130 @@ def scroll(to_end: bool) -> None:
 
 
 def shot(name):
-    win.grab().save(os.path.join(out, name))
-    print("saved", name, flush=True)
+    path = os.path.join(args.out, PREFIX + name)
+    win.grab().save(path)
+    log(f"saved {path}")
 
 
-def once(key):
-    if key in done:
-        return False
-    done.add(key)
-    return True
+def sample_squares(folder, half=3, apart=60):
+    """Per brightness level (10th, 50th, 90th percentile of B04): a training and a validation
+    square of (2*half+1)^2 px on the most uniform ground, at least ``apart`` px from each other."""
+    import numpy as np
+    import rasterio
+    from pyproj import Transformer
+    from scipy.ndimage import uniform_filter
+
+    with rasterio.open(os.path.join(folder, "B04.tif")) as src:
+        red = src.read(1).astype("float64")
+        tr, crs = src.transform, src.crs
+    valid = uniform_filter((red > 0).astype(float), 2 * half + 1) > 0.999
+    mean = uniform_filter(red, 2 * half + 1)
+    std = np.sqrt(np.maximum(uniform_filter(red * red, 2 * half + 1) - mean * mean, 0))
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    rr, cc = np.mgrid[:red.shape[0], :red.shape[1]]
+    out = []
+    for level in np.percentile(red[red > 0], [10, 50, 90]):
+        cost = np.where(valid, std + np.abs(mean - level), np.inf)
+        pair = []
+        for _role in ("training", "validation"):
+            r, c = np.unravel_index(np.argmin(cost), cost.shape)
+            ring = [(c - half, r - half), (c + half + 1, r - half), (c + half + 1, r + half + 1),
+                    (c - half, r + half + 1), (c - half, r - half)]
+            pair.append({"type": "Polygon", "coordinates": [[list(to_ll.transform(*(tr * xy))) for xy in ring]]})
+            cost[(rr - r) ** 2 + (cc - c) ** 2 < apart ** 2] = np.inf
+        out.append(pair)
+    return out
+
+
+# ------------------------------------------------------------------ the sequence
+def on_started(task):
+    started[task.id] = time.monotonic()
+
+
+def on_finished(task, outcome):
+    if task.id in started and task.kind in ("open", "classify", "sam", "sam-scores"):
+        log(f"  task '{task.label}': {outcome} in {time.monotonic() - started.pop(task.id):.1f} s")
+    if outcome == "failed":
+        log(f"failed: {task.label} {win.messages[-1:]}")
+        finish()
+        return
+    if task.kind != "sam" or outcome != "done":
+        return
+    if task.label == "Refining with SAM-2" and stage["name"] == "refine":
+        end_stage()
+        when_idle(after_refine)
+    elif task.label == "Fine-tuning SAM-2" and stage["name"] == "finetune":
+        end_stage()
+        begin("segment (this scene, after fine-tuning)")       # Fine-tune's end starts Segment itself
+    elif task.label == "Segmenting with the fine-tuned model" and stage["name"].startswith("segment (this"):
+        end_stage()
+        when_idle(after_finetune)
+    elif task.label == "Segmenting with the fine-tuned model" and stage["name"].startswith("segment (no samples"):
+        end_stage()
+        when_idle(lambda: (scroll(True), shot("3-segment-new-scene.png" if DEMO else "3-segment.png"), finish()), 3000)
+
+
+def begin(name):
+    stage.update(name=name, t=time.monotonic())
+
+
+def end_stage():
+    log(f"{stage['name']}: {time.monotonic() - stage['t']:.1f} s in the window")
 
 
 def on_displayed():
-    if once("opened"):
-        win.classification_finished.connect(after_run)
+    if stage["name"] == "open":
+        end_stage()
+        if not DEMO:
+            names = ("dark ground", "mid ground", "bright ground")
+            colours = ("#1b7837", "#bf812d", "#f6e8c3")
+            for name, colour, (train, valid) in zip(names, colours, sample_squares(args.scene)):
+                cid = win.model.add_class(name, colour)
+                win.model.add_polygon(train, cid)
+                win.model.add_polygon(valid, cid, role="validation")
+        begin("classify")
+        win.classification_finished.connect(after_classify)
         later(800, win.run_classification)
-    elif "segment-other" in done and once("other-shown"):
-        later(1500, segment_other)
+    elif stage["name"] == "reopen":
+        end_stage()
+        later(1500, start_segment)
 
 
-def after_run(outcome):
-    if not once("classified"):
+def after_classify(outcome):
+    if stage["name"] != "classify":
         return
+    end_stage()
     win.show_panel("dock_sam")
-    p.steps.setValue(int(os.environ.get("SAM_SHOT_STEPS", "10")))
-    win.runner.task_finished.connect(on_task)
+    p.steps.setValue(args.steps)
+    begin("refine")
     p.refine_btn.click()
 
 
-def on_task(task, outcome):
-    kind = getattr(win.result, "sam_kind", None)
-    if task.kind == "sam" and kind == "refined" and once("refined"):
-        later(2000, lambda: (shot("sam-1-refine.png"), p.finetune_btn.click()))
-    elif task.kind == "sam-scores" and kind == "segmented" and once("tuned"):
-        later(2000, lambda: (scroll(True), shot("sam-2-finetune-scores.png"), open_other()))
-    elif task.kind == "sam" and kind == "segmented" and "other-shown" in done and once("other-segmented"):
-        later(2500, lambda: (scroll(True), shot("sam-3-segment-new-scene.png"), finish()))
-    elif outcome == "failed":
-        print("failed:", task.label, win.messages[-1:], flush=True)
-        finish()
+def after_refine():
+    scroll(False)
+    shot("1-refine.png")
+    begin("finetune")
+    p.finetune_btn.click()
 
 
-def open_other():
-    done.add("segment-other")
+def after_finetune():
+    scroll(True)
+    shot("2-finetune-scores.png")
+    # a scene without any sample polygon or classification: only the saved model
     win.dirty = False
+    win.model.clear()
     win.model.mark_saved()
-    win.open_path(str(other))
+    begin("reopen")
+    if DEMO:
+        from desktop_app.core.demo_scene import write_demo_scene
+
+        win.open_path(str(write_demo_scene(os.path.join(work, "other"), seed=11, size=600)["scene.tif"]))
+    else:
+        win.open_path(args.scene)
 
 
-def segment_other():
+def start_segment():
+    begin("segment (no samples, saved model)")
     p.segment_btn.click()
 
 
@@ -98,7 +200,9 @@ def finish():
     app.quit()
 
 
+win.runner.task_started.connect(on_started)
+win.runner.task_finished.connect(on_finished)
 win.image_displayed.connect(on_displayed)
-later(500, lambda: win.open_demo(600))
+later(500, lambda: win.open_demo(600) if DEMO else win.open_path(args.scene))
 later(1800 * 1000, finish)
 app.exec()

@@ -55,10 +55,14 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
     assert (tag["iou_min"], tag["agreement_min"]) == (0.5, 0.3)
     # fine-tune: the loss plot fills step by step, then the image is segmented with the new model
     qtbot.waitUntil(p.finetune_btn.isEnabled, timeout=60000)
+    outcomes = {}
+    win.runner.task_finished.connect(lambda t, o: outcomes.setdefault(t.label, o))
     p.finetune_btn.click()
     qtbot.waitUntil(lambda: getattr(win.result, "sam_kind", None) == "segmented" or
                     any("failed" in m for _l, m in win.messages), timeout=300000)
     assert getattr(win.result, "sam_kind", None) == "segmented", win.messages
+    # the fine-tuning task ends as done (not superseded by the Segment it starts)
+    assert outcomes["Fine-tuning SAM-2"] == "done"
     assert len(p._loss["full"][1]) >= 5 and len(p._loss["tokens"][1]) >= 5
     assert win.document.sam.finetuned and win.document.sam.losses["full"]
     qtbot.waitUntil(lambda: p.table.columnCount() == 3, timeout=60000)
