@@ -53,7 +53,8 @@ class ScoreTable(QWidget):
         self.table.setVerticalHeaderLabels([m for m, _k in measures])
         base = next((r for r in rows if r["result"] == "classifier"), None)
         for col, row in enumerate(rows):
-            head = QTableWidgetItem(NAMES.get(row["result"], row["result"]) + (" (worse)" if row["worse"] else ""))
+            # "(worse)" on a second line: the narrow dock keeps the whole header readable
+            head = QTableWidgetItem(NAMES.get(row["result"], row["result"]) + ("\n(worse)" if row["worse"] else ""))
             if row["worse"]:
                 head.setForeground(WORSE)
                 head.setToolTip("SAM-2 made this result worse than the classifier's")
@@ -72,6 +73,7 @@ class ScoreTable(QWidget):
                     item.setToolTip("lower than the classifier's")
                 self.table.setItem(r, col, item)
         self._fit_height()
+        self.table.setVisible(bool(rows))
         if not rows:
             self.best_label.setText("Draw validation polygons to compare the classifier with SAM-2's results.")
             self.worse_label.hide()
@@ -86,7 +88,8 @@ class ScoreTable(QWidget):
         """As tall as its rows: the dock scrolls, the table never hides a row behind its own scrollbar."""
         t = self.table
         rows = sum(t.verticalHeader().sectionSize(r) for r in range(t.rowCount()))
-        t.setFixedHeight(t.horizontalHeader().height() + rows + 2 * t.frameWidth() + 2)
+        head = max(t.horizontalHeader().sizeHint().height(), t.horizontalHeader().height())
+        t.setFixedHeight(head + rows + 2 * t.frameWidth() + 4)
 
 
 def _fmt(v) -> str:

@@ -245,8 +245,8 @@ class SamTools:
         def done(summary) -> None:
             kept = summary["kept"]
             sc = summary["scores"][kept]
-            self.panel.finetune_info.setText(
-                f"Kept {kept} (OA {sc['overall_accuracy']} on {sc['basis']}); saved in {summary['path']}")
+            oa = "–" if sc["overall_accuracy"] is None else f"{sc['overall_accuracy']:.3f}"
+            self.panel.finetune_info.setText(f"Kept {kept} (OA {oa} on {sc['basis']}); saved in {summary['path']}")
             self._update_state(finetuned=summary["path"], losses=summary["losses"])
             self.panel.set_model_dir(summary["path"])
             # The fine-tuned result of this image, for the map and the scores. Started once the runner has
@@ -297,6 +297,10 @@ class SamTools:
 
         def done(value) -> None:
             summary, shown = value
+            if not w.model.classes():
+                # a new scene without classes takes the model's (ids, names, colours): the legend,
+                # the class list and the exports then name them (docs/sam.md, "In the app")
+                w.model.from_geojson({"type": "FeatureCollection", "features": []}, classes=shown.classes)
             self.results["segmented"] = shown
             self._update_state(segmented=summary["path"], shown="segmented")
             self.panel.set_available("segmented", True)

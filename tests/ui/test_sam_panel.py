@@ -67,7 +67,7 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
     assert win.document.sam.finetuned and win.document.sam.losses["full"]
     qtbot.waitUntil(lambda: p.table.columnCount() == 3, timeout=60000)
     t = p.table
-    names = [t.horizontalHeaderItem(c).text().split(" (")[0] for c in range(3)]
+    names = [t.horizontalHeaderItem(c).text().split("\n")[0] for c in range(3)]
     assert names == ["Classifier", "Refined", "Fine-tuned"]
     # one row per measure: OA, kappa and the IoU of every class, each the core's per-class value
     table = win.document.sam.scores
@@ -101,3 +101,11 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
     assert s.window == 256 and s.steps == 12 and s.random_init and (s.iou_min, s.agreement_min) == (0.5, 0.3)
     assert (win2.sam_tools.panel.iou_min.value(), win2.sam_tools.panel.agreement_min.value()) == (0.5, 0.3)
     assert win2.sam_tools.panel.table.columnCount() == 3
+    # a scene without classes or samples takes the fine-tuned model's classes (legend, class list)
+    win.model.clear()
+    with qtbot.waitSignal(win.runner.task_finished, timeout=300000,
+                          check_params_cb=lambda t, o: t.label.startswith("Segmenting")):
+        p.segment_btn.click()
+    assert [(c.id, c.name, c.color) for c in win.model.classes()] == \
+        [(c.id, c.name, c.color) for c in classifier.classes]
+    assert [i["name"] for i in win.legend_items()][:len(classifier.classes)] == [c.name for c in classifier.classes]

@@ -18,7 +18,7 @@ def test_per_class_iou_columns_and_the_worse_line(qtbot):
     w.show()
     w.show_scores(TABLE)
     t = w.table
-    assert [t.horizontalHeaderItem(c).text() for c in range(3)] == ["Classifier", "Refined (worse)", "Fine-tuned"]
+    assert [t.horizontalHeaderItem(c).text() for c in range(3)] == ["Classifier", "Refined\n(worse)", "Fine-tuned"]
     assert [t.verticalHeaderItem(r).text() for r in range(4)] == ["Overall acc.", "Kappa", "IoU water",
                                                                    "IoU urban <b>x</b>"]
     assert [[t.item(r, c).text() for c in range(3)] for r in range(4)] == [
