@@ -262,11 +262,27 @@ class AreaTally:
         self.areas = np.zeros(256, dtype=np.float64)
 
     def add(self, labels: np.ndarray, row_off: int, col_off: int) -> None:
-        ids = labels.ravel().astype(np.intp)
-        pa = _block_areas(tuple(self.transform), self.crs.to_wkt() if self.crs is not None else None,
-                          row_off, col_off, labels.shape[0], labels.shape[1])
-        self.counts += np.bincount(ids, minlength=256)[:256]
-        self.areas += np.bincount(ids, weights=pa.ravel(), minlength=256)[:256]
+        counts, areas = block_tally(labels, self.transform, self.crs, row_off, col_off)
+        self.counts += counts
+        self.areas += areas
+
+
+def block_tally(labels: np.ndarray, transform: Affine, crs, row_off: int, col_off: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel counts, ground areas in m²) per value 0..255 of one uint8 block at (row_off, col_off).
+
+    Thread-safe: a threshold change tallies the blocks it re-decides in parallel (scale/score_cache.py).
+    """
+    ids = np.ascontiguousarray(labels, np.uint8).ravel()
+    pa = _block_areas(tuple(transform), crs.to_wkt() if crs is not None else None,
+                      row_off, col_off, labels.shape[0], labels.shape[1])
+    return (np.bincount(ids, minlength=256)[:256],
+            np.bincount(ids, weights=pa.ravel(), minlength=256)[:256])
+
+
+def area_table(counts: np.ndarray, areas: np.ndarray, classes: Sequence[ClassInfo], crs) -> AreaTable:
+    """The AreaTable of per-value (256,) pixel counts and ground areas (as ``class_areas`` makes it)."""
+    geodesy_for(crs)
+    return _table(counts, areas, classes, crs)
 
 
 def _tally(read_block, height: int, width: int, transform: Affine, crs, block: int, job: Job):

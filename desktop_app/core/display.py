@@ -9,7 +9,7 @@ corners. Qt-free, so it runs on worker threads and in tests without a display.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Optional, Sequence
 
@@ -40,6 +40,8 @@ class Overlay:
     width: int
     height: int
     pixel_count: int = 0  # pixels drawn (non-transparent), for masks
+    color: str = ""       # masks: the colour drawn
+    grid: Optional[np.ndarray] = None  # masks: the Web Mercator class grid they were cut from (shared)
 
 
 def latlon_bounds(transform: Affine, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -161,23 +163,40 @@ def _mercator_pick(transform: tuple, wkt: str, height: int, width: int,
 
 
 def mask_overlays(class_array: np.ndarray, transform: Affine, crs, classes: Iterable[ClassInfo],
-                  include_unclassified: bool = True, max_size: int = DEFAULT_MAX_SIZE) -> dict[int, Overlay]:
+                  include_unclassified: bool = True, max_size: int = DEFAULT_MAX_SIZE,
+                  previous: Optional[dict] = None) -> dict[int, Overlay]:
     """One transparent PNG per class (key = class id; 0 = unclassified), all on one grid.
 
     Each mask is its own overlay so the map can change one class's opacity or
-    hide it without recomputing anything.
+    hide it without recomputing anything. ``previous`` (the overlays of the last class
+    array of the same grid): a mask whose pixels and colour did not change is that same
+    Overlay object, not encoded again (a threshold change moves one or two classes).
+    The PNGs are encoded in parallel on the chunk pool (Pillow releases the GIL).
     """
+    from .classifiers.pool import chunk_pool
+
     merc, t = classes_to_mercator(class_array, transform, crs, max_size)
     bounds = latlon_bounds(t, merc.shape[1], merc.shape[0])
     counts = np.bincount(merc.ravel(), minlength=256)
-    out: dict[int, Overlay] = {}
     items = [(c.id, c.color) for c in classes]
     if include_unclassified:
         items.append((UNCLASSIFIED, UNCLASSIFIED_COLOR))
-    for cid, color in items:
-        mask = merc == cid
-        out[cid] = Overlay(encode_mask_png(mask, color), bounds, merc.shape[1], merc.shape[0], int(counts[cid]))
-    return out
+    previous = previous or {}
+    old_grid = next((o.grid for o in previous.values() if o.grid is not None), None)
+    changed = None
+    if old_grid is not None and old_grid.shape == merc.shape:
+        diff = old_grid != merc
+        changed = set(np.unique(old_grid[diff]).tolist()) | set(np.unique(merc[diff]).tolist())
+
+    def make(item) -> Overlay:
+        cid, color = item
+        old = previous.get(cid)
+        if changed is not None and cid not in changed and old is not None and old.color == color:
+            return replace(old, grid=merc)      # the same PNG bytes: the map keeps its picture
+        return Overlay(encode_mask_png(merc == cid, color), bounds, merc.shape[1], merc.shape[0],
+                       int(counts[cid]), color, merc)
+
+    return dict(zip([cid for cid, _ in items], chunk_pool().map(make, items)))
 
 
 def pixel_at(transform: Affine, crs, width: int, height: int, lon: float, lat: float) -> Optional[tuple[int, int]]:

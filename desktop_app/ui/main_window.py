@@ -593,8 +593,9 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self._rethreshold_pending = True  # the running fit picks them up when it ends
             return
         req = replace(res.request, thresholds=self.model_panel.thresholds())
-        fitted, cache = (res.training, res.classifier), res.score_cache
-        self.runner.start("predict", lambda job: pipeline.run(req, job, fitted=fitted, cache=cache), label="Applying thresholds",
+        fitted, cache, shown = (res.training, res.classifier), res.score_cache, res.overlays
+        self.runner.start("predict", lambda job: pipeline.run(req, job, fitted=fitted, cache=cache, previous=shown),
+                          label="Applying thresholds",
                           on_done=self._show_result, on_error=self._run_failed)
 
     def _run_failed(self, msg: str) -> None:
@@ -638,8 +639,18 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def _show_result(self, res: pipeline.RunResult) -> None:
         if self._closed or self.doc is None or res.request.doc is not self.doc:
             return  # the image changed (or the window closed) while this ran
-        self.document.set_result(res)    # unsaved work; the panels follow through the document
-        self._send_masks(res.overlays)   # after the observer made the layer rows the masks are drawn into
+        before = self.result
+        shown = None if res.refit or before is None else before.overlays
+        if shown is not None and not pipeline.uses_tiles(res.request.doc):
+            # A threshold change: the map first (only the masks that changed), then the
+            # panels and tables; a layer row the result adds (Unclassified) gets its mask after.
+            had = set(self.layers_panel.rows)
+            self._send_masks(res.overlays, shown)
+            self.document.set_result(res)
+            self._send_masks({c: o for c, o in res.overlays.items() if mask_layer_id(c) not in had})
+        else:
+            self.document.set_result(res)    # unsaved work; the panels follow through the document
+            self._send_masks(res.overlays)   # after the observer made the layer rows the masks are drawn into
         if res.refit:
             self.model.set_pixel_counts(res.pixels_per_class)
             suggest = getattr(res.classifier, "default_threshold", None)
@@ -664,7 +675,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
     def _send_legend(self) -> None:
         self.map.bridge.send("set_legend", items=self.legend_items())
 
-    def _send_masks(self, overlays: dict) -> None:
+    def _send_masks(self, overlays: dict, shown: Optional[dict] = None) -> None:
         res = self.result
         if res is not None and pipeline.uses_tiles(res.request.doc):
             self._send_mask_tiles(res)
@@ -673,6 +684,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             lid = mask_layer_id(cid)
             if lid not in self.layers_panel.rows:
                 continue   # e.g. 'Unclassified' when no pixel is: no layer, nothing to draw
+            if shown is not None and getattr(shown.get(cid), "png", None) is ov.png:
+                continue   # a threshold change left this class's mask as it was: the map keeps it
             url = self._write_overlay(lid, ov.png)
             self.map.bridge.send("set_mask", id=lid, url=url, bounds=[list(ov.bounds[0]), list(ov.bounds[1])],
                                  opacity=self.layers_panel.opacity(lid), visible=self.layers_panel.visible(lid))

@@ -284,7 +284,7 @@ def train(req: RunRequest, job: Optional[Job] = None):
     return training, clf
 
 
-def classify_doc(doc: ImageDoc, clf, thresholds, job: Optional[Job] = None, block: int = 512):
+def classify_doc(doc: ImageDoc, clf, thresholds, job: Optional[Job] = None, block: int = 512, tally=None):
     """(full-resolution class array, ScoreCache), block by block (progress and Cancel between blocks).
 
     512 px blocks: short steps keep Cancel prompt and the UI thread fed.
@@ -292,20 +292,22 @@ def classify_doc(doc: ImageDoc, clf, thresholds, job: Optional[Job] = None, bloc
     from ..core.scale.score_cache import classify_cached
 
     with doc.worker_image() as image:
-        return classify_cached(image, clf, thresholds, block, job)
+        return classify_cached(image, clf, thresholds, block, job, tally=tally)
 
 
 def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = None,
-        cache=None) -> RunResult:
+        cache=None, previous: Optional[dict] = None) -> RunResult:
     """Train (unless ``fitted`` = (training, clf) is given) and classify, then summarise.
 
     With ``fitted`` only the prediction runs again: a threshold change never refits; with
     the ``cache`` of that classifier's last run it only re-decides (no pixel is read).
     """
-    from ..core.areas import class_areas
+    from ..core.areas import AreaTally, area_table
 
     job = ensure_job(job)
     t0 = time.perf_counter()
+    # Areas are counted block by block as the blocks are decided: no second pass.
+    tally = AreaTally(req.doc.transform, req.doc.crs)
     if fitted is None:
         training, clf = train(req, job.sub(0, 0.25))
     else:
@@ -313,15 +315,15 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
     start = 0.25 if fitted is None else 0.0
     classes = list(clf.classes)
     if cache is not None and cache.clf is clf:
-        class_array = cache.decide(req.thresholds, job.sub(0, 0.85))
+        class_array = cache.decide(req.thresholds, job.sub(0, 0.85), tally=tally)
     else:
-        class_array, cache = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85))
+        class_array, cache = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85), tally=tally)
     job.step(0.87, "drawing masks")
     # Tiled (big) images get mask tiles drawn on demand (main_window._send_masks), no overlays.
+    # A re-decide re-encodes only the masks that changed (``previous``: the last result's).
     overlays = {} if uses_tiles(req.doc) else mask_overlays(class_array, req.doc.transform, req.doc.crs, classes,
-                                                            max_size=DISPLAY_MAX)
-    job.step(0.93, "measuring areas")
-    areas = class_areas(class_array, req.doc.transform, req.doc.crs, classes)
+                                                            max_size=DISPLAY_MAX, previous=previous)
+    areas = area_table(tally.counts, tally.areas, classes, req.doc.crs)
     accuracy = validation_accuracy(req, class_array, classes)
     job.step(1.0, "done")
     warnings = list(getattr(training, "warnings", [])) + list(getattr(clf, "warnings", []))

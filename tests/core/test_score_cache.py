@@ -83,3 +83,70 @@ def test_big_cache_goes_to_an_anonymous_file(tmp_path, monkeypatch):
     assert cache.nbytes == valid * (4 * clf.n_rows + 1)
     assert list(tmp_path.iterdir()) == []      # unlinked: nothing to leave behind
     cache.close()
+
+
+@pytest.mark.parametrize("method", ["mahalanobis", "spectral_angle", "parallelepiped"])
+def test_kept_layout_rebuilds_the_evaluation_exactly(method, tmp_path, monkeypatch):
+    """Winner byte + winning rank + the other rows give back the classifier's own rank rows and flags."""
+    from desktop_app.core.scale.score_cache import _evaluation
+
+    monkeypatch.setattr(score_cache, "IN_MEMORY_BYTES", 0)
+    rng = np.random.default_rng(3)
+    image = scene(rng)
+    clf = make_classifier(method).fit(training(rng))
+    _, cache = classify_cached(image, clf, None, block=64, folder=tmp_path)
+    try:
+        for b in cache.blocks:
+            _, want = score_cache._evaluate_block(clf, image.window(b.window), None)   # what was kept
+            got = _evaluation(cache._arrays(b), slice(None))
+            usable = np.ones(b.n, bool) if want.nodata is None else ~want.nodata
+            assert np.array_equal(got.rank[:, usable], want.rank[:, usable])
+            for k in want.extra:
+                assert np.array_equal(got.extra[k][..., usable], want.extra[k][..., usable])
+            for flag in ("nodata", "invalid"):
+                a, e = getattr(got, flag), getattr(want, flag)
+                assert (a is None and (e is None or not e[usable if flag == "invalid" else slice(None)].any())) or \
+                    np.array_equal(a, e if flag == "nodata" else e & usable)
+    finally:
+        cache.close()
+
+
+def test_redecide_counts_areas_in_the_same_pass(tmp_path):
+    """The tally filled while deciding equals the area table of the finished class array."""
+    from desktop_app.core.areas import AreaTally, area_table, class_areas
+
+    rng = np.random.default_rng(4)
+    image = scene(rng)
+    clf = make_classifier("max_likelihood").fit(training(rng))
+    first = AreaTally(image.transform, image.crs)
+    labels, cache = classify_cached(image, clf, None, block=64, tally=first)
+    t = {c.id: 0.6 for c in clf.classes}            # confidence 0.6: the outer pixels are rejected
+    again = AreaTally(image.transform, image.crs)
+    got = cache.decide(t, tally=again)
+    for tally, array in ((first, labels), (again, got)):
+        mine = area_table(tally.counts, tally.areas, clf.classes, image.crs)
+        ref = class_areas(array, image.transform, image.crs, clf.classes)
+        assert [r.pixels for r in mine.all_rows()] == [r.pixels for r in ref.all_rows()]
+        assert mine.unclassified.pixels == ref.unclassified.pixels and mine.nodata.pixels == ref.nodata.pixels
+        assert np.allclose([r.area_m2 for r in mine.all_rows()], [r.area_m2 for r in ref.all_rows()], rtol=1e-9)
+    assert again.counts[0] > first.counts[0]        # the thresholds left pixels unclassified
+
+
+def test_ties_and_infinite_ranks_decide_as_a_fresh_prediction():
+    """Rows that tie, a winner at +inf and rows without a threshold: the winner shortcut keeps
+    the decide rule's answers (best row not rejected, ties to the lower row)."""
+    from desktop_app.core.classifiers.base import Evaluation
+    from desktop_app.core.scale.score_cache import ScoreCache
+    from rasterio.windows import Window
+
+    rng = np.random.default_rng(5)
+    clf = make_classifier("mahalanobis").fit(training(rng))
+    values = np.array([0.0, 1.0, 4.0, 9.0, np.inf], np.float32)
+    rank = values[rng.integers(0, 5, (3, 4000))]
+    rank[:, :5] = [[1, 1, np.inf, 4, 0], [1, 4, np.inf, 4, 0], [9, 1, np.inf, 1, 0]]
+    ev = Evaluation(rank)
+    cache = ScoreCache(clf, 40, 100, 0)
+    cache.add(Window(0, 0, 100, 40), None, ev)
+    for t in [None, {1: 1.0}, {1: 2.0, 2: 1.0, 3: 0.5}, {1: 0.0, 2: 0.0, 3: 0.0}, {2: 3.0}]:
+        limits = clf.threshold_array(t)
+        assert np.array_equal(cache.decide(t).ravel(), clf._decide(ev, limits)), t

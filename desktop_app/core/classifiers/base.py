@@ -360,6 +360,13 @@ class Classifier(ABC):
         """A sensible starting value for a class's threshold (a UI suggestion, never applied by default)."""
         return None
 
+    def rank_limits(self, limits: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """(rows,) float32 L with "row k rejected" exactly when rank_k > L_k (+inf: never), for
+        methods whose threshold is a plain bound on the rank; None when the rule needs more
+        than the rank (spectral angle, parallelepiped). A kept classification then re-decides
+        most pixels from their winning row alone (scale/score_cache.py)."""
+        return None
+
     @abstractmethod
     def _rejected(self, ev: Evaluation, limits: np.ndarray) -> np.ndarray:
         """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'."""

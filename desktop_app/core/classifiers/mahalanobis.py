@@ -33,10 +33,14 @@ class MahalanobisClassifier(Classifier):
     def _scores(self, ev):
         return np.sqrt(np.maximum(ev.rank, 0))
 
-    def _rejected(self, ev, limits):
+    def rank_limits(self, limits):
         # D > T  <=>  D² > T² for T >= 0; rows without a threshold are never rejected.
-        lim = np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)[:, None]
-        return ev.rank > lim
+        if limits is None:
+            return np.full(self.n_rows, np.inf, np.float32)
+        return np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)
+
+    def _rejected(self, ev, limits):
+        return ev.rank > self.rank_limits(limits)[:, None]
 
     def default_threshold(self, class_id):
         # Distance within which 99.9 % of a Gaussian class's own pixels fall.

@@ -46,9 +46,13 @@ class MinDistanceClassifier(Classifier):
     def _scores(self, ev):
         return np.sqrt(ev.rank)
 
+    def rank_limits(self, limits):
+        if limits is None:
+            return np.full(self.n_rows, np.inf, np.float32)
+        return np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)
+
     def _rejected(self, ev, limits):
-        lim = np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)[:, None]
-        return ev.rank > lim
+        return ev.rank > self.rank_limits(limits)[:, None]
 
     def default_threshold(self, class_id):
         rows = self.row_ids == class_id

@@ -3,35 +3,42 @@
 A classifier's prediction is ``evaluate`` (the arithmetic: distances, likelihoods,
 probabilities) then ``decide`` (thresholds -> class ids); see classifiers/base.py.
 :func:`classify_cached` runs both block by block, like ``classify_array``, and keeps
-every block's :class:`Evaluation`; :meth:`ScoreCache.decide` later applies new
-thresholds to the kept evaluations with the classifier's own ``_decide``: nothing is
-re-read, nothing is refitted, and the labels are exactly those of a fresh prediction.
+every block's evaluation; :meth:`ScoreCache.decide` later applies new thresholds to the
+kept evaluations: nothing is re-read, nothing is refitted, and the labels are exactly
+those of a fresh prediction.
 
-Layout (why: docs/performance.md, "Score cache"): block-major, and inside a block
-each array as (rows, n) float32 over the block's *valid* pixels only, followed by one
-flag byte per pixel (non-finite / unusable); a block with nodata also keeps its valid
-mask packed to one bit per pixel. Small results stay in memory; bigger ones go to an
-anonymous file in the user cache (deleted by the OS when closed, even after a crash)
-and each block is memory-mapped only while it is decided, so memory stays bounded.
+Layout (why: docs/performance.md, "Score cache"): block-major; inside a block, over the
+block's *valid* pixels only, the winning row (one byte, which also flags nodata and
+unusable pixels), the winning rank (float32), the other rows' ranks (float32, row order
+without the winner) and the method's extra arrays; a block with nodata also keeps its
+valid mask packed to one bit per pixel. That is exactly the rank array and one flag byte,
+rearranged so that a threshold change looks at one row per pixel: where the winner is not
+rejected it is the answer (the decide rule takes the best row not rejected), and only the
+other pixels are decided again from all their rows with the classifier's own ``_decide``.
+Small results stay in memory; bigger ones go to an anonymous file in the user cache
+(deleted by the OS when closed, even after a crash) and each block is memory-mapped only
+while it is decided, so memory stays bounded.
 """
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 from rasterio.windows import Window
 
 from ..classes import NODATA
-from ..classifiers.base import Evaluation
+from ..classifiers.base import Evaluation, argmin_rows
 from ..jobs import Job, ensure_job
 from ..raster import Raster, iter_windows, resolve_bands
 
 # Up to this many bytes of evaluations stay in memory (the demo scene: ~20 MB).
 IN_MEMORY_BYTES = 256 * 2 ** 20
-_NODATA_BIT, _INVALID_BIT = 1, 2
+# Codes of the winning-row byte beyond the rows: the pixel is unusable (-> 0) or nodata.
+_INVALID, _NODATA = 254, 255
+MAX_ROWS = 254
 
 
 def cache_folder():
@@ -46,15 +53,59 @@ class _Block:
     window: Window
     valid: Optional[np.ndarray]        # packed bits of the valid mask; None = every pixel valid
     n: int                             # valid pixels evaluated
-    ev: Optional[Evaluation] = None    # in memory
+    arrays: Optional[dict] = None      # in memory: name -> array
     offset: int = 0                    # on disk: byte offset of the block's segment
-    layout: tuple = ()                 # on disk: (name, ndim, rows) of each float32 array
+    layout: tuple = ()                 # on disk: (name, dtype, rows) of each array; rows 0 = (n,)
+    shape: tuple = field(default=())
+
+    def __post_init__(self):
+        self.shape = (int(self.window.height), int(self.window.width))
+
+
+def _split(ev: Evaluation) -> dict:
+    """The block's arrays in the kept layout (see the module doc)."""
+    rank = ev.rank
+    K = rank.shape[0]
+    win, wrank = argmin_rows(rank, return_min=True)      # the same winner the decide rule finds
+    others = np.empty((K - 1, ev.n), np.float32)
+    for j in range(K - 1):                                # row j, or j + 1 once past the winner
+        np.copyto(others[j], np.where(win > j, rank[j], rank[j + 1]))
+    if ev.invalid is not None:
+        win[ev.invalid] = _INVALID
+    if ev.nodata is not None:
+        win[ev.nodata] = _NODATA
+    arrays = {"win": win, "wrank": np.asarray(wrank, np.float32), "others": others}
+    arrays.update((k, np.asarray(v, np.float32)) for k, v in sorted(ev.extra.items()))
+    return arrays
+
+
+def _evaluation(arrays: dict, sel) -> Evaluation:
+    """The classifier's Evaluation of the pixels ``sel`` (slice or indices) of a block, rank rebuilt."""
+    win, wrank = arrays["win"][sel], arrays["wrank"][sel]
+    others = arrays["others"][:, sel] if isinstance(sel, slice) else np.take(arrays["others"], sel, axis=1)
+    K, m = others.shape[0] + 1, win.shape[0]
+    rank = np.empty((K, m), np.float32)
+    rank[0] = others[0] if K > 1 else wrank
+    for k in range(1, K):       # row k is others[k] before the winner, others[k - 1] after it
+        np.copyto(rank[k], others[k - 1])
+        if k < K - 1:
+            np.copyto(rank[k], others[k], where=win > k)
+    usable = win < _INVALID
+    rank[win[usable], np.flatnonzero(usable)] = wrank[usable]
+    extra = {k: v[..., sel] for k, v in arrays.items() if k not in ("win", "wrank", "others")}
+    invalid, nodata = win == _INVALID, win == _NODATA
+    return Evaluation(rank, extra, invalid if invalid.any() else None, nodata if nodata.any() else None)
 
 
 class ScoreCache:
     """The kept evaluations of one classification; ``decide`` gives the class array for new thresholds."""
 
     def __init__(self, clf, height: int, width: int, nbytes_hint: int, folder=None) -> None:
+        from ..errors import SatSegError
+
+        if clf.n_rows > MAX_ROWS:
+            raise SatSegError(f"at most {MAX_ROWS} signatures can be classified at once; "
+                              f"this classifier has {clf.n_rows}")
         self.clf, self.height, self.width = clf, height, width
         self.blocks: list[_Block] = []
         self._file = None
@@ -74,7 +125,7 @@ class ScoreCache:
     def nbytes(self) -> int:
         if self.on_disk:
             return self._end
-        return sum(b.ev.rank.nbytes + sum(a.nbytes for a in b.ev.extra.values()) for b in self.blocks)
+        return sum(a.nbytes for b in self.blocks for a in b.arrays.values())
 
     def close(self) -> None:
         if self._file is not None:
@@ -84,20 +135,18 @@ class ScoreCache:
     # -- building -------------------------------------------------------------
     def add(self, window: Window, valid: Optional[np.ndarray], ev: Evaluation) -> None:
         packed = None if valid is None else np.packbits(valid.ravel())
+        arrays = _split(ev)
         if not self.on_disk:
-            self.blocks.append(_Block(window, packed, ev.n, ev=ev))
+            self.blocks.append(_Block(window, packed, ev.n, arrays=arrays))
             return
-        arrays = [("rank", ev.rank)] + sorted(ev.extra.items())
         offset = self._end
         fd = self._file.fileno()
-        for _, a in arrays:
-            a = np.ascontiguousarray(a, np.float32)
-            self._pwrite(fd, a, self._end)
+        layout = []
+        for name, a in arrays.items():
+            self._pwrite(fd, np.ascontiguousarray(a), self._end)
             self._end += a.nbytes
-        self._pwrite(fd, _flags(ev), self._end)
-        self._end += ev.n
-        layout = tuple((name, a.ndim, 1 if a.ndim == 1 else a.shape[0]) for name, a in arrays)
-        self.blocks.append(_Block(window, packed, ev.n, offset=offset, layout=layout))
+            layout.append((name, a.dtype.str, a.shape[0] if a.ndim == 2 else 0))
+        self.blocks.append(_Block(window, packed, ev.n, offset=offset, layout=tuple(layout)))
 
     @staticmethod
     def _pwrite(fd: int, a: np.ndarray, offset: int) -> None:
@@ -108,66 +157,96 @@ class ScoreCache:
 
     def evaluation(self, b: _Block) -> Evaluation:
         """The kept evaluation of one block: its valid pixels only (``b.valid``, packed; None = all)."""
-        return self._evaluation(b)
+        return _evaluation(self._arrays(b), slice(None))
 
-    def _evaluation(self, b: _Block) -> Evaluation:
-        if b.ev is not None:
-            return b.ev
-        mm = np.memmap(self._file, np.uint8, "r", offset=b.offset, shape=(b.n * (4 * sum(r for _, _, r in b.layout) + 1),))
+    def _arrays(self, b: _Block) -> dict:
+        if b.arrays is not None:
+            return b.arrays
+        if b.n == 0:      # nothing valid in the block: nothing to map
+            return {name: np.empty((rows, 0) if rows else 0, dt) for name, dt, rows in b.layout}
+        size = sum(np.dtype(dt).itemsize * max(rows, 1) * b.n for _, dt, rows in b.layout)
+        mm = np.memmap(self._file, np.uint8, "r", offset=b.offset, shape=(size,))
         arrays, pos = {}, 0
-        for name, ndim, rows in b.layout:
-            a = mm[pos:pos + 4 * rows * b.n].view(np.float32)
-            arrays[name] = a if ndim == 1 else a.reshape(rows, b.n)
-            pos += 4 * rows * b.n
-        flags = mm[pos:pos + b.n]
-        rank = arrays.pop("rank")
-        nodata = (flags & _NODATA_BIT).astype(bool) if flags.any() else None
-        invalid = (flags & _INVALID_BIT).astype(bool) if nodata is not None else None
-        return Evaluation(rank, arrays, invalid if invalid is not None and invalid.any() else None,
-                          nodata if nodata is not None and nodata.any() else None)
+        for name, dt, rows in b.layout:
+            nbytes = np.dtype(dt).itemsize * max(rows, 1) * b.n
+            a = mm[pos:pos + nbytes].view(dt)
+            arrays[name] = a.reshape(rows, b.n) if rows else a
+            pos += nbytes
+        return arrays
 
     # -- deciding -------------------------------------------------------------
-    def decide_block(self, b: _Block, limits) -> np.ndarray:
-        """The (rows, cols) uint8 class ids of one block under ``limits`` (threshold_array)."""
-        ev = self._evaluation(b)
+    def _tables(self, limits):
+        """(limits, per-code rank limit, per-code class id) for ``limits`` (threshold_array)."""
+        rank_lim = self.clf.rank_limits(limits)
+        if rank_lim is None:
+            return limits, None, None
+        lim = np.full(256, np.inf, np.float32)           # the flag codes are never "rejected"
+        lim[:len(rank_lim)] = rank_lim
+        ids = np.zeros(256, np.uint8)
+        ids[:self.clf.n_rows] = self.clf.row_ids
+        ids[_NODATA] = NODATA
+        return limits, lim, ids
+
+    def _decide_valid(self, b: _Block, tables) -> np.ndarray:
+        """(n,) uint8 class ids of the block's valid pixels."""
+        limits, lim, ids = tables
+        if b.n == 0:
+            return np.empty(0, np.uint8)
+        a = self._arrays(b)
+        if lim is not None:
+            # The decide rule takes the best row not rejected: where the winner is not, it is
+            # the answer; the others are decided again from all their rows (exact either way).
+            win = a["win"]
+            labels = ids.take(win)
+            again = np.flatnonzero(a["wrank"] > lim.take(win))
+            if again.size:
+                labels[again] = self.clf._decide(_evaluation(a, again), limits)
+            return labels
         step = self.clf.chunk
         labels = np.empty(b.n, np.uint8)
         for i in range(0, b.n, step):
-            part = Evaluation(ev.rank[:, i:i + step], {k: v[..., i:i + step] for k, v in ev.extra.items()},
-                              None if ev.invalid is None else ev.invalid[i:i + step],
-                              None if ev.nodata is None else ev.nodata[i:i + step])
-            labels[i:i + step] = self.clf._decide(part, limits)
-        shape = (int(b.window.height), int(b.window.width))
+            labels[i:i + step] = self.clf._decide(_evaluation(a, slice(i, i + step)), limits)
+        return labels
+
+    def _block_labels(self, b: _Block, tables) -> np.ndarray:
+        labels = self._decide_valid(b, tables)
         if b.valid is None:
-            return labels.reshape(shape)
-        out = np.full(shape, NODATA, np.uint8)
-        out[np.unpackbits(b.valid, count=shape[0] * shape[1]).view(bool).reshape(shape)] = labels
+            return labels.reshape(b.shape)
+        out = np.full(b.shape, NODATA, np.uint8)
+        out[np.unpackbits(b.valid, count=b.shape[0] * b.shape[1]).view(bool).reshape(b.shape)] = labels
         return out
 
-    def decide(self, thresholds=None, job: Optional[Job] = None) -> np.ndarray:
-        """The whole uint8 class array under ``thresholds``, block by block on the chunk pool."""
+    def decide_block(self, b: _Block, limits) -> np.ndarray:
+        """The (rows, cols) uint8 class ids of one block under ``limits`` (threshold_array)."""
+        return self._block_labels(b, self._tables(limits))
+
+    def decide(self, thresholds=None, job: Optional[Job] = None, tally=None) -> np.ndarray:
+        """The whole uint8 class array under ``thresholds``, block by block on the chunk pool.
+
+        ``tally`` (a core ``AreaTally``): each block's pixel counts and ground areas are added
+        in the same pass, so the area table needs no second pass over the class array.
+        """
+        from ..areas import block_tally
         from ..classifiers.pool import chunk_pool
 
         job = ensure_job(job)
-        limits = self.clf.threshold_array(thresholds)
+        tables = self._tables(self.clf.threshold_array(thresholds))
         out = np.empty((self.height, self.width), np.uint8)
 
-        def work(b: _Block) -> None:
+        def work(b: _Block):
             job.check()
-            out[b.window.toslices()] = self.decide_block(b, limits)
+            labels = self._block_labels(b, tables)
+            out[b.window.toslices()] = labels
+            if tally is not None:
+                return block_tally(labels, tally.transform, tally.crs, int(b.window.row_off), int(b.window.col_off))
+            return None
 
-        for i, _ in enumerate(chunk_pool().map(work, self.blocks)):
+        for i, counted in enumerate(chunk_pool().map(work, self.blocks)):
+            if counted is not None:
+                tally.counts += counted[0]
+                tally.areas += counted[1]
             job.step((i + 1) / len(self.blocks), "applying thresholds")
         return out
-
-
-def _flags(ev: Evaluation) -> np.ndarray:
-    f = np.zeros(ev.n, np.uint8)
-    if ev.nodata is not None:
-        f[ev.nodata] |= _NODATA_BIT
-    if ev.invalid is not None:
-        f[ev.invalid] |= _INVALID_BIT
-    return f
 
 
 def _evaluate_block(clf, raster: Raster, idx) -> tuple[Optional[np.ndarray], Evaluation]:
@@ -192,10 +271,11 @@ def _evaluate_block(clf, raster: Raster, idx) -> tuple[Optional[np.ndarray], Eva
 
 
 def classify_cached(image, clf, thresholds=None, block: int = 1024, job: Optional[Job] = None,
-                    folder=None) -> tuple[np.ndarray, ScoreCache]:
+                    folder=None, tally=None) -> tuple[np.ndarray, ScoreCache]:
     """(uint8 class array, ScoreCache) of an ImageSource or in-memory Raster: one read of each pixel.
 
     The labels equal ``classify_array``'s for the same thresholds; the cache re-decides later.
+    ``tally`` (a core ``AreaTally``) gets each block's counts and areas, as in ``ScoreCache.decide``.
     """
     job = ensure_job(job)
     clf.threshold_array(thresholds)                      # bad thresholds fail before any read
@@ -203,7 +283,7 @@ def classify_cached(image, clf, thresholds=None, block: int = 1024, job: Optiona
     idx = None if names == list(range(len(image.band_names))) else names
     rows = clf.n_rows + _extra_rows(clf)
     cache = ScoreCache(clf, image.height, image.width, image.height * image.width * (4 * rows + 1), folder)
-    limits = clf.threshold_array(thresholds)
+    tables = cache._tables(clf.threshold_array(thresholds))
     out = np.full((image.height, image.width), NODATA, np.uint8)
     windows = iter_windows(image.height, image.width, block)
     try:
@@ -217,7 +297,10 @@ def classify_cached(image, clf, thresholds=None, block: int = 1024, job: Optiona
                 sel = None
             valid, ev = _evaluate_block(clf, raster, sel)
             cache.add(w, valid, ev)
-            out[w.toslices()] = cache.decide_block(cache.blocks[-1], limits)
+            labels = cache._block_labels(cache.blocks[-1], tables)
+            out[w.toslices()] = labels
+            if tally is not None:
+                tally.add(labels, int(w.row_off), int(w.col_off))
         job.step(1.0, "classified")
     except BaseException:
         cache.close()

@@ -1,0 +1,34 @@
+"""Class masks after a threshold change: unchanged masks are not encoded again (issue 12)."""
+import io
+
+import numpy as np
+from affine import Affine
+from PIL import Image
+from rasterio.crs import CRS
+
+from desktop_app.core.classes import ClassInfo
+from desktop_app.core.display import classes_to_mercator, mask_overlays
+
+CLASSES = [ClassInfo(1, "crop", "#00ff00"), ClassInfo(2, "urban", "#ff0000"), ClassInfo(3, "water", "#0000ff")]
+T, CRS_ = Affine(10, 0, 500000, 0, -10, 3300000), CRS.from_epsg(32643)
+
+
+def decoded(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[..., 3] > 0
+
+
+def test_only_changed_masks_are_encoded_again():
+    rng = np.random.default_rng(0)
+    first = rng.integers(1, 4, (120, 90)).astype(np.uint8)
+    second = first.copy()
+    second[first == 2] = 0                    # class 2's pixels become unclassified
+    before = mask_overlays(first, T, CRS_, CLASSES)
+    after = mask_overlays(second, T, CRS_, CLASSES, previous=before)
+    assert after[1].png is before[1].png and after[3].png is before[3].png
+    assert after[2].png is not before[2].png and after[0].png is not before[0].png
+    merc, _ = classes_to_mercator(second, T, CRS_)
+    for cid, ov in after.items():             # every mask shows the new class array
+        assert np.array_equal(decoded(ov.png), merc == cid), cid
+    recoloured = [ClassInfo(1, "crop", "#123456")] + CLASSES[1:]
+    again = mask_overlays(second, T, CRS_, recoloured, previous=after)
+    assert again[1].png is not after[1].png and again[3].png is after[3].png
