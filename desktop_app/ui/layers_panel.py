@@ -55,6 +55,7 @@ class LayersPanel(QWidget):
         scroll.setWidget(body)
         outer.addWidget(scroll)
         self.rows: dict[str, _LayerRow] = {}
+        self._mask_entries: list = []      # (id, name, colour) of the mask rows shown
         self._add_row(_LayerRow(IMAGE, "Image", None, 1.0, True))
         self._add_row(_LayerRow(SAMPLES, "Sample polygons", None, None, True))
         self.hint = QLabel("Masks appear here after a Run.")
@@ -75,12 +76,15 @@ class LayersPanel(QWidget):
                   state: Optional[dict] = None, unclassified: bool = True) -> None:
         """One row per class mask plus 'Unclassified' (only when some pixel is); keeps settings of rows that stay."""
         state = state or {}
-        keep = {k: (r.slider.value() / 100 if r.slider else None, r.check.isChecked())
-                for k, r in self.rows.items()}
-        self.clear_masks()
         entries = [(mask_layer_id(c.id), f"{c.name} mask", c.color, True) for c in classes]
         if unclassified:
             entries.append((mask_layer_id(0), "Unclassified", UNCLASSIFIED_COLOR, unclassified_visible))
+        if not state and self._mask_entries == [e[:3] for e in entries]:
+            return    # the same rows (a threshold change): rebuilding them cost the UI thread ~5 ms
+        keep = {k: (r.slider.value() / 100 if r.slider else None, r.check.isChecked())
+                for k, r in self.rows.items()}
+        self.clear_masks()
+        self._mask_entries = [e[:3] for e in entries]
         for lid, name, color, vis in entries:
             opacity, visible = keep.get(lid, (DEFAULT_MASK_OPACITY, vis))
             if lid in state:
@@ -89,6 +93,7 @@ class LayersPanel(QWidget):
         self.hint.setVisible(False)
 
     def clear_masks(self) -> None:
+        self._mask_entries = []
         for lid in [k for k in self.rows if k.startswith("mask-")]:
             row = self.rows.pop(lid)
             for w in (row.swatch, row.check, row.slider):

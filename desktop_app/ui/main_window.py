@@ -39,6 +39,9 @@ from .workers import TaskRunner
 log = logging.getLogger(__name__)
 SIGNATURE_DELAY_MS = 400
 AUTOSAVE_MS = 60_000
+# A threshold change shows the new masks first; the area and accuracy tables follow this much later
+# (the page fetches the masks through the UI thread, docs/performance.md).
+TABLES_DELAY_MS = 120
 LAYOUT_VERSION = 3   # bump when docks change, so an old saved layout is not forced onto new docks
 PANEL_WIDTH = 450    # side panels: legible tables; the map keeps about two thirds of a 1366 px screen
 MAX_PANEL_WIDTH = 560
@@ -86,6 +89,12 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self._image_shown_once = False
         self._rethreshold_pending = False
         self._closed = False
+        self._legend_shown = None
+        # After a threshold change the result tables are filled this much later (see _show_result_panels).
+        self._tables_timer = QTimer(self)
+        self._tables_timer.setSingleShot(True)
+        self._tables_timer.setInterval(TABLES_DELAY_MS)
+        self._tables_timer.timeout.connect(self._fill_result_tables)
 
         self.model = SampleModel(self)
         self.document.samples = self.model
@@ -673,7 +682,8 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         return items
 
     def _send_legend(self) -> None:
-        self.map.bridge.send("set_legend", items=self.legend_items())
+        self._legend_shown = self.legend_items()
+        self.map.bridge.send("set_legend", items=self._legend_shown)
 
     def _send_masks(self, overlays: dict, shown: Optional[dict] = None) -> None:
         res = self.result
@@ -783,11 +793,23 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.layers_panel.clear_masks()
         else:
             self.layers_panel.set_masks(res.classes, unclassified=res.areas.unclassified.pixels > 0)
-        self._send_legend()
-        if self.results_panel is not None:
-            self.results_panel.set_export_enabled(res is not None)
-            self.results_panel.show_areas(None if res is None else res.areas)
-            self.results_panel.show_accuracy(None if res is None else res.accuracy)
+        if self.legend_items() != self._legend_shown:
+            self._send_legend()
+        if self.results_panel is None:
+            return
+        self.results_panel.set_export_enabled(res is not None)
+        if res is not None and not res.refit:
+            # A threshold change: the tables follow a moment later, so the page's requests
+            # for the new masks are not kept waiting on the UI thread (docs/performance.md).
+            self._tables_timer.start()
+        else:
+            self._fill_result_tables()
+
+    def _fill_result_tables(self) -> None:
+        self._tables_timer.stop()
+        res = self.result
+        self.results_panel.show_areas(None if res is None else res.areas)
+        self.results_panel.show_accuracy(None if res is None else res.accuracy)
 
     def sync_settings(self) -> None:
         """Copy the panels' current settings into the document (before a save or an autosave)."""
