@@ -21,6 +21,7 @@ The target is no gap over 200 ms. --trace prints where the UI thread was during 
 over 100 ms (a sampling thread reads its Python stack).
 """
 import argparse
+import gc
 import json
 import os
 import sys
@@ -52,6 +53,7 @@ class Ticks:
         self.trace = trace
         self.samples: Counter = Counter()
         self.others: Counter = Counter()      # where the other Python threads were meanwhile
+        self.gc_pauses: list = []             # (ms, generation, thread) of each garbage collection
         self._stop = threading.Event()
         self._main = threading.main_thread().ident
 
@@ -60,11 +62,22 @@ class Ticks:
         self.timer.start()
         if self.trace:
             threading.Thread(target=self._sample, daemon=True).start()
+            gc.callbacks.append(self._gc)
         return self
 
     def __exit__(self, *exc):
         self.timer.stop()
         self._stop.set()
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
+
+    def _gc(self, phase: str, info: dict) -> None:
+        # A collection stops every Python thread (it holds the GIL): the UI thread too.
+        if phase == "start":
+            self._gc_t0 = time.perf_counter()
+        elif hasattr(self, "_gc_t0"):
+            self.gc_pauses.append(((time.perf_counter() - self._gc_t0) * 1000, info["generation"],
+                                   threading.current_thread().name))
 
     def _sample(self) -> None:
         names = {}
@@ -98,6 +111,10 @@ class Ticks:
     def print_samples(self) -> None:
         for stack, n in self.samples.most_common(4):
             print(f"    {n * 20:>5} ms in\n      {stack}", flush=True)
+        if self.gc_pauses:
+            ms, gen, where = max(self.gc_pauses)
+            print(f"    garbage collection: {len(self.gc_pauses)} runs, {sum(p[0] for p in self.gc_pauses):.0f} ms "
+                  f"in all, longest {ms:.0f} ms (generation {gen}, on {where})", flush=True)
         if self.others:
             print("    meanwhile, other threads: " + "; ".join(
                 f"{n * 20} ms {where}" for where, n in self.others.most_common(6)), flush=True)
