@@ -1,8 +1,6 @@
 """satseg info IMAGE"""
 from __future__ import annotations
 
-import numpy as np
-
 from ..core.geo import bounds_to_wgs84
 from ..core.sources import open_image
 from .common import add_json_argument, print_json, print_warnings
