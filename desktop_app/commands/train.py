@@ -8,6 +8,7 @@ from ..core.raster import parse_band_list
 from .common import add_json_argument, print_json, print_warnings
 from .method_options import add_method_arguments, method_options
 from .progress import terminal_job
+from .source_options import add_baseline_argument, source_warnings
 
 NAME = "train"
 HELP = "train a classifier on sample polygons: cross-validate it, save it as a reusable model, save its signatures"
@@ -34,6 +35,7 @@ def add_arguments(p) -> None:
     p.add_argument("--class-field", default="class", metavar="NAME", help="property holding the class name (default class)")
     p.add_argument("--max-per-class", type=int, metavar="N", help="random cap of training pixels per class")
     p.add_argument("--mask-clouds", action="store_true", help="treat SCL clouds/shadows as nodata (Sentinel-2 folders)")
+    add_baseline_argument(p)
     add_json_argument(p)
     add_method_arguments(p)
 
@@ -64,20 +66,22 @@ def run(args) -> int:
     bands = parse_band_list(args.bands)
     if bands is not None and indices:
         bands = list(bands) + [i.name for i in indices]
-    with open_image(args.image, mask_clouds=args.mask_clouds) as raw:
+    with open_image(args.image, mask_clouds=args.mask_clouds, baseline=args.baseline) as raw:
         src = IndexedSource(raw, indices) if indices else raw
         training = collect_training(src, samples, bands=bands, max_per_class=args.max_per_class,
                                     seed=args.seed, job=job.sub(0, 0.2))
+        read_warnings, baseline = source_warnings(raw), raw.baseline_record()
     result = {"method": args.method, "options": clf.options, "bands": list(training.band_names),
-              "training_pixels": training.report(), "polygons": len(training.group_labels)}
+              "training_pixels": training.report(), "polygons": len(training.group_labels), "baseline": baseline}
     if args.cv:
         result["cv"] = cross_validate(training, args.method, options, args.cv, args.cv_by, args.seed,
                                       job=job.sub(0.2, 0.9))
     clf.fit(training)
     result["signatures"] = list(clf.row_names)
-    result["warnings"] = list(dict.fromkeys(training.warnings + clf.warnings))
+    result["warnings"] = list(dict.fromkeys(read_warnings + training.warnings + clf.warnings))
     if args.out:
-        result["model"] = str(save_model(clf, args.out, training.report(), [i.to_dict() for i in indices]))
+        result["model"] = str(save_model(clf, args.out, training.report(), [i.to_dict() for i in indices],
+                                         baseline))
     if args.catalogue:
         cat = catalogue_from_signatures(clf.input_signatures, scene=str(args.image))
         result["catalogue"] = str(save_catalogue(cat, args.catalogue))

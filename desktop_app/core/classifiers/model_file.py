@@ -29,9 +29,16 @@ TRUSTED = frozenset({
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
 })
+# A model keeps how the band folder it learnt from was scaled (docs/sentinel2.md): learnt from
+# pixels read without the 0.1 offset they needed, it expects every reflectance 0.1 too high.
+UNKNOWN_BASELINE = (
+    "{name} was trained on a Sentinel-2 band folder whose processing baseline was unknown (read with no "
+    "offset): if it was 04.00 or later, the model expects reflectances 0.1 too high and misclassifies "
+    "images read right; train it again with the baseline stated"
+)
 
 
-def model_dict(clf, training_pixels=None, indices=None) -> dict:
+def model_dict(clf, training_pixels=None, indices=None, baseline=None) -> dict:
     if not clf.fitted:
         raise SatSegError("only a trained classifier can be saved")
     d = {
@@ -41,18 +48,21 @@ def model_dict(clf, training_pixels=None, indices=None) -> dict:
         "training_pixels": training_pixels,
         # Index bands the model was trained on ({"name", "formula"}): recomputed on the new image.
         "indices": [dict(i) for i in (indices or [])],
+        # Sentinel-2 band folder: processing baseline, where it came from, DN offset (ImageSource.baseline_record).
+        "baseline": None if baseline is None else dict(baseline),
     }
     if clf.from_signatures:
         d["signatures"] = clf.input_signatures.to_dict()
     return d
 
 
-def save_model(clf, path, training_pixels=None, indices=None) -> Path:
-    """Write ``clf`` (fitted) to ``path`` atomically; ``indices``: index bands as {"name", "formula"}."""
+def save_model(clf, path, training_pixels=None, indices=None, baseline=None) -> Path:
+    """Write ``clf`` (fitted) to ``path`` atomically; ``indices``: index bands as {"name", "formula"};
+    ``baseline``: the training image's ``baseline_record()``."""
     path = Path(path)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("model.json", json.dumps(model_dict(clf, training_pixels, indices), indent=1))
+        z.writestr("model.json", json.dumps(model_dict(clf, training_pixels, indices, baseline), indent=1))
         if not clf.from_signatures:
             import skops.io as sio
 
@@ -82,7 +92,7 @@ def load_model(path):
     clf.model_indices = [{"name": str(i["name"]), "formula": str(i["formula"])} for i in d.get("indices") or []]
     if clf.from_signatures:
         clf.fit_signatures(SignatureSet.from_dict(d.get("signatures") or {}, f"the signatures in {path}"))
-        return clf
+        return _with_baseline(clf, d, path)
     if estimator is None:
         raise SatSegError(f"{path} lacks its trained estimator")
     import skops.io as sio
@@ -98,4 +108,12 @@ def load_model(path):
         raise SatSegError(f"{path}: the trained estimator cannot be read ({type(exc).__name__}: {exc})") from None
     classes = [ClassInfo(int(c["id"]), str(c["name"]), str(c["color"])) for c in d["classes"]]
     clf.restore(model, classes, [str(b) for b in d["bands"]])
+    return _with_baseline(clf, d, path)
+
+
+def _with_baseline(clf, d: dict, path: Path):
+    """``clf`` with the training folder's baseline record, warned about when it was unknown."""
+    clf.model_baseline = d.get("baseline") if isinstance(d.get("baseline"), dict) else None
+    if clf.model_baseline is not None and clf.model_baseline.get("baseline_from") is None:
+        clf.warnings.append(UNKNOWN_BASELINE.format(name=path.name))
     return clf

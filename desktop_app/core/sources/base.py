@@ -108,6 +108,11 @@ class ImageSource(ABC):
     def has_overviews(self) -> bool:
         return False
 
+    def baseline_record(self) -> Optional[dict]:
+        """For a Sentinel-2 band folder, how its digital numbers became reflectance (saved with a
+        model trained on it, docs/sentinel2.md); None for every other image."""
+        return None
+
     def sample_windows(self, target_px: int = 262_144, count: int = 16) -> list[Window]:
         """Up to ``count`` square windows on a regular grid with about ``target_px`` pixels in all."""
         if self.width * self.height <= target_px:

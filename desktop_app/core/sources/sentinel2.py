@@ -165,8 +165,15 @@ class Sentinel2Source(ImageSource):
         })
         if baseline is not None:
             self.metadata["processing_baseline"] = f"{parse_baseline(baseline):05.2f}"
+        elif self.baseline_from == "product name":
+            self.metadata["processing_baseline"] = f"{_baseline_from_name(folder):05.2f}"
         if self.baseline_from is None:
             self.warnings.append(BASELINE_UNKNOWN.format(folder=folder.name))
+
+    def baseline_record(self) -> dict:
+        """The processing baseline (None when unknown or only in MTD_MSIL2A.xml), where it came from
+        (None: nothing said, read with no offset) and the DN offset added before scaling."""
+        return {k: self.metadata[k] for k in ("processing_baseline", "baseline_from", "baseline_offset_dn")}
 
     def _on_grid(self, ds, resampling: Resampling) -> WarpedVRT:
         if (ds.width, ds.height, ds.transform) == (self.width, self.height, self.transform):
