@@ -16,16 +16,6 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _session():
-    """google-auth's AuthorizedSession with the Earth Engine session's credentials (token refresh included)."""
-    from google.auth.transport.requests import AuthorizedSession
-
-    from ..core.scale.ee_tasks import DOWNLOAD_TIMEOUT_S
-    from ..core.scale.google_http import session_credentials
-
-    return AuthorizedSession(session_credentials(), refresh_timeout=DOWNLOAD_TIMEOUT_S)
-
-
 def run(args) -> int:
     from ..core.errors import SatSegError
     from ..core.online.earthengine import ensure_session
@@ -47,13 +37,13 @@ def run(args) -> int:
         from .progress import terminal_job
 
         record = T.find(args.task)
-        [status] = T.statuses([args.task])
         job = terminal_job()
         with ctrl_c_cancels(job, "nothing is written, the temporary downloads are removed"):
-            out = T.download(record, status, _session(), args.out, job=job)
+            [status] = T.statuses([record], job)
+            out = T.download(record, status, T.authorized_session(), args.out, job=job)
         print(f"{out}: written from Earth Engine export {args.task}")
         return 0
-    states = T.statuses([r["id"] for r in records])
+    states = T.statuses(records)
     rows = [{**r, "state": T.describe(s)} for r, s in zip(records, states)]
     if args.json:
         print(json.dumps([{k: r[k] for k in ("id", "dest", "out", "started", "state")} for r in rows]))

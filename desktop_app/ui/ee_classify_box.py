@@ -1,12 +1,13 @@
 """'on Earth Engine' next to Run classification: train and classify on Earth Engine's servers (docs/scale.md).
 
 The choice sits beside the Run button; when it is ticked, Run asks for the
-imagery (the same dialog as Imagery ▸ Fetch: dates, bands, composite, Earth
-Engine account) and runs ``core/scale/ee_run.classify_on_ee`` for the region
-of interest with the window's samples, method, options and thresholds. The
-class raster lands in the imagery cache (or the project's imagery folder) and is
-shown as the window's result: masks, layers, areas and exports as for a local
-run. On another grid than the open image it is resampled onto the image's grid
+imagery (the same choices as Imagery ▸ Fetch: dates, bands, composite, Earth
+Engine account) and where a large result goes (``ee_classify_dialog.py``), and
+runs ``core/scale/ee_run.classify_on_ee`` for the region of interest with the
+window's samples, method, options and thresholds. The class raster lands in the
+imagery cache (or the project's imagery folder) and is shown as the window's
+result: masks, layers, areas and exports as for a local run. An export is
+followed in Classify ▸ Earth Engine tasks… (``ee_tasks_dialog.py``). On another grid than the open image it is resampled onto the image's grid
 for display; with no image open it is opened as the image (docs/scale.md).
 """
 from __future__ import annotations
@@ -35,6 +36,13 @@ def install(win) -> EarthEngineChoice:
     layout.insertLayout(index, row)
     row.addWidget(panel.run_button, 1)
     row.addWidget(choice)
+    from .ee_tasks_dialog import show_tasks
+
+    for action in win.menuBar().actions():
+        if action.text() == "&Classify":
+            win.act_ee_tasks = win._action(action.menu(), "Earth Engine &tasks…", lambda: show_tasks(win),
+                                           tip="The exports started on Earth Engine: their state, cancel one, "
+                                               "download and show a finished one")
     return choice
 
 
@@ -53,7 +61,7 @@ def run_on_earth_engine(win) -> None:
     from ..core.online.fetch import default_cache_dir
     from ..core.scale.ee_classify import check_method
     from ..core.scale.ee_run import classify_on_ee
-    from .fetch_dialog import FetchDialog
+    from .ee_classify_dialog import ClassifyOnEarthEngineDialog
 
     if not win.roi:
         win.notify("Draw a region of interest first (Imagery ▸ Region of interest): Earth Engine classifies that area.",
@@ -71,25 +79,42 @@ def run_on_earth_engine(win) -> None:
         win.notify(str(exc), "warning")
         return
     cache: Path = (win.project_folder / "imagery") if win.project_folder else default_cache_dir()
-    dlg = FetchDialog(win.roi, cache, win, settings=win.settings, runner=win.runner, notify=win.notify)
-    dlg.setWindowTitle("Classify on Earth Engine")
+    stem = f"classes_earthengine_{method}_{time.strftime('%Y%m%d_%H%M%S')}"
+    dlg = ClassifyOnEarthEngineDialog(win.roi, cache, win, settings=win.settings, runner=win.runner,
+                                      notify=win.notify, file_name=stem)
+    win.ee_classify_dialog = dlg      # reachable while it is open (tests drive it from a timer)
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return
     req = dlg.request()
     if req.source != "earthengine":
         win.notify("Classifying on a server needs the Earth Engine source; choose it in the dialog.", "warning")
         return
-    out = cache / f"classes_earthengine_{method}_{time.strftime('%Y%m%d_%H%M%S')}.tif"
+    out = cache / f"{stem}.tif"
     options = win.model_panel.options()
+    try:
+        export = dlg.export()
+    except SatSegError as exc:
+        win.notify(str(exc), "warning")
+        return
 
     def done(result) -> None:
         counts = ", ".join(f"{c['name']} {c['pixels']:,} px" for c in result["classes"])
         win.notify(f"Classified on Earth Engine ({len(result['scenes'])} scene(s)): {out} — {counts}", "info")
         show_class_raster(win, out)
 
+    def exported(result) -> None:
+        from .ee_tasks_dialog import destination_text, show_tasks
+
+        win.notify(f"Earth Engine is exporting the result ({result['width']:,} × {result['height']:,} px) to "
+                   f"{destination_text(export)}. Download it from Classify ▸ Earth Engine tasks… when it is done.",
+                   "info")
+        show_tasks(win, select=result["task"])
+
     win.runner.start("classify-ee", lambda job: classify_on_ee(req, samples, method, out, thresholds=thresholds,
-                                                               options=options, cache_dir=cache, job=job),
-                     label="Classifying on Earth Engine", on_done=done,
+                                                               options=options, cache_dir=cache, job=job,
+                                                               export=export),
+                     label="Starting the Earth Engine export" if export else "Classifying on Earth Engine",
+                     on_done=exported if export else done,
                      on_error=lambda msg: win.notify(f"Classifying on Earth Engine failed: {msg}", "error"))
 
 

@@ -158,7 +158,7 @@ def ee_initialize(project: Optional[str] = None, key_file: Optional[str | os.Pat
     # Interactive use: our own retry loop reports status codes and honours Cancel.
     ee.data.setMaxRetries(0)
     ee.data.setDeadline(int(timeout * 1000))
-    _SESSION.update(key=_settings_key(project, key_file, url), key_file=key, account=account,
+    _SESSION.update(key=_settings_key(project, key_file, url), key_file=key, account=account, project=project,
                     credentials=credentials)   # for reading exports back from Drive or Cloud Storage
     return f"Earth Engine project {project} ({account})"
 

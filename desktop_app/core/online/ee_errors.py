@@ -21,11 +21,12 @@ NOT_SIGNED_IN = ("not signed in to Earth Engine: sign in from the Imagery panel,
 KEY_REFUSED = ("Google refused the service-account key {key} ({msg}): it was probably revoked or deleted; create a "
                "new key for {account} in the Cloud console and choose it in the Earth Engine account settings "
                "(or pass --ee-key)")
+RESUME = "; finished tiles are cached, fetch again to resume"
 # The credentials of the current session (set by earthengine.ee_initialize), named in messages.
 SESSION: dict = {}
 
 
-def _status(exc: BaseException) -> Optional[int]:
+def http_status(exc: BaseException) -> Optional[int]:
     """HTTP status behind an error; EEException keeps the HttpError as its __context__."""
     seen = set()
     e: Optional[BaseException] = exc
@@ -42,11 +43,11 @@ def _is_connection_error(exc: BaseException) -> bool:
     import httplib2
     from google.auth.exceptions import TransportError
 
-    return isinstance(exc, (OSError, httplib2.HttpLib2Error, TransportError)) and _status(exc) is None
+    return isinstance(exc, (OSError, httplib2.HttpLib2Error, TransportError)) and http_status(exc) is None
 
 
 def is_retryable(exc: BaseException) -> bool:
-    status = _status(exc)
+    status = http_status(exc)
     if status is not None:
         return status in RETRY_STATUS
     if netcall.timed_out(exc):
@@ -57,23 +58,24 @@ def is_retryable(exc: BaseException) -> bool:
 
 def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project: Optional[str] = None,
                     key_file: Optional[str] = None, timeout: Optional[float] = None,
-                    account: Optional[str] = None, tile_size: Optional[int] = None) -> SatSegError:
-    """One line for the user: what failed, why, and what to do."""
+                    account: Optional[str] = None, tile_size: Optional[int] = None,
+                    resume: bool = True) -> SatSegError:
+    """One line for the user: what failed, why, and what to do (``resume``: say that fetched tiles are kept)."""
     if isinstance(exc, SatSegError):
         return exc
     key_file = key_file or SESSION.get("key_file")
     account = account or SESSION.get("account") or "the service account"
-    status = _status(exc)
+    status = http_status(exc)
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     after = f" after {attempts} attempts" if attempts > 1 else ""
-    resume = "; finished tiles are cached, fetch again to resume"
+    resume = RESUME if resume else "; try again"
     low = msg.lower()
     smaller = (f"; try a smaller tile size (--tile-size, now {tile_size} px)" if tile_size
                else "; try a smaller tile size (--tile-size)")
     if status is None and netcall.timed_out(exc):
         wait = f" within {timeout:g} s" if timeout else ""
         return SatSegError(f"Earth Engine did not answer{wait}{after} while {what}{smaller if tile_size else ''}"
-                           f"{resume} (or raise --timeout)")
+                           f"{resume}{' (or raise --timeout)' if resume == RESUME else ''}")
     if key_file and ("invalid_grant" in low or "invalid jwt" in low or "refresherror" in type(exc).__name__.lower()):
         return SatSegError(KEY_REFUSED.format(key=Path(key_file).name, msg=msg, account=account))
     if status == 429 or "quota exceeded" in low or "too many concurrent" in low:
@@ -95,7 +97,8 @@ def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project
 
 
 def call_with_retries(fn: Callable[[], Any], what: str, backoff, job: Job, project: Optional[str] = None,
-                      timeout: float = DEFAULT_TIMEOUT_S, tile_size: Optional[int] = None) -> Any:
+                      timeout: float = DEFAULT_TIMEOUT_S, tile_size: Optional[int] = None,
+                      resume: bool = True) -> Any:
     """Run ``fn`` with a deadline, retrying 429/5xx/connection errors/timeouts on the back-off schedule."""
     for attempt in range(backoff.attempts):
         job.check()
@@ -108,5 +111,5 @@ def call_with_retries(fn: Callable[[], Any], what: str, backoff, job: Job, proje
                 backoff.wait(attempt, job)
                 continue
             raise translate_error(exc, what, attempts=attempt + 1, project=project, timeout=timeout,
-                                  tile_size=tile_size) from exc
+                                  tile_size=tile_size, resume=resume) from exc
     raise AssertionError("unreachable")

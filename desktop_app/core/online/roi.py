@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import shapely
@@ -83,17 +83,20 @@ class Roi:
     def wgs84_geojson(self) -> dict:
         return mapping(self.wgs84_parts())
 
-    def grid(self, scale: float) -> Grid:
-        """The UTM grid covering the ROI at ``scale`` metres, snapped outward to the scale."""
+    def grid(self, scale: float, max_pixels: Optional[int] = MAX_GRID_PIXELS) -> Grid:
+        """The UTM grid covering the ROI at ``scale`` metres, snapped outward to the scale.
+
+        ``max_pixels`` guards what this process downloads; None for a grid only Earth Engine
+        fills (an export, docs/scale.md)."""
         minx, miny, maxx, maxy = self.projected.bounds
         left, bottom = math.floor(minx / scale) * scale, math.floor(miny / scale) * scale
         right, top = math.ceil(maxx / scale) * scale, math.ceil(maxy / scale) * scale
         width, height = int(round((right - left) / scale)), int(round((top - bottom) / scale))
-        if width * height > MAX_GRID_PIXELS:
+        if max_pixels is not None and width * height > max_pixels:
             km_w, km_h = (right - left) / 1000, (top - bottom) / 1000
             raise SatSegError(
                 f"ROI too large for {scale:g} m pixels: {km_w:.0f} x {km_h:.0f} km needs {width} x {height} px "
-                f"(limit {MAX_GRID_PIXELS / 1e6:.0f} Mpx); choose a coarser scale (20, 30 or 60 m) or a smaller ROI"
+                f"(limit {max_pixels / 1e6:.0f} Mpx); choose a coarser scale (20, 30 or 60 m) or a smaller ROI"
             )
         return Grid(self.crs, Affine(scale, 0, left, 0, -scale, top), width, height)
 

@@ -43,6 +43,13 @@ def parse_ee_thresholds(items, classes):
     return {c.id: per.get(c.id, default) for c in classes if per.get(c.id, default) is not None}
 
 
+def result_grid(request):
+    """The class raster's grid: the ROI's UTM grid at the request's scale. No pixel limit here: an export
+    is filled by Earth Engine (``maxPixels`` 1e13); tiles are limited by ``SMALL_MAX_PIXELS``."""
+    c = request.checked()
+    return c.roi.grid(c.scale, max_pixels=None)
+
+
 def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, options: Optional[dict] = None,
                    cache_dir, job: Optional[Job] = None, backoff=None, initialize: bool = True,
                    small_max_pixels: int = SMALL_MAX_PIXELS, export: Optional[str] = None) -> dict:
@@ -66,7 +73,7 @@ def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, 
     S.check_method(method, thresholds)
     S.check_samples_in_roi(samples, c.roi)
     clf = make_classifier(method, **(options or {}))    # the method's options, checked the local way
-    grid = c.roi.grid(c.scale)
+    grid = result_grid(request)
     if export is not None:
         from .ee_tasks import parse_destination
 
@@ -75,7 +82,7 @@ def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, 
         raise SatSegError(f"the ROI is {grid.width} x {grid.height} px at {c.scale:g} m, more than "
                           f"{small_max_pixels / 1e6:g} MP to pull tile by tile; export it with "
                           "--export gs://BUCKET/PREFIX (or drive:FOLDER/PREFIX), or use a coarser --scale")
-    tiles = _tiles_in_roi(c, grid)
+    tiles = _tiles_in_roi(c, grid) if export is None else []
     if initialize:
         job.step(0.0, "signing in to Earth Engine")
         E.ensure_session(request.ee_project, request.ee_key_file, request.ee_url, job=job, timeout=c.timeout())

@@ -4,9 +4,11 @@ A result too big to pull tile by tile is exported by Earth Engine itself as a
 Cloud-Optimized GeoTIFF to Cloud Storage or Drive, with an explicit
 ``maxPixels``. Each started task is recorded in the user data folder
 (``ee-tasks.json``) with what is needed to finish the job locally: the class
-list and tags. ``satseg ee-tasks`` lists their state, cancels one, and
-downloads a finished Cloud Storage export into a class GeoTIFF (colour table
-and SATSEG_CLASSES added, as the local engine writes them).
+list and tags. ``satseg ee-tasks`` and the app's Earth Engine tasks dialog
+list their state (earthengine-api's operations API: ``getOperation``,
+``cancelOperation``), cancel one, and download a finished Drive or Cloud
+Storage export into a class GeoTIFF (colour table and SATSEG_CLASSES added,
+as the local engine writes them).
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from ..errors import SatSegError
 
 TASKS_FILE = "ee-tasks.json"
 DONE, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
+UNKNOWN = "UNKNOWN"
 DOWNLOAD_TIMEOUT_S = 120
+STATE_TIMEOUT_S = 30     # one task-state request (list, Refresh, cancel): a short answer or a clear line
 
 
 def tasks_file() -> Path:
@@ -83,8 +87,9 @@ def start_and_record(task, dest: str, out_path, classes, tags: dict) -> dict:
         task.start()
     except Exception as exc:   # quota, permissions, bad bucket: the server's words
         raise translate_error(exc, "starting the Earth Engine export") from exc
-    record = {"id": task.id, "dest": dest, "out": str(Path(out_path)), "started": time.strftime("%Y-%m-%d %H:%M"),
-              "classes": [c.to_dict() for c in classes], "tags": tags}
+    # "name" is the task's long-running operation (projects/P/operations/ID): what getOperation asks for.
+    record = {"id": task.id, "name": getattr(task, "name", None), "dest": dest, "out": str(Path(out_path)),
+              "started": time.strftime("%Y-%m-%d %H:%M"), "classes": [c.to_dict() for c in classes], "tags": tags}
     _write_records(read_records() + [record])
     return record
 
@@ -97,8 +102,10 @@ def find(task_id: str) -> dict:
 
 
 def describe(status: dict) -> str:
-    """One line for a task's state as ee.data.getTaskStatus reports it."""
-    state = status.get("state", "UNKNOWN")
+    """One line for a task's state (earthengine-api's task status dict, from its operation)."""
+    state = status.get("state", UNKNOWN)
+    if state in (UNKNOWN, "UNSUBMITTED"):
+        return "unknown to Earth Engine (deleted, expired, or started under another Cloud project)"
     if state == FAILED:
         return f"failed: {status.get('error_message') or 'no reason given'}"
     if state in (CANCELLED, "CANCEL_REQUESTED"):
@@ -109,19 +116,61 @@ def describe(status: dict) -> str:
     return state.lower()
 
 
-def statuses(ids: list[str]) -> list[dict]:
+def operation_name(record: dict) -> str:
+    """The task's operation name; records written before names were kept use the session's project."""
+    from ..online.ee_errors import SESSION
+
+    return record.get("name") or f"projects/{SESSION.get('project') or 'earthengine-legacy'}/operations/{record['id']}"
+
+
+def _operation_status(record: dict) -> dict:
+    """earthengine-api's task status dict (state, creation_timestamp_ms, destination_uris, error_message)."""
     import ee
 
-    if not ids:
-        return []
-    return ee.data.getTaskStatus(ids)
+    from ..online.ee_errors import http_status
+
+    try:   # Task.status() is getOperation + the library's own operation -> task conversion
+        return ee.batch.Task(None, None, None, name=operation_name(record)).status()
+    except ee.EEException as exc:
+        if http_status(exc) == 404:    # as getTaskStatus said: deleted, expired, or another project's task
+            return {"id": record["id"], "state": UNKNOWN}
+        raise
 
 
-def cancel(task_id: str) -> None:
+def statuses(records: list[dict], job=None, *, timeout: float = STATE_TIMEOUT_S, backoff=None) -> list[dict]:
+    """Each recorded task's state from Earth Engine, one ``operations.get`` each, under a deadline and Cancel."""
+    from ..jobs import ensure_job
+    from ..online.ee_errors import call_with_retries
+    from ..online.tile_runner import Backoff
+
+    job, backoff = ensure_job(job), backoff or Backoff(attempts=3)
+    out = []
+    for i, r in enumerate(records):
+        job.step(i / max(len(records), 1), "reading the state of the Earth Engine tasks")
+        out.append(call_with_retries(lambda r=r: _operation_status(r), f"reading the state of task {r['id']}",
+                                     backoff, job, timeout=timeout, resume=False))
+    return out
+
+
+def cancel(task_id: str, job=None, *, timeout: float = STATE_TIMEOUT_S) -> None:
     import ee
 
-    find(task_id)
-    ee.data.cancelTask(task_id)
+    from ..jobs import ensure_job
+    from ..online.ee_errors import call_with_retries
+    from ..online.tile_runner import Backoff
+
+    name = operation_name(find(task_id))
+    call_with_retries(lambda: ee.data.cancelOperation(name), f"cancelling task {task_id}", Backoff(attempts=2),
+                      ensure_job(job), timeout=timeout, resume=False)
+
+
+def authorized_session():
+    """google-auth's AuthorizedSession with the Earth Engine session's credentials (token refresh included)."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    from .google_http import session_credentials
+
+    return AuthorizedSession(session_credentials(), refresh_timeout=DOWNLOAD_TIMEOUT_S)
 
 
 def ensure_done(task_id: str, status: dict) -> None:

@@ -1,0 +1,286 @@
+"""Classify ▸ Earth Engine tasks…: the exports SatSeg started, their state, Cancel, Download (docs/scale.md).
+
+A small non-modal table of the recorded tasks (``core/scale/ee_tasks.py``,
+the same list ``satseg ee-tasks`` shows). Reading states and cancelling are
+short Earth Engine requests with a deadline; they run on the dialog's own
+worker lane, so a long download or classification never holds them up and
+the window never waits. While the dialog is open the states are read again
+every ``POLL_S`` seconds (a tick-box turns that off). Download runs on the
+window's long-job runner (progress and Cancel in the status bar) and shows
+the class raster with ``ee_classify_box.show_class_raster``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+POLL_S = 30
+COLUMNS = ("Started", "State", "Destination", "Method", "Saved as")
+ACTIVE = ("READY", "RUNNING")
+
+
+def destination_text(dest: str) -> str:
+    """'drive:satseg/up' -> 'Google Drive folder satseg (up.tif)', in the user's words."""
+    from ..core.scale.ee_tasks import parse_destination
+
+    kind, where, prefix = parse_destination(dest)
+    if kind == "drive":
+        return f"Google Drive folder {where} ({prefix}.tif)"
+    return f"Cloud Storage gs://{where}/{prefix}.tif"
+
+
+def state_text(status: Optional[dict], out: Path) -> str:
+    """One short line per state; a finished export says whether it was downloaded already."""
+    from ..core.scale import ee_tasks as T
+
+    if status is None:
+        return "not checked yet"
+    state = status.get("state")
+    if state == T.DONE:
+        return "done, downloaded" if out.exists() else "done, ready to download"
+    return {"READY": "waiting to start", "RUNNING": "running", "CANCEL_REQUESTED": "cancelling"}.get(
+        state, T.describe(status))
+
+
+def _signed_in(win, job) -> None:
+    """The Earth Engine session of the window's account settings (a no-op when it is already open)."""
+    from ..core.online.earthengine import ensure_session
+    from ..core.scale.ee_tasks import STATE_TIMEOUT_S
+    from .ee_account import load_ee_settings
+
+    ee = load_ee_settings(win.settings)
+    ensure_session(ee.project, ee.key_file, ee.url, job=job, timeout=STATE_TIMEOUT_S)
+
+
+class EeTasksDialog(QDialog):
+    def __init__(self, win) -> None:
+        super().__init__(win)
+        from .workers import TaskRunner
+
+        self.win = win
+        self.setWindowTitle("Earth Engine tasks")
+        self.setModal(False)
+        self.resize(760, 300)
+        # State reads and cancels: a lane of their own, never queued behind a long download.
+        self.lane = TaskRunner(self, max_threads=1, display_threads=1)
+        self.records: list[dict] = []
+        self.states: dict[str, dict] = {}
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        for i in range(len(COLUMNS)):
+            header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("Saved as"), QHeaderView.ResizeMode.Stretch)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)     # file names and server messages are text
+        self.refresh_button = QPushButton("Refresh")
+        self.cancel_button = QPushButton("Cancel task")
+        self.download_button = QPushButton("Download and show")
+        self.poll = QCheckBox(f"Refresh every {POLL_S} s")
+        self.poll.setChecked(True)
+        close = QPushButton("Close")
+        row = QHBoxLayout()
+        for w in (self.refresh_button, self.poll):
+            row.addWidget(w)
+        row.addStretch(1)
+        for w in (self.cancel_button, self.download_button, close):
+            row.addWidget(w)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.note)
+        lay.addLayout(row)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_S * 1000)
+        self.timer.timeout.connect(self._poll)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.cancel_button.clicked.connect(self.ask_cancel)
+        self.download_button.clicked.connect(self.download)
+        self.poll.toggled.connect(self._poll_toggled)
+        close.clicked.connect(self.close)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.instance().aboutToQuit.connect(self.lane.shutdown)   # never keep the app waiting on a read
+
+    # ---------------------------------------------------------------- table
+    def reload(self, select: Optional[str] = None) -> None:
+        """The recorded tasks (newest first) with the states last read."""
+        from ..core.errors import SatSegError
+        from ..core.scale.ee_tasks import read_records
+
+        keep = select or self.selected_id()
+        try:
+            self.records = list(reversed(read_records()))
+        except SatSegError as exc:
+            self.records = []
+            self.note.setText(str(exc))
+        self.table.setRowCount(len(self.records))
+        for i, r in enumerate(self.records):
+            out = Path(r["out"])
+            cells = (r.get("started", ""), state_text(self.states.get(r["id"]), out), destination_text(r["dest"]),
+                     (r.get("tags") or {}).get("SATSEG_METHOD", ""), out.name)
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))          # table items are plain text, never HTML
+                item.setToolTip(f"task {r['id']}\n{out}" if j == len(cells) - 1 else str(text))
+                self.table.setItem(i, j, item)
+            if r["id"] == keep:
+                self.table.selectRow(i)
+        if not self.records:
+            self.note.setText("No Earth Engine exports yet: tick 'on Earth Engine' beside Run classification and "
+                              "choose an export destination.")
+        self._update_buttons()
+
+    def selected(self) -> Optional[dict]:
+        rows = self.table.selectionModel().selectedRows()
+        return self.records[rows[0].row()] if rows and rows[0].row() < len(self.records) else None
+
+    def selected_id(self) -> Optional[str]:
+        r = self.selected()
+        return r["id"] if r else None
+
+    def _update_buttons(self) -> None:
+        from ..core.scale.ee_tasks import DONE
+
+        r = self.selected()
+        state = (self.states.get(r["id"]) or {}).get("state") if r else None
+        self.cancel_button.setEnabled(r is not None and (state is None or state in ACTIVE))
+        self.download_button.setEnabled(r is not None and state == DONE
+                                        and not self.win.runner.busy("ee-download"))
+
+    # ---------------------------------------------------------------- states
+    def refresh(self) -> None:
+        """Read every recorded task's state off the UI thread (deadline per request, retries)."""
+        from ..core.scale.ee_tasks import statuses
+
+        if self.lane.busy("ee-task-states") or not self.records:
+            return
+        records, win = list(self.records), self.win
+
+        def read(job):
+            _signed_in(win, job.sub(0.0, 0.1))
+            return statuses(records, job.sub(0.1, 1.0))
+
+        self.refresh_button.setEnabled(False)
+        self.note.setText("Asking Earth Engine for the state of the tasks…")
+        self.lane.start("ee-task-states", read, label="Reading Earth Engine task states",
+                        on_done=lambda got: self._got_states(records, got), on_error=self._state_error)
+
+    def _got_states(self, records, got) -> None:
+        self.states.update({r["id"]: s for r, s in zip(records, got)})
+        self.refresh_button.setEnabled(True)
+        self.reload()
+        self.note.setText(f"States read from Earth Engine at {time.strftime('%H:%M:%S')}.")
+
+    def _state_error(self, message: str) -> None:
+        self.refresh_button.setEnabled(True)
+        self.note.setText(f"Could not read the task states: {message}")
+
+    def _poll(self) -> None:
+        """The timer's read: only while some task can still change (no requests for finished ones)."""
+        if any((self.states.get(r["id"]) or {}).get("state") in (None, *ACTIVE, "CANCEL_REQUESTED")
+               for r in self.records):
+            self.refresh()
+
+    def _poll_toggled(self, on: bool) -> None:
+        if on and self.isVisible():
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    # ---------------------------------------------------------------- cancel
+    def ask_cancel(self) -> None:
+        r = self.selected()
+        if r is None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Cancel Earth Engine task",
+                          f"Stop the export to {destination_text(r['dest'])}? Earth Engine does not keep a "
+                          "partly written result.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                          self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(lambda rec=r: self.cancel_task(rec))
+        self.confirm = box
+        box.open()            # window-modal, never blocks the event loop
+
+    def cancel_task(self, record: dict) -> None:
+        from ..core.scale.ee_tasks import cancel
+
+        win = self.win
+
+        def run(job):
+            _signed_in(win, job)
+            cancel(record["id"], job)
+
+        self.cancel_button.setEnabled(False)
+        self.note.setText(f"Asking Earth Engine to cancel the export to {destination_text(record['dest'])}…")
+
+        def done(_result) -> None:
+            self.note.setText(f"Cancel requested for the export to {destination_text(record['dest'])}.")
+            self.refresh()
+
+        self.lane.start("ee-task-cancel", run, label="Cancelling the Earth Engine task", on_done=done,
+                        on_error=lambda msg: (self.note.setText(f"Could not cancel the task: {msg}"),
+                                              self._update_buttons()))
+
+    # ---------------------------------------------------------------- download
+    def download(self) -> None:
+        """Download the finished export on the window's runner, then show it as the window's result."""
+        from ..core.scale import ee_tasks as T
+        from .ee_classify_box import show_class_raster
+
+        record, win = self.selected(), self.win
+        if record is None:
+            return
+
+        def run(job):
+            _signed_in(win, job.sub(0.0, 0.02))
+            [status] = T.statuses([record], job.sub(0.02, 0.04))    # fresh: the files it lists are this run's
+            return T.download(record, status, T.authorized_session(), job=job.sub(0.04, 1.0))
+
+        def done(path) -> None:
+            self.note.setText(f"Downloaded to {path}.")
+            win.notify(f"Downloaded the Earth Engine export into {path}", "info")
+            QTimer.singleShot(0, self.reload)               # once the runner has let the task go
+            show_class_raster(win, path)
+
+        def failed(message: str) -> None:
+            self.note.setText(f"Download failed: {message}")
+            QTimer.singleShot(0, self._update_buttons)     # once the runner has let the task go
+            win.notify(f"Downloading the Earth Engine export failed: {message}", "error")
+
+        self.download_button.setEnabled(False)
+        self.note.setText(f"Downloading {Path(record['out']).name} (progress and Cancel in the status bar)…")
+        win.runner.start("ee-download", run, label="Downloading the Earth Engine export", on_done=done,
+                         on_error=failed)
+
+    # ---------------------------------------------------------------- lifetime
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._poll_toggled(self.poll.isChecked())
+
+    def hideEvent(self, event) -> None:
+        self.timer.stop()
+        self.lane.cancel("ee-task-states")     # a requested cancel still reaches Earth Engine
+        super().hideEvent(event)
+
+
+def show_tasks(win, select: Optional[str] = None) -> EeTasksDialog:
+    """Open (or raise) the window's tasks dialog and read the states at once."""
+    dlg = getattr(win, "ee_tasks_dialog", None)
+    if dlg is None:
+        dlg = win.ee_tasks_dialog = EeTasksDialog(win)
+    dlg.reload(select)
+    dlg.show()
+    dlg.raise_()
+    dlg.refresh()
+    return dlg
