@@ -318,6 +318,23 @@ class TestExports(TestClassifyOnEarthEngine):
         assert len(records) == before + 1 and records[-1]["id"] == "ABCDEF123456"
         assert records[-1]["classes"] == [c.to_dict() for c in self.samples.classes]
 
+    def test_an_export_has_no_download_limit_on_its_grid(self):
+        """A region far past what this process may download (400 MP) is still exported, on its own UTM grid."""
+        from shapely.geometry import box, mapping
+
+        from desktop_app.core.geo import WGS84, transform_geometry
+        from desktop_app.core.online.roi import MAX_GRID_PIXELS
+
+        t = self.grid.transform
+        big = box(t.c - 120_000, t.f - 130_000, t.c + 130_000, t.f + 120_000)      # 250 km square: 625 MP at 10 m
+        self.roi_geojson = json.loads(json.dumps(mapping(transform_geometry(big, self.grid.crs, WGS84))))
+        result, fake = self.run_ee("random_forest", fake=self.fake_export(), export="drive:satseg/state")
+        assert result["width"] * result["height"] > MAX_GRID_PIXELS and not fake.pixel_requests
+        [req] = fake.exports
+        assert req["fileExportOptions"]["driveDestination"] == {"folder": "satseg", "filenamePrefix": "state"}
+        with pytest.raises(SatSegError, match="more than 100 MP to pull tile by tile"):
+            self.run_ee("random_forest", fake=self.fake_export())
+
     def test_quota_error_when_starting_the_export_is_one_line(self):
         fake = self.fake_export(export_error=(429, "Quota exceeded: too many concurrent tasks."))
         with pytest.raises(SatSegError, match="[Qq]uota"):

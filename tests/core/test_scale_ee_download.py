@@ -250,18 +250,21 @@ from ee import apitestcase  # noqa: E402  (earthengine-api's own offline harness
 
 
 class FakeOperations:
-    """The harness's HTTP layer: answers operations.get (what ee.data.getTaskStatus asks) from recorded operations."""
+    """The harness's HTTP layer: answers operations.get and operations.cancel from recorded operations."""
 
     def __init__(self, operations: dict) -> None:
-        self.operations, self.asked = operations, []
+        self.operations, self.asked, self.cancelled = operations, [], []
 
     def request(self, uri, method="GET", body=None, headers=None, **kwargs):
         import re
 
         from test_online_earthengine import _error, _ok
 
-        m = re.search(r"/operations/([^/?]+)", uri)
+        m = re.search(r"/operations/([^/?:]+)(:cancel)?", uri)
         self.asked.append(uri)
+        if m and m.group(2) and method == "POST" and m.group(1) in self.operations:
+            self.cancelled.append(m.group(1))
+            return _ok(b"{}", "application/json")
         if m and m.group(1) in self.operations:
             return _ok(json.dumps(self.operations[m.group(1)]).encode(), "application/json")
         return _error(404, "Requested entity was not found.")
@@ -334,6 +337,28 @@ class TestCommand(apitestcase.ApiTestCase):
                 assert (code, out, err.strip()) == (2, "", message)
             assert api.requests == []          # nothing was asked of Drive
         assert list((self.tmp / "out").iterdir()) == []
+
+
+    def test_list_reads_each_task_s_operation_and_cancel_cancels_it(self):
+        import warnings
+
+        from desktop_app.core.scale import ee_tasks as T
+
+        records = T.read_records()
+        T._write_records(records + [{**records[0], "id": "GONE1"}])       # a task Earth Engine no longer knows
+        with GoogleApis() as api, warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)           # getTaskStatus / cancelTask are deprecated
+            code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "list")
+            assert code == 0, err
+            assert [u.split("?")[0].rsplit("/", 1)[1] for u in ops.asked] == ["DONE1", "FAIL1", "STOP1", "GONE1"]
+            lines = out.strip().splitlines()
+            assert lines[0].endswith("drive:satseg/up -> " + str(self.tmp / "out" / "classes.tif") + ": completed: https://drive.google.com/#folders/x")
+            assert lines[1].endswith(": failed: Export too large: 2e13 pixels.") and lines[2].endswith(": cancelled")
+            assert lines[3].endswith(": unknown to Earth Engine (deleted, expired, or started under another Cloud "
+                                     "project)")
+            code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "cancel", "DONE1")
+            assert (code, out.strip()) == (0, "DONE1: cancel requested") and ops.cancelled == ["DONE1"]
+            assert ops.asked[-1].split("?")[0].endswith("/operations/DONE1:cancel")
 
 
 _CHILD = r'''
