@@ -1,6 +1,8 @@
 """A single GeoTIFF / COG (or any single raster file GDAL reads)."""
 from __future__ import annotations
 
+import dis
+import inspect
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -20,6 +22,30 @@ DN_SCALE = 1e-4  # Sentinel-2 L2A: reflectance = DN / 10000
 SCALING_SAMPLE_PX = 65536
 
 
+def _reader_line() -> int:
+    """The line of rasterio.open that opens a dataset for reading: rasterio attributes the warning to it."""
+    code = inspect.unwrap(rasterio.open).__code__
+    return next((i.positions.lineno for i in dis.get_instructions(code) if i.argval == "DatasetReader"), 0)
+
+
+# rasterio.open warns NotGeoreferencedWarning on a file without a geotransform; GeoTiffSource says
+# so in the user's words instead. warnings.catch_warnings() around the open would swap the one
+# process-wide filter list, which on worker threads drops other threads' filters or leaves an
+# "ignore everything" behind (docs/performance.md, "rasterio on worker threads"). So one filter,
+# installed once at import, hides that message raised where rasterio.open *reads* a dataset: one
+# written without a transform (another line of rasterio.open) still warns. (Should rasterio.open
+# no longer name DatasetReader, lineno 0 hides it on every line; a test says so.)
+NOT_GEOREFERENCED_READ = dict(action="ignore", message="Dataset has no geotransform, gcps, or rpcs",
+                              category=NotGeoreferencedWarning, module=r"rasterio$", lineno=_reader_line())
+
+
+def quiet_not_georeferenced_reads() -> None:
+    warnings.filterwarnings(**NOT_GEOREFERENCED_READ)
+
+
+quiet_not_georeferenced_reads()
+
+
 def is_url(path) -> bool:
     return str(path).startswith(("http://", "https://"))
 
@@ -35,10 +61,7 @@ def open_dataset(path: str | Path):
         if not p.exists():
             raise SatSegError(f"{p} does not exist")
     try:
-        with warnings.catch_warnings():
-            # A file without georeferencing is reported below with our own message.
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(p)
+        return rasterio.open(p)   # not georeferenced: no warning (NOT_GEOREFERENCED_READ); GeoTiffSource says it
     except RasterioError as exc:
         # GDAL's own text names the file again; say it once.
         detail = str(exc).replace(f"'{p}' ", "").replace(f"'{p}'", "it").replace(str(p), "it").strip()
