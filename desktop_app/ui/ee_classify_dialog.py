@@ -77,8 +77,11 @@ class ExportDestination(QGroupBox):
                 return "Enter the Google Drive folder the result goes to (one folder name, no '/')."
             if "/" in name:
                 return "The file name cannot contain '/' for Google Drive."
+        elif not self.bucket.text().strip():
+            return "Enter the Cloud Storage bucket the result goes to."
         elif not BUCKET_NAME.fullmatch(self.bucket.text().strip()):
-            return "Enter the Cloud Storage bucket (lower-case letters, digits, '-', '_' or '.')."
+            return (f"'{self.bucket.text().strip()}' is not a Cloud Storage bucket name: lower-case letters, digits, "
+                    "'-', '_' and '.' only.")
         if not name:
             return "Enter a file name for the exported result."
         return None
@@ -155,11 +158,11 @@ class ClassifyOnEarthEngineDialog(FetchDialog):
         if big:
             box.note.setText(f"This result is larger than the {self.limit / 1e6:g} million pixels SatSeg brings "
                              "back tile by tile, so Earth Engine writes it to your Google Drive or a Cloud Storage "
-                             "bucket. Follow the task and download it, when it is done, from Classify ▸ Earth "
-                             "Engine tasks….")
+                             "bucket. Follow the task, and download it when it is done, in Classify ▸ "
+                             "Earth Engine tasks.")
         else:
             box.note.setText("Earth Engine writes the result to your Google Drive or a Cloud Storage bucket; "
-                             "follow the task and download it from Classify ▸ Earth Engine tasks….")
+                             "follow the task, and download it when it is done, in Classify ▸ Earth Engine tasks.")
         problem = None
         if big and not box.isChecked():
             problem = ("Too large to bring back tile by tile: export it (below), choose a coarser pixel size, "

@@ -34,8 +34,8 @@ def destination_text(dest: str) -> str:
     return f"Cloud Storage gs://{where}/{prefix}.tif"
 
 
-def state_text(status: Optional[dict], out: Path) -> str:
-    """One short line per state; a finished export says whether it was downloaded already."""
+def state_text(status: Optional[dict], out: Path, short: bool = True) -> str:
+    """A few words per state for the table (``short``); the server's reason too for the selected task's line."""
     from ..core.scale import ee_tasks as T
 
     if status is None:
@@ -43,8 +43,11 @@ def state_text(status: Optional[dict], out: Path) -> str:
     state = status.get("state")
     if state == T.DONE:
         return "done, downloaded" if out.exists() else "done, ready to download"
-    return {"READY": "waiting to start", "RUNNING": "running", "CANCEL_REQUESTED": "cancelling"}.get(
-        state, T.describe(status))
+    words = {"READY": "waiting to start", "RUNNING": "running", "CANCEL_REQUESTED": "cancelling",
+             T.FAILED: "failed", T.CANCELLED: "cancelled"}
+    if short or state not in (T.FAILED, T.UNKNOWN, "UNSUBMITTED"):
+        return words.get(state, "unknown" if short else T.describe(status))
+    return T.describe(status)
 
 
 def _signed_in(win, job) -> None:
@@ -65,7 +68,7 @@ class EeTasksDialog(QDialog):
         self.win = win
         self.setWindowTitle("Earth Engine tasks")
         self.setModal(False)
-        self.resize(760, 300)
+        self.resize(min(1000, win.width() - 40), 320)
         # State reads and cancels: a lane of their own, never queued behind a long download.
         self.lane = TaskRunner(self, max_threads=1, display_threads=1)
         self.records: list[dict] = []
@@ -80,9 +83,12 @@ class EeTasksDialog(QDialog):
         for i in range(len(COLUMNS)):
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("Saved as"), QHeaderView.ResizeMode.Stretch)
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.TextFormat.PlainText)     # file names and server messages are text
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)       # long names keep both ends
+        self.table.setWordWrap(False)
+        self.detail, self.note = QLabel(""), QLabel("")       # the selected task; what just happened
+        for label in (self.detail, self.note):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)     # file names and server messages are text
         self.refresh_button = QPushButton("Refresh")
         self.cancel_button = QPushButton("Cancel task")
         self.download_button = QPushButton("Download and show")
@@ -97,6 +103,7 @@ class EeTasksDialog(QDialog):
             row.addWidget(w)
         lay = QVBoxLayout(self)
         lay.addWidget(self.table, 1)
+        lay.addWidget(self.detail)
         lay.addWidget(self.note)
         lay.addLayout(row)
         self.timer = QTimer(self)
@@ -108,6 +115,7 @@ class EeTasksDialog(QDialog):
         self.poll.toggled.connect(self._poll_toggled)
         close.clicked.connect(self.close)
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemSelectionChanged.connect(self._describe_selected)
         from PySide6.QtWidgets import QApplication
 
         QApplication.instance().aboutToQuit.connect(self.lane.shutdown)   # never keep the app waiting on a read
@@ -131,7 +139,7 @@ class EeTasksDialog(QDialog):
                      (r.get("tags") or {}).get("SATSEG_METHOD", ""), out.name)
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))          # table items are plain text, never HTML
-                item.setToolTip(f"task {r['id']}\n{out}" if j == len(cells) - 1 else str(text))
+                item.setToolTip(str(out) if j == len(cells) - 1 else str(text))
                 self.table.setItem(i, j, item)
             if r["id"] == keep:
                 self.table.selectRow(i)
@@ -139,6 +147,7 @@ class EeTasksDialog(QDialog):
             self.note.setText("No Earth Engine exports yet: tick 'on Earth Engine' beside Run classification and "
                               "choose an export destination.")
         self._update_buttons()
+        self._describe_selected()
 
     def selected(self) -> Optional[dict]:
         rows = self.table.selectionModel().selectedRows()
@@ -147,6 +156,12 @@ class EeTasksDialog(QDialog):
     def selected_id(self) -> Optional[str]:
         r = self.selected()
         return r["id"] if r else None
+
+    def _describe_selected(self) -> None:
+        """The selected task in full: its id, the state with the server's reason, where it is saved."""
+        r = self.selected()
+        state = r and state_text(self.states.get(r["id"]), Path(r["out"]), short=False)
+        self.detail.setText(f"Task {r['id']}: {state}. Saved as {r['out']}." if r else "")
 
     def _update_buttons(self) -> None:
         from ..core.scale.ee_tasks import DONE

@@ -208,6 +208,7 @@ def test_a_finished_export_is_downloaded_from_drive_and_shown(qtbot, demo_window
             assert _cell(dlg, "DONE7", "Saved as") == "<h1>classes &amp; run.tif"
             dlg.table.selectRow(_row(dlg, "DONE7"))
             assert dlg.download_button.isEnabled() and not dlg.cancel_button.isEnabled()
+            assert dlg.detail.text() == f"Task DONE7: done, ready to download. Saved as {out}."
             dlg.download_button.click()
             qtbot.waitUntil(lambda: win.result is not None and win.result.class_array is not None
                             and np.array_equal(win.result.class_array, labels), timeout=30000)
