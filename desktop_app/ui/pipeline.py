@@ -208,7 +208,7 @@ def tiled_image(doc: ImageDoc, bands: Sequence[str], job: Optional[Job] = None) 
     w, s_, e, n = transform_bounds(doc.crs, "EPSG:4326", *_bounds(doc))
     # Without overviews or reduced levels a zoomed-out tile reads every block under it (seconds):
     # such tiles are drawn on a slow lane of their own, never ahead of the full-resolution ones.
-    slow_below = zoom - 1 if not has_ovr and not levels else None
+    slow_below = zoom - 1 if not has_ovr and levels is None else None
     renderer = tiles.ImageTiles(_open_for_tiles(doc), doc.path, names, limits, levels or (), slow_below)
     job.step(1.0, "tiles ready")
     return TiledImage(renderer, [[s_, w], [n, e]], zoom, needs_overviews=not has_ovr and levels is None)
