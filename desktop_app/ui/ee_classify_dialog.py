@@ -125,6 +125,7 @@ class ClassifyOnEarthEngineDialog(FetchDialog):
             w.textChanged.connect(self.update_plan)
         self.accepted.connect(self._remember_destination)
         self.source.setCurrentIndex(self.source.findData("earthengine"))   # classifying runs on Earth Engine
+        self.source.setEnabled(False)
         self.update_plan()
 
     def export(self) -> Optional[str]:

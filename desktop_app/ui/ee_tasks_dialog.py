@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QHBoxLayou
 POLL_S = 30
 COLUMNS = ("Started", "State", "Destination", "Method", "Saved as")
 ACTIVE = ("READY", "RUNNING")
+FINAL = ("COMPLETED", "FAILED", "CANCELLED", "UNKNOWN", "UNSUBMITTED")   # states that never change again
 
 
 def destination_text(dest: str) -> str:
@@ -108,8 +109,8 @@ class EeTasksDialog(QDialog):
         lay.addLayout(row)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_S * 1000)
-        self.timer.timeout.connect(self._poll)
-        self.refresh_button.clicked.connect(self.refresh)
+        self.timer.timeout.connect(lambda: self.refresh(manual=False))
+        self.refresh_button.clicked.connect(lambda: self.refresh())
         self.cancel_button.clicked.connect(self.ask_cancel)
         self.download_button.clicked.connect(self.download)
         self.poll.toggled.connect(self._poll_toggled)
@@ -119,6 +120,7 @@ class EeTasksDialog(QDialog):
         from PySide6.QtWidgets import QApplication
 
         QApplication.instance().aboutToQuit.connect(self.lane.shutdown)   # never keep the app waiting on a read
+        win.runner.task_finished.connect(self._runner_finished)
 
     # ---------------------------------------------------------------- table
     def reload(self, select: Optional[str] = None) -> None:
@@ -173,13 +175,20 @@ class EeTasksDialog(QDialog):
                                         and not self.win.runner.busy("ee-download"))
 
     # ---------------------------------------------------------------- states
-    def refresh(self) -> None:
-        """Read every recorded task's state off the UI thread (deadline per request, retries)."""
+    def refresh(self, manual: bool = True) -> None:
+        """Read the tasks' states off the UI thread (deadline per request, retries).
+
+        Only tasks that can still change are asked about; the timer asks nothing once all are
+        finished, a click on Refresh then asks about every task again.
+        """
         from ..core.scale.ee_tasks import statuses
 
-        if self.lane.busy("ee-task-states") or not self.records:
+        records = [r for r in self.records if (self.states.get(r["id"]) or {}).get("state") not in FINAL]
+        if manual and not records:
+            records = list(self.records)
+        if self.lane.busy("ee-task-states") or not records:
             return
-        records, win = list(self.records), self.win
+        win = self.win
 
         def read(job):
             _signed_in(win, job.sub(0.0, 0.1))
@@ -199,12 +208,6 @@ class EeTasksDialog(QDialog):
     def _state_error(self, message: str) -> None:
         self.refresh_button.setEnabled(True)
         self.note.setText(f"Could not read the task states: {message}")
-
-    def _poll(self) -> None:
-        """The timer's read: only while some task can still change (no requests for finished ones)."""
-        if any((self.states.get(r["id"]) or {}).get("state") in (None, *ACTIVE, "CANCEL_REQUESTED")
-               for r in self.records):
-            self.refresh()
 
     def _poll_toggled(self, on: bool) -> None:
         if on and self.isVisible():
@@ -265,18 +268,20 @@ class EeTasksDialog(QDialog):
         def done(path) -> None:
             self.note.setText(f"Downloaded to {path}.")
             win.notify(f"Downloaded the Earth Engine export into {path}", "info")
-            QTimer.singleShot(0, self.reload)               # once the runner has let the task go
             show_class_raster(win, path)
 
         def failed(message: str) -> None:
             self.note.setText(f"Download failed: {message}")
-            QTimer.singleShot(0, self._update_buttons)     # once the runner has let the task go
             win.notify(f"Downloading the Earth Engine export failed: {message}", "error")
 
         self.download_button.setEnabled(False)
         self.note.setText(f"Downloading {Path(record['out']).name} (progress and Cancel in the status bar)…")
         win.runner.start("ee-download", run, label="Downloading the Earth Engine export", on_done=done,
                          on_error=failed)
+
+    def _runner_finished(self, task, _outcome: str) -> None:
+        if task.kind == "ee-download":        # done, failed or cancelled (Esc): Download is possible again
+            self.reload()
 
     # ---------------------------------------------------------------- lifetime
     def showEvent(self, event) -> None:

@@ -37,7 +37,7 @@ def _earth_engine(operations):
     class FakeEETasks(FakeEEExport):
         def __init__(self):
             super().__init__(np.zeros((8, 8), np.uint8), Affine.identity(), _server_answer(_training()))
-            self.operations, self.cancelled, self.hold = operations, [], None
+            self.operations, self.cancelled, self.hold, self.reads = operations, [], None, []
 
         def request(self, uri, method="GET", body=None, headers=None, **kwargs):
             path = uri.split("?")[0]
@@ -48,6 +48,7 @@ def _earth_engine(operations):
                     self.cancelled.append(task)
                     self.operations[task] = _operation(task, "CANCELLING")
                     return _ok(b"{}", "application/json")
+                self.reads.append(task)
                 if self.hold is not None:
                     self.hold.wait(20)
                 if task in self.operations:
@@ -242,3 +243,34 @@ def test_refresh_never_waits_on_earth_engine_and_closing_stops_it(qtbot, window,
         qtbot.waitUntil(lambda: not dlg.lane.busy(), timeout=5000)
         assert time.monotonic() - t0 < 3
         fake.hold.set()
+
+
+def test_open_dialog_follows_running_tasks_and_stops_asking_when_they_finish(qtbot, window, signed_in):
+    from ee import apitestcase
+
+    from desktop_app.core.scale.ee_tasks import _write_records
+    from desktop_app.ui.ee_tasks_dialog import show_tasks
+
+    base = {"out": "/tmp/none.tif", "started": "2026-03-01 10:00", "classes": [], "tags": {}}
+    _write_records([{**base, "id": "RUN1", "dest": "drive:satseg/a"}, {**base, "id": "OLD1", "dest": "drive:satseg/b"}])
+    fake = _earth_engine({"RUN1": _operation("RUN1", "RUNNING"),
+                          "OLD1": {**_operation("OLD1", "FAILED"), "error": {"code": 3, "message": "No <b>pixels</b>."}}})
+    with apitestcase.UsingCloudApi(mock_http=fake):
+        dlg = show_tasks(window)
+        qtbot.waitUntil(lambda: _cell(dlg, "RUN1", "State") == "running", timeout=15000)
+        assert _cell(dlg, "OLD1", "State") == "failed"
+        dlg.table.selectRow(_row(dlg, "OLD1"))               # the reason, as the server wrote it, as text
+        assert dlg.detail.text().startswith("Task OLD1: failed: No <b>pixels</b>.")
+        assert dlg.poll.isChecked() and dlg.timer.isActive()
+        dlg.timer.setInterval(100)                          # 30 s in use; the test does not wait that long
+        fake.reads.clear()
+        fake.operations["RUN1"] = _operation("RUN1", "SUCCEEDED")
+        qtbot.waitUntil(lambda: _cell(dlg, "RUN1", "State") == "done, ready to download", timeout=10000)
+        assert set(fake.reads) == {"RUN1"}                  # a failed task is not asked about again
+        asked = len(fake.reads)
+        qtbot.wait(500)                                     # five ticks with nothing left to change
+        assert len(fake.reads) == asked
+        dlg.refresh_button.click()                          # asking explicitly reads every task
+        qtbot.waitUntil(lambda: len(fake.reads) == asked + 2, timeout=10000)
+        dlg.close()
+        assert not dlg.timer.isActive()
