@@ -122,3 +122,28 @@ def test_overview_levels_go_to_the_cache_and_tiles_read_them(scene, tmp_path, mo
             s.close()
     finally:
         src.close()
+
+
+def test_reduced_level_cells_are_gdal_averages_with_and_without_nodata():
+    """Each reduced pixel is the mean of its 4 x 4 cell (GDAL's own average resampling is the
+    reference); a cell's nodata pixels are left out, and a cell of nodata only stays NaN."""
+    from rasterio.io import MemoryFile
+
+    from desktop_app.core.scale.overviews import _reduce
+
+    rng = np.random.default_rng(1)
+    data = rng.random((3, 64, 96), dtype=np.float32)
+    with MemoryFile() as mem:
+        with mem.open(driver="GTiff", width=96, height=64, count=3, dtype="float32", crs=UTM, transform=T) as ds:
+            ds.write(data)
+        with mem.open() as ds:
+            ref = ds.read(out_shape=(3, 16, 24), resampling=Resampling.average)
+    whole = _reduce(data, np.zeros((64, 96), bool), 4, 16, 24)          # every pixel valid
+    assert whole.dtype == np.float32 and np.allclose(whole, ref, rtol=1e-6)
+    nodata = np.zeros((64, 96), bool)
+    nodata[0:4, 0:4] = True                                             # one cell of nodata only
+    nodata[4, 4] = True                                                 # one pixel of the next cell
+    part = _reduce(data, nodata, 4, 16, 24)
+    assert np.isnan(part[:, 0, 0]).all()
+    assert np.allclose(part[:, 1, 1], data[:, 4:8, 4:8].reshape(3, -1)[:, 1:].mean(axis=1), rtol=1e-6)
+    assert np.allclose(part[:, 2:, 2:], ref[:, 2:, 2:], rtol=1e-6)

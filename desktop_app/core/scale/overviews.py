@@ -98,6 +98,10 @@ def _reduce(data: np.ndarray, nodata: np.ndarray, step: int, out_h: int, out_w: 
     """Mean of each step × step cell over valid pixels (NaN where none), shaped (bands, out_h, out_w)."""
     b, h, w = data.shape
     ph, pw = out_h * step - h, out_w * step - w
+    if not ph and not pw and not nodata.any():
+        # Whole cells, every pixel valid (most blocks of a scene): a plain mean, in float32
+        # (pairwise summation of step² values), a third of the time of the masked path below.
+        return data.reshape(b, out_h, step, out_w, step).mean(axis=(2, 4), dtype=np.float32)
     valid = ~nodata
     if ph or pw:
         data = np.pad(data, ((0, 0), (0, ph), (0, pw)))
