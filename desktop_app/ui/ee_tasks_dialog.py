@@ -266,7 +266,7 @@ class EeTasksDialog(QDialog):
             return T.download(record, status, T.authorized_session(), job=job.sub(0.04, 1.0))
 
         def done(path) -> None:
-            self.note.setText(f"Downloaded to {path}.")
+            self.note.setText(f"Downloaded {Path(path).name}; showing it on the map.")
             win.notify(f"Downloaded the Earth Engine export into {path}", "info")
             show_class_raster(win, path)
 
