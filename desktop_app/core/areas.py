@@ -119,8 +119,39 @@ def _interp_index(centres: np.ndarray, positions: np.ndarray):
     return i0, i0 + 1, f
 
 
-def pixel_areas(transform: Affine, crs, row_off: int, col_off: int, height: int, width: int) -> np.ndarray:
-    """Ground area in m² of every pixel of a window of the grid, float64 (height, width)."""
+def pixel_areas(transform: Affine, crs, row_off: int, col_off: int, height: int, width: int,
+                out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Ground area in m² of every pixel of a window of the grid, float64 (height, width).
+
+    ``out``: a float64 buffer of at least height × width to fill (and return, reshaped);
+    the same numbers, without allocating (and page-faulting) the full-size temporaries.
+    """
+    across, ri0, ri1, rf = _area_lattice(transform, crs, row_off, col_off, height, width)
+    if out is None:
+        return across[ri0] * (1.0 - rf)[:, None] + across[ri1] * rf[:, None]
+    a = out.ravel()[:height * width].reshape(height, width)
+    b = _scratch(height * width).reshape(height, width)
+    np.take(across, ri0, axis=0, out=a)
+    a *= (1.0 - rf)[:, None]
+    np.take(across, ri1, axis=0, out=b)
+    b *= rf[:, None]
+    a += b
+    return a
+
+
+_local = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A float64 work buffer of this thread, kept between calls."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.size < n:
+        buf = _local.buf = np.empty(n)
+    return buf[:n]
+
+
+def _area_lattice(transform: Affine, crs, row_off: int, col_off: int, height: int, width: int):
+    """(areas across each lattice row, lower and upper lattice row of each pixel row, weight of the upper)."""
     g = geodesy_for(crs)
     north_up = transform.b == 0 and transform.d == 0
     pixel_m = max(abs(transform.a), abs(transform.e), abs(transform.b), abs(transform.d)) * g.unit_m
@@ -157,7 +188,7 @@ def pixel_areas(transform: Affine, crs, row_off: int, col_off: int, height: int,
     ci0, ci1, cf = _interp_index(c_centres, np.arange(width, dtype=float))
     ri0, ri1, rf = _interp_index(r_centres, np.arange(height, dtype=float))
     across = density[:, ci0] * (1.0 - cf) + density[:, ci1] * cf
-    return across[ri0] * (1.0 - rf)[:, None] + across[ri1] * rf[:, None]
+    return across, ri0, ri1, rf
 
 
 def geodesic_area(geom_wgs84: shapely.Geometry) -> float:
@@ -241,7 +272,11 @@ class AreaTable:
         }
 
 
-@lru_cache(maxsize=4)
+# Blocks whose pixel areas are kept between tallies: a small image's (the demo: 4 of 512²).
+KEPT_BLOCKS = 4
+
+
+@lru_cache(maxsize=KEPT_BLOCKS)
 def _block_areas(transform: tuple, wkt, row_off: int, col_off: int, height: int, width: int) -> np.ndarray:
     """``pixel_areas`` of a block, kept for the next tally of the same grid: a threshold change
     re-measures the same blocks (the demo scene: 50 ms of the re-decide saved)."""
@@ -261,20 +296,28 @@ class AreaTally:
         self.counts = np.zeros(256, dtype=np.int64)
         self.areas = np.zeros(256, dtype=np.float64)
 
-    def add(self, labels: np.ndarray, row_off: int, col_off: int) -> None:
-        counts, areas = block_tally(labels, self.transform, self.crs, row_off, col_off)
+    def add(self, labels: np.ndarray, row_off: int, col_off: int, keep: bool = True) -> None:
+        counts, areas = block_tally(labels, self.transform, self.crs, row_off, col_off, keep)
         self.counts += counts
         self.areas += areas
 
 
-def block_tally(labels: np.ndarray, transform: Affine, crs, row_off: int, col_off: int) -> tuple[np.ndarray, np.ndarray]:
+def block_tally(labels: np.ndarray, transform: Affine, crs, row_off: int, col_off: int,
+                keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(pixel counts, ground areas in m²) per value 0..255 of one uint8 block at (row_off, col_off).
 
+    ``keep``: the block's pixel areas stay in a small cache for the next tally of the same
+    grid (small images); otherwise they are computed into this thread's work buffers.
     Thread-safe: a threshold change tallies the blocks it re-decides in parallel (scale/score_cache.py).
     """
-    ids = np.ascontiguousarray(labels, np.uint8).ravel()
-    pa = _block_areas(tuple(transform), crs.to_wkt() if crs is not None else None,
-                      row_off, col_off, labels.shape[0], labels.shape[1])
+    ids = np.asarray(labels).ravel().astype(np.intp)     # once: bincount would convert it twice
+    h, w = labels.shape
+    if keep:
+        pa = _block_areas(tuple(transform), crs.to_wkt() if crs is not None else None, row_off, col_off, h, w)
+    else:
+        if getattr(_local, "out", None) is None or _local.out.size < h * w:
+            _local.out = np.empty(h * w)
+        pa = pixel_areas(transform, crs, row_off, col_off, h, w, out=_local.out)
     return (np.bincount(ids, minlength=256)[:256],
             np.bincount(ids, weights=pa.ravel(), minlength=256)[:256])
 

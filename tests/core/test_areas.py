@@ -156,3 +156,17 @@ def test_file_areas_read_in_windows_match_the_array(tmp_path):
         assert (r1.class_name, r1.class_id, r1.color, r1.pixels) == (r2.class_name, r2.class_id, r2.color, r2.pixels)
         assert r1.area_m2 == pytest.approx(r2.area_m2, rel=1e-9)
     assert from_file.row(3).class_name == "empty" and from_file.row(3).pixels == 0
+
+
+def test_pixel_areas_into_a_buffer_are_the_same_numbers():
+    """The buffer path (a big image's threshold change) gives bit-identical areas and tallies."""
+    from desktop_app.core.areas import block_tally, pixel_areas
+
+    t, crs = Affine(10, 0, 500000, 0, -10, 3300000), CRS.from_epsg(32643)
+    buf = np.full(300 * 300, np.nan)
+    for r0, c0, h, w in [(0, 0, 300, 300), (4096, 2048, 120, 77), (10000, 10000, 1, 300)]:
+        want = pixel_areas(t, crs, r0, c0, h, w)
+        assert np.array_equal(pixel_areas(t, crs, r0, c0, h, w, out=buf), want)
+        labels = np.random.default_rng(r0).integers(0, 4, (h, w)).astype(np.uint8)
+        kept, fresh = block_tally(labels, t, crs, r0, c0, keep=True), block_tally(labels, t, crs, r0, c0, keep=False)
+        assert np.array_equal(kept[0], fresh[0]) and np.array_equal(kept[1], fresh[1])

@@ -32,3 +32,17 @@ def test_only_changed_masks_are_encoded_again():
     recoloured = [ClassInfo(1, "crop", "#123456")] + CLASSES[1:]
     again = mask_overlays(second, T, CRS_, recoloured, previous=after)
     assert again[1].png is not after[1].png and again[3].png is after[3].png
+
+
+def test_mask_png_is_a_valid_one_bit_palette_png():
+    """Decoded by Pillow (an independent PNG reader): the colour where the mask is, transparent elsewhere."""
+    from desktop_app.core.display import encode_mask_png
+
+    rng = np.random.default_rng(1)
+    for shape in [(1, 1), (7, 9), (64, 64), (33, 1021)]:
+        mask = rng.random(shape) > 0.5
+        img = Image.open(io.BytesIO(encode_mask_png(mask, "#1f78b4")))
+        assert img.format == "PNG" and img.mode == "P" and img.size == (shape[1], shape[0])
+        rgba = np.asarray(img.convert("RGBA"))
+        assert np.array_equal(rgba[..., 3] == 255, mask) and not rgba[..., 3][~mask].any()
+        assert (rgba[mask][:, :3] == [0x1F, 0x78, 0xB4]).all()

@@ -29,6 +29,7 @@ from typing import Optional
 import numpy as np
 from rasterio.windows import Window
 
+from ..areas import KEPT_BLOCKS, block_tally
 from ..classes import NODATA
 from ..classifiers.base import Evaluation, argmin_rows
 from ..jobs import Job, ensure_job
@@ -226,7 +227,6 @@ class ScoreCache:
         ``tally`` (a core ``AreaTally``): each block's pixel counts and ground areas are added
         in the same pass, so the area table needs no second pass over the class array.
         """
-        from ..areas import block_tally
         from ..classifiers.pool import chunk_pool
 
         job = ensure_job(job)
@@ -238,7 +238,8 @@ class ScoreCache:
             labels = self._block_labels(b, tables)
             out[b.window.toslices()] = labels
             if tally is not None:
-                return block_tally(labels, tally.transform, tally.crs, int(b.window.row_off), int(b.window.col_off))
+                return block_tally(labels, tally.transform, tally.crs, int(b.window.row_off), int(b.window.col_off),
+                                   keep=len(self.blocks) <= KEPT_BLOCKS)
             return None
 
         for i, counted in enumerate(chunk_pool().map(work, self.blocks)):
@@ -300,7 +301,7 @@ def classify_cached(image, clf, thresholds=None, block: int = 1024, job: Optiona
             labels = cache._block_labels(cache.blocks[-1], tables)
             out[w.toslices()] = labels
             if tally is not None:
-                tally.add(labels, int(w.row_off), int(w.col_off))
+                tally.add(labels, int(w.row_off), int(w.col_off), keep=len(windows) <= KEPT_BLOCKS)
         job.step(1.0, "classified")
     except BaseException:
         cache.close()
