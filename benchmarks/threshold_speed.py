@@ -5,7 +5,9 @@
 
 - demo: the demo scene (1000 x 1000 px, 12 bands), classified with the default method;
   then N threshold changes from the Model panel, each timed from the change until every
-  visible mask on the Leaflet page shows the new picture (loaded by the page).
+  visible mask on the Leaflet page shows the new picture (loaded by the page; the page is
+  asked every few milliseconds from an event loop, never by busy polling, which would take
+  a core and the GIL from the app being measured).
 - big SIDE (default 10980): a synthetic SIDE x SIDE x 4-band float32 GeoTIFF on disk, opened,
   classified, then the same measurement; its kept scores go to the user cache (memory-mapped).
 Also printed: the process's peak and current resident memory (the score cache is on disk).
@@ -99,8 +101,8 @@ def measure(win, label: str, changes: int) -> None:
     print(f"{label}: threshold change -> map shows it: median {np.median(ms):.0f} ms, "
           f"best {ms.min():.0f} ms, worst {ms.max():.0f} ms over {len(ms)} changes; "
           f"RSS now {rss_mb():.0f} MB, peak {peak_mb():.0f} MB; score cache "
-          f"{res.score_cache.nbytes / 2 ** 20:.0f} MB {'on disk' if res.score_cache.on_disk else 'in memory'}",
-          flush=True)
+          f"{res.score_cache.nbytes / 2 ** 20:.0f} MB {'on disk' if res.score_cache.on_disk else 'in memory'}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def classify(win) -> float:
