@@ -140,16 +140,17 @@ def classes_to_mercator(class_array: np.ndarray, transform: Affine, crs,
     """
     height, width = class_array.shape
     index, dst_t = _mercator_pick(tuple(transform), as_crs(crs).to_wkt(), height, width, max_size)
-    flat = np.ascontiguousarray(class_array, np.uint8).ravel()
-    out = np.take(flat, np.maximum(index, 0))
-    out[index < 0] = NODATA
-    return out, dst_t
+    # The pick numbers map pixels outside the image to one past the end: a NODATA appended there.
+    flat = np.empty(height * width + 1, np.uint8)
+    flat[:-1] = class_array.ravel()
+    flat[-1] = NODATA
+    return np.take(flat, index), dst_t
 
 
 @lru_cache(maxsize=2)
 def _mercator_pick(transform: tuple, wkt: str, height: int, width: int,
                    max_size: int) -> tuple[np.ndarray, Affine]:
-    """(map grid of source pixel numbers, −1 outside; its transform) for a grid (see above)."""
+    """(map grid of source pixel numbers, height × width outside; its transform) for a grid (see above)."""
     src_t, crs = Affine(*transform[:6]), as_crs(wkt)
     bounds = array_bounds(height, width, src_t)
     dst_t, dst_w, dst_h = calculate_default_transform(crs, WEB_MERCATOR, width, height, *bounds)
@@ -175,6 +176,7 @@ def _mercator_pick(transform: tuple, wkt: str, height: int, width: int,
         inside = (c >= 0) & (c < width) & (r >= 0) & (r < height)
         pick = np.where(inside, r * width + c, -1).reshape(dst_h, dst_w)
         pick = pick.astype(np.int64 if height * width >= 2 ** 31 else np.int32)
+    pick[pick < 0] = height * width          # outside the image: the NODATA one past the end
     pick.flags.writeable = False
     return pick, dst_t
 
@@ -203,7 +205,8 @@ def mask_overlays(class_array: np.ndarray, transform: Affine, crs, classes: Iter
     changed = None
     if old_grid is not None and old_grid.shape == merc.shape:
         diff = old_grid != merc
-        changed = set(np.unique(old_grid[diff]).tolist()) | set(np.unique(merc[diff]).tolist())
+        moved = np.bincount(old_grid[diff], minlength=256) + np.bincount(merc[diff], minlength=256)
+        changed = set(np.flatnonzero(moved).tolist())
 
     def make(item) -> Overlay:
         cid, color = item

@@ -46,3 +46,23 @@ def test_mask_png_is_a_valid_one_bit_palette_png():
         rgba = np.asarray(img.convert("RGBA"))
         assert np.array_equal(rgba[..., 3] == 255, mask) and not rgba[..., 3][~mask].any()
         assert (rgba[mask][:, :3] == [0x1F, 0x78, 0xB4]).all()
+
+
+def test_map_grid_matches_gdal_nearest_warp_and_outside_is_nodata():
+    """The kept display pick gives GDAL's own nearest-neighbour warp; map pixels off the image are NODATA."""
+    from rasterio.warp import Resampling, reproject
+
+    from desktop_app.core.classes import NODATA
+    from desktop_app.core.geo import WEB_MERCATOR
+
+    west = Affine(100, 0, 200000, 0, -100, 3300000)     # 300 km west of the central meridian: turned grid
+    arr = np.random.default_rng(2).integers(0, 4, (200, 180)).astype(np.uint8)
+    merc, t = classes_to_mercator(arr, west, CRS_)
+    ref = np.full(merc.shape, NODATA, np.uint8)
+    reproject(arr, ref, src_transform=west, src_crs=CRS_, src_nodata=NODATA, dst_transform=t, dst_crs=WEB_MERCATOR,
+              dst_nodata=NODATA, resampling=Resampling.nearest)
+    assert np.array_equal(merc, ref)
+    assert (merc == NODATA).any()            # the UTM image is not a rectangle in Web Mercator
+    ovs = mask_overlays(arr, west, CRS_, CLASSES)
+    drawn = sum(decoded(o.png) for o in ovs.values())
+    assert drawn.max() == 1 and np.array_equal(drawn == 0, merc == NODATA)
