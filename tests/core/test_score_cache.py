@@ -150,3 +150,27 @@ def test_ties_and_infinite_ranks_decide_as_a_fresh_prediction():
     for t in [None, {1: 1.0}, {1: 2.0, 2: 1.0, 3: 0.5}, {1: 0.0, 2: 0.0, 3: 0.0}, {2: 3.0}]:
         limits = clf.threshold_array(t)
         assert np.array_equal(cache.decide(t).ravel(), clf._decide(ev, limits)), t
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_winner_test_is_the_rejection_rule_of_the_winning_row(method):
+    """``winner_rejected`` says exactly what ``_rejected`` says for each pixel's winning row
+    (the shortcut every method but parallelepiped takes)."""
+    from desktop_app.core.classifiers.base import argmin_rows
+
+    rng = np.random.default_rng(7)
+    opts = {"trees": 10} if method == "random_forest" else {}
+    clf = make_classifier(method, **opts).fit(training(rng))
+    X = scene(rng).data.reshape(4, -1)[:, :3000]
+    ev = clf._evaluate_chunk(np.nan_to_num(X))
+    win, wrank = argmin_rows(ev.rank, return_min=True)
+    supported = 0
+    for t in [None] + [random_thresholds(clf, rng) for _ in range(3)]:
+        limits = clf.threshold_array(t)
+        got = clf.winner_rejected(win, wrank, ev.extra, limits)
+        if got is None:
+            continue
+        supported += 1
+        want = np.zeros(ev.n, bool) if limits is None else clf._rejected(ev, limits)[win, np.arange(ev.n)]
+        assert np.array_equal(got, want), t
+    assert supported == (0 if method == "parallelepiped" else 4)

@@ -367,6 +367,18 @@ class Classifier(ABC):
         most pixels from their winning row alone (scale/score_cache.py)."""
         return None
 
+    def winner_rejected(self, win: np.ndarray, wrank: np.ndarray, extra: dict,
+                        limits: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """(n,) bool: each pixel's winning row (``win``: row index; codes >= n_rows are flagged
+        pixels, never rejected) rejected under ``limits``, computed exactly as ``_rejected``
+        computes that row; None when the winner alone cannot tell (the rule needs every row)."""
+        lim = self.rank_limits(limits)
+        if lim is None:
+            return None
+        table = np.full(256, np.inf, np.float32)
+        table[:len(lim)] = lim
+        return wrank > table.take(win)
+
     @abstractmethod
     def _rejected(self, ev: Evaluation, limits: np.ndarray) -> np.ndarray:
         """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'."""

@@ -44,10 +44,21 @@ class SpectralAngleClassifier(Classifier):
             cos = -ev.rank / norm
         return np.arccos(np.clip(np.nan_to_num(cos, nan=-1.0), -1, 1)).astype(np.float32)
 
+    def _cos_limits(self, limits):
+        return np.where(np.isnan(limits), -2.0, np.cos(np.nan_to_num(limits))).astype(np.float32)
+
     def _rejected(self, ev, limits):
         # θ_k > T_k  <=>  cos θ_k < cos T_k  <=>  −rank_k < |x| cos T_k.
-        cos_t = np.where(np.isnan(limits), -2.0, np.cos(np.nan_to_num(limits))).astype(np.float32)[:, None]
-        return -ev.rank < ev.extra["norm"] * cos_t
+        return -ev.rank < ev.extra["norm"] * self._cos_limits(limits)[:, None]
+
+    def winner_rejected(self, win, wrank, extra, limits):
+        if limits is None:
+            return np.zeros(win.shape, bool)
+        # The same float32 product as _rejected for the winning row; flagged codes get −inf
+        # (never rejected: −rank < −inf is false, and 0·−inf is NaN, also false).
+        table = np.full(256, -np.inf, np.float32)
+        table[:self.n_rows] = self._cos_limits(limits)
+        return -wrank < extra["norm"] * table.take(win)
 
     def default_threshold(self, class_id):
         return 0.1

@@ -177,29 +177,26 @@ class ScoreCache:
 
     # -- deciding -------------------------------------------------------------
     def _tables(self, limits):
-        """(limits, per-code rank limit, per-code class id) for ``limits`` (threshold_array)."""
-        rank_lim = self.clf.rank_limits(limits)
-        if rank_lim is None:
-            return limits, None, None
-        lim = np.full(256, np.inf, np.float32)           # the flag codes are never "rejected"
-        lim[:len(rank_lim)] = rank_lim
+        """(limits, per-code class id) for ``limits`` (threshold_array)."""
         ids = np.zeros(256, np.uint8)
         ids[:self.clf.n_rows] = self.clf.row_ids
         ids[_NODATA] = NODATA
-        return limits, lim, ids
+        return limits, ids
 
     def _decide_valid(self, b: _Block, tables) -> np.ndarray:
         """(n,) uint8 class ids of the block's valid pixels."""
-        limits, lim, ids = tables
+        limits, ids = tables
         if b.n == 0:
             return np.empty(0, np.uint8)
         a = self._arrays(b)
-        if lim is not None:
+        win = a["win"]
+        extra = {k: v for k, v in a.items() if k not in ("win", "wrank", "others")}
+        rejected = self.clf.winner_rejected(win, a["wrank"], extra, limits)
+        if rejected is not None:
             # The decide rule takes the best row not rejected: where the winner is not, it is
             # the answer; the others are decided again from all their rows (exact either way).
-            win = a["win"]
             labels = ids.take(win)
-            again = np.flatnonzero(a["wrank"] > lim.take(win))
+            again = np.flatnonzero(rejected)
             if again.size:
                 labels[again] = self.clf._decide(_evaluation(a, again), limits)
             return labels
