@@ -58,7 +58,8 @@ class SpectralAngleClassifier(Classifier):
         # (never rejected: −rank < −inf is false, and 0·−inf is NaN, also false).
         table = np.full(256, -np.inf, np.float32)
         table[:self.n_rows] = self._cos_limits(limits)
-        return -wrank < extra["norm"] * table.take(win)
+        with np.errstate(invalid="ignore"):          # 0·−inf of unusable pixels: NaN, meant
+            return -wrank < extra["norm"] * table.take(win)
 
     def default_threshold(self, class_id):
         return 0.1
