@@ -66,9 +66,22 @@ def scroll(to_end: bool) -> None:
 
 
 def shot(name):
+    """The window as a 256-colour PNG (a third of the RGB file's size; the README carries several)."""
+    import io
+
+    from PIL import Image
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    from desktop_app.core.atomic import atomic_open
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    win.grab().save(buf, "PNG")
+    img = Image.open(io.BytesIO(bytes(buf.data()))).convert("RGB")
     path = os.path.join(args.out, PREFIX + name)
-    win.grab().save(path)
-    log(f"saved {path}")
+    with atomic_open(path) as f:
+        img.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(f, "PNG", optimize=True)
+    log(f"saved {path} ({os.path.getsize(path) // 1024} KB)")
 
 
 def sample_squares(folder, half=3, apart=60):

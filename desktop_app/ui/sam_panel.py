@@ -118,7 +118,7 @@ class SamPanel(QWidget):
         self.plot.setMaximumHeight(170)
         self.plot.setLabel("left", "loss")
         self.plot.setLabel("bottom", "step")
-        self.plot.addLegend(offset=(-5, 5))
+        self.plot.addLegend(offset=(5, -5))   # bottom left: the curves start high and fall to the right
         self._curves: dict = {}
         self._loss: dict = {}
         v.addWidget(self.plot)
