@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 
 SETTLE_MS = 1500   # keep measuring after the work ends: painting the result happens then
 
@@ -142,23 +142,30 @@ JS_TILES = ("(function () { var n = 0, done = 0; document.querySelectorAll('img.
             " return JSON.stringify([n, done]); })()")
 
 
-def page_tiles(win) -> tuple[int, int]:
-    box = {}
-    win.map.page().runJavaScript(JS_TILES, 0, lambda v: box.setdefault("v", v))
-    while "v" not in box:
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
-    return tuple(json.loads(box["v"] or "[0, 0]"))
-
-
 def until_loaded(win, t0: float, timeout: float = 120) -> float:
-    """Seconds from ``t0`` until every app tile the page shows is loaded (NaN after ``timeout``)."""
-    time.sleep(0.05)
-    while time.perf_counter() - t0 < timeout:
-        n, done = page_tiles(win)
+    """Seconds from ``t0`` until every app tile the page shows is loaded (NaN after ``timeout``).
+
+    Asks the page every 20 ms from the event loop: the UI thread never sleeps or spins here,
+    so the stalls measured meanwhile are the app's own."""
+    loop, out = QEventLoop(), {}
+
+    def ask() -> None:
+        if time.perf_counter() - t0 > timeout:
+            loop.quit()
+        else:
+            win.map.page().runJavaScript(JS_TILES, 0, answer)
+
+    def answer(value) -> None:
+        n, done = json.loads(value or "[0, 0]")
         if n and n == done:
-            return time.perf_counter() - t0
-        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
-    return float("nan")
+            out["t"] = time.perf_counter() - t0
+            loop.quit()
+        else:
+            QTimer.singleShot(20, ask)
+
+    QTimer.singleShot(50, ask)    # let the page start asking for the new view's tiles first
+    loop.exec()
+    return out.get("t", float("nan"))
 
 
 def settle(win, ms=SETTLE_MS):
