@@ -166,7 +166,8 @@ def _print(action: str, r: dict) -> None:
         print(f"{r['path']}: {who} {where}, {r['windows']} window(s) of {r['window']} px, "
               f"{r['cache_hits']} cached, {r['seconds']:.1f} s")
         if action == "refine":
-            print(f"  {r['accepted']} of {r['prompts']} SAM masks accepted")
+            print(f"  {r['accepted']} of {r['prompts']} SAM masks accepted (predicted IoU >= {r['iou_min']:g}, "
+                  f"agreement >= {r['agreement_min']:g}); mask_input from the {r['mask_input']['from']}")
             for c in r["classes"]:
                 print(f"  {c['id']:>3} {c['name']:<16} {c['classifier_pixels']:>10} -> {c['refined_pixels']:>10} px, "
                       f"changed {100 * c['changed_share']:.1f} %")
