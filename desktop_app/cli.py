@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .core.errors import SatSegError
+from .core.errors import SatSegError, cli_text
 from .core.jobs import Cancelled
 
 COMMAND_MODULES = [
@@ -99,7 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.flush()  # surface a closed pipe here, not as a warning at exit
         return status
     except SatSegError as exc:
-        print(f"satseg: error: {exc}", file=sys.stderr)
+        print(f"satseg: error: {cli_text(exc)}", file=sys.stderr)   # advice names flags here
         return 2
     except (Cancelled, KeyboardInterrupt):
         print("satseg: cancelled", file=sys.stderr)

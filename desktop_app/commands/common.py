@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ..core.errors import cli_text
+
 JSON_HELP = "print one JSON object"
 
 
@@ -22,4 +24,4 @@ def print_json(args, result) -> bool:
 def print_warnings(warnings) -> None:
     """One 'warning: …' line each, on stderr: stdout stays the report."""
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {cli_text(w)}", file=sys.stderr)

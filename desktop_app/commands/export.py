@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..core.areas import class_areas_of_file
 from ..core.atomic import atomic_batch, check_outputs
 from ..core.classes import read_class_raster
+from ..core.errors import cli_text
 from ..core.export_raster import export_class_geotiff
 from ..core.report import format_area_table
 from .export_options import add_export_arguments, min_area_cleaning, export_outputs, print_exports, run_exports, wants_exports
@@ -45,5 +46,5 @@ def run(args) -> int:
     if result is not None:
         print_exports(result)
         for warning in result["areas"].warnings + result["warnings"]:
-            print(f"warning: {warning}")
+            print(f"warning: {cli_text(warning)}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ..core.errors import cli_text
+
 NAME = "sam"
 HELP = "SAM-2: import a checkpoint, refine a class raster, fine-tune on it, segment without samples"
 DESCRIPTION = (
@@ -83,7 +85,7 @@ def run(args) -> int:
         print(json.dumps(result))
         return 0
     for w in result.get("warnings", []):
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {cli_text(w)}", file=sys.stderr)
     _print(args.sam_command, result)
     return 0
 
@@ -101,7 +103,7 @@ def _list(args, job):
 
     models = [m.to_dict() for m in list_models()]
     return {"device": pick_device(), "folder": str(models_dir()), "models": models,
-            "hint": None if models else HOW_TO_GET}
+            "hint": None if models else cli_text(HOW_TO_GET)}
 
 
 def _remove(args, job):

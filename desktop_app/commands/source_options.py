@@ -10,8 +10,7 @@ def add_baseline_argument(p) -> None:
 
 
 def source_warnings(src) -> list[str]:
-    """The source's warnings; the unknown-baseline one names the flag that answers it."""
-    from ..core.sources.sentinel2 import BASELINE_ADVICE
+    """The source's warnings in the command line's words (the unknown-baseline one names --baseline)."""
+    from ..core.errors import cli_text
 
-    advice = "state it with --baseline 04.00 (or e.g. --baseline 02.14)"
-    return [w.replace(BASELINE_ADVICE, advice) for w in getattr(src, "warnings", [])]
+    return [cli_text(w) for w in getattr(src, "warnings", [])]

@@ -23,7 +23,7 @@ from rasterio.windows import Window, from_bounds
 from rasterio.windows import transform as window_transform
 
 from .classes import MAX_CLASSES, ClassInfo, normalize_color
-from .errors import SatSegError
+from .errors import SatSegError, advised
 from .geo import WGS84, polygon_parts, transform_geometry
 from .jobs import Job, ensure_job
 from .raster import Raster, resolve_bands
@@ -181,8 +181,10 @@ def _build_set(records, class_field: str, crs: CRS, source: str, field_names: li
         raise SatSegError(f"{source} contains no features")
     if not any(class_field in props for _, props in records):
         avail = ", ".join(field_names) if field_names else "none"
-        raise SatSegError(f"{source}: no feature has the class field '{class_field}' (fields: {avail}); "
-                          "choose the field with --class-field")
+        raise SatSegError(advised(f"{source}: no feature has the class field '{class_field}' (fields: {avail})",
+                                  cli="choose the field with --class-field",
+                                  app=f"SatSeg reads each polygon's class from the field '{class_field}': rename the "
+                                      "field that holds the class names (e.g. in QGIS) and import the file again"))
     polygons: list[SamplePolygon] = []
     classes: dict[str, ClassInfo] = {}
     warnings: list[str] = []

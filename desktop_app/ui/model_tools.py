@@ -164,7 +164,7 @@ class ModelTools:
         self.act_merge_sigs = window._action(self._classify_menu(), "&Merge signature catalogues…",
                                              self.merge_catalogues,
                                              tip="Merge catalogues from several scenes into one (classes matched "
-                                                 "by name; bands must agree), like 'satseg catalogue … --out'")
+                                                 "by name; bands must agree)")
         self.act_use_sigs = window._action(self._classify_menu(), "Classify with signature catalo&gue…",
                                            self.apply_catalogue,
                                            tip="Fit the chosen statistics method on a signature catalogue and "

@@ -4,7 +4,7 @@ import pytest
 
 from desktop_app.core.analysis.clusters import cluster_image, relabel
 from desktop_app.core.classes import ClassInfo, read_class_raster
-from desktop_app.core.errors import SatSegError
+from desktop_app.core.errors import SatSegError, cli_text
 from desktop_app.core.sources import open_image
 
 
@@ -36,8 +36,10 @@ def test_k_larger_than_distinct_pixels_is_refused(tmp_path):
     with rasterio.open(tmp_path / "two.tif", "w", driver="GTiff", width=32, height=32, count=2, dtype="uint16",
                        crs="EPSG:32643", transform=Affine(10, 0, 500000, 0, -10, 3000000)) as ds:
         ds.write(data)
-    with open_image(tmp_path / "two.tif") as src, pytest.raises(SatSegError, match="--k 3 is more than the 2 distinct"):
+    with open_image(tmp_path / "two.tif") as src, pytest.raises(SatSegError, match="K = 3 clusters is more than "
+                                                                                 "the 2 distinct") as err:
         cluster_image(src, 3, tmp_path / "c.tif")
+    assert "--" not in str(err.value) and cli_text(err.value).startswith("--k 3 is more than the 2 distinct")
     assert not (tmp_path / "c.tif").exists()
 
 

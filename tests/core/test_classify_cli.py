@@ -69,7 +69,8 @@ def test_thresholds_bands_and_text_output(demo, tmp_path, capsys):
     (["--threshold", "lake=3"], "unknown class 'lake'"),
     (["--threshold", "water=abc"], "'abc' is not a number"),
     (["--method", "max_likelihood", "--threshold", "2"], "out of range for Maximum likelihood"),
-    (["--class-field", "landcover"], "class field 'landcover'"),
+    (["--class-field", "landcover"],
+     "class field 'landcover' (fields: class, color, role); choose the field with --class-field"),
     (["--bands", "B2,B99"], "band 'B99' does not exist"),
     (["--bands", ""], "--bands is empty"),            # given but empty is a mistake, not "all bands"
     (["--bands", " , "], "--bands is empty"),

@@ -9,7 +9,7 @@ import pytest
 
 import ee  # noqa: E402  (a project dependency; the tests use its offline harness)
 
-from desktop_app.core.errors import SatSegError  # noqa: E402
+from desktop_app.core.errors import SatSegError, cli_text  # noqa: E402
 from desktop_app.core.online import earthengine as E  # noqa: E402
 from desktop_app.core.online.connectivity import check_connectivity  # noqa: E402
 from desktop_app.core.online.fetch import FetchRequest, fetch_imagery  # noqa: E402
@@ -138,8 +138,11 @@ def test_key_with_a_broken_private_key(tmp_path):
 
 
 def test_key_without_project_and_no_project_given(tmp_path):
-    with pytest.raises(SatSegError, match="no Google Cloud project set"):
+    with pytest.raises(SatSegError, match="no Google Cloud project set") as err:
         E.ee_initialize(None, key_file=_key(tmp_path, project=None), check_network=False)
+    assert str(err.value).endswith("; enter its id as EE project in the Fetch imagery for ROI… dialog "
+                                   "(Imagery panel)")
+    assert cli_text(err.value).endswith("; give its id with --ee-project")
 
 
 def test_key_project_and_endpoint_reach_ee_initialize(tmp_path, monkeypatch):
@@ -192,6 +195,9 @@ def test_revoked_key_has_its_own_message(tmp_path, monkeypatch):
                                           r"new key for fetcher@my-ee-project") as err:
         E.ee_initialize(None, key_file=_key(tmp_path), check_network=False)
     assert "earthengine authenticate" not in str(err.value)
+    assert str(err.value).endswith("Cloud console and choose it with Account… in the Fetch imagery for ROI… dialog "
+                                   "(Imagery panel)")
+    assert cli_text(err.value).endswith("Cloud console and give it with --ee-key")
 
 
 def test_not_signed_in(tmp_path, monkeypatch):
@@ -202,8 +208,12 @@ def test_not_signed_in(tmp_path, monkeypatch):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.setattr(_metadata, "_NO_GCE_CHECK", True)  # never probe a metadata server
     assert not E.has_stored_credentials()
-    with pytest.raises(SatSegError, match="not signed in to Earth Engine: sign in from the Imagery panel"):
+    with pytest.raises(SatSegError, match="not signed in to Earth Engine; sign in, or choose a service-account key "
+                                          "file, with Account… in the Fetch imagery for ROI… dialog") as err:
         E.ee_initialize("p", check_network=False)
+    assert "--" not in str(err.value)
+    assert cli_text(err.value) == ("not signed in to Earth Engine; run 'earthengine authenticate', or give a "
+                                   "service-account key file with --ee-key")
 
 
 def test_initialize_errors_are_translated(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 
@@ -22,7 +23,7 @@ import ee  # noqa: E402  (a project dependency; the tests use its offline harnes
 from ee import apitestcase  # noqa: E402
 
 from desktop_app.core.demo_scene import make_demo_scene  # noqa: E402
-from desktop_app.core.errors import SatSegError  # noqa: E402
+from desktop_app.core.errors import SatSegError, cli_text  # noqa: E402
 from desktop_app.core.jobs import Cancelled, Job  # noqa: E402
 from desktop_app.core.online import earthengine as E  # noqa: E402
 from desktop_app.core.online.fetch import FetchRequest, fetch_imagery  # noqa: E402
@@ -441,10 +442,14 @@ class TestComputePixels(_Harness):
             # 1 s, not less: every answered request (the search, the other tiles) must come within the
             # deadline too, and on a loaded 2-core machine the ee client's own work can take ~0.5 s.
             with pytest.raises(SatSegError, match=r"did not answer within 1 s after 2 attempts while fetching tile "
-                                                  r"r0000_c0000.*smaller tile size.*cached"):
+                                                  r"r0000_c0000.*smaller Tile size.*cached") as err:
                 self.run_fetch(fake, request=self.request(timeout=1), attempts=2)
         finally:
             fake.release.set()
+        # The window has no timeout setting: its words say what it can do; the command line's name both flags.
+        assert "--" not in str(err.value) and str(err.value).endswith("fetch again to resume")
+        assert re.search(r"smaller tile size \(--tile-size, now 64 px\).*cached.*\(or raise --timeout\)$",
+                         cli_text(err.value))
         assert time.monotonic() - t0 < 6
         stalled = [r for r in fake.pixel_requests if r["grid"]["affineTransform"]["translateX"] == t.c
                    and r["grid"]["affineTransform"]["translateY"] == t.f]
@@ -478,8 +483,12 @@ class TestComputePixels(_Harness):
         t = parse_roi(_roi(self.scene)).grid(10).transform
         fake.fail((t.c, t.f), (400, "User memory limit exceeded."))
         with pytest.raises(SatSegError, match=r"ran out of memory or time while fetching tile r0000_c0000 .*"
-                                              r"smaller tile size \(--tile-size, now 64 px\)"):
+                                              r"smaller Tile size \(now 64 px\) in the Fetch imagery or Classify on "
+                                              r"Earth Engine dialog; finished tiles are cached") as err:
             self.run_fetch(fake)
+        assert "--" not in str(err.value)    # the window's words; the command line's name the flag
+        assert re.search(r"ran out of memory .* smaller tile size \(--tile-size, now 64 px\); finished tiles",
+                         cli_text(err.value))
 
     def test_dark_valid_pixel_stays_data_and_a_zero_band_is_no_data(self):
         """Earth Engine answers >= 1 for valid pixels (max(1) in the graph); 0 in any band is no data."""

@@ -90,10 +90,18 @@ def test_statistics_must_cover_every_class():
 
 
 def test_methods_and_thresholds_the_server_cannot_express():
-    with pytest.raises(SatSegError, match="--method svm cannot run on Earth Engine"):
+    from desktop_app.core.errors import cli_text
+
+    # The command line names the flag; the window names the Model panel's own controls.
+    with pytest.raises(SatSegError, match=r"SVM \(RBF\) cannot run on Earth Engine; choose Random forest, "
+                                          r"Mahalanobis distance, Maximum likelihood or Parallelepiped") as err:
         S.check_method("svm", None)
-    with pytest.raises(SatSegError, match="one --threshold VALUE"):
+    assert cli_text(err.value).startswith("--method svm cannot run on Earth Engine; choose one of random_forest")
+    assert "Method in the Model panel" in str(err.value) and "--" not in str(err.value)
+    with pytest.raises(SatSegError, match="takes one threshold for every class") as err:
         S.check_method("random_forest", {1: 0.5})
+    assert "one --threshold VALUE" in cli_text(err.value)
+    assert "'One value for all classes' under Thresholds" in str(err.value) and "--" not in str(err.value)
     S.check_method("max_likelihood", {1: 0.9})
 
 

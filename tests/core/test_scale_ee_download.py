@@ -18,7 +18,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from desktop_app.core.classes import ClassInfo
-from desktop_app.core.errors import SatSegError
+from desktop_app.core.errors import SatSegError, cli_text
 from desktop_app.core.geotiff import GeoTiffWriter
 from desktop_app.core.jobs import Cancelled, Job
 from desktop_app.core.online.roi import parse_roi
@@ -171,9 +171,11 @@ def test_cloud_storage_export_is_listed_by_prefix_and_checked(tmp_path, out_dir)
 
 def test_no_drive_scope_is_one_line_saying_what_to_do(tmp_path, out_dir):
     with GoogleApis() as api:
-        with pytest.raises(SatSegError, match="does not allow reading Google Drive .*earthengine authenticate"):
+        with pytest.raises(SatSegError, match="does not allow reading Google Drive .*Sign in with Google…") as err:
             _download(api, _record(tmp_path, "drive:satseg/up"),
                       session=_session(scopes=["https://www.googleapis.com/auth/earthengine"]))
+        assert "--" not in str(err.value)      # the window's words; the command line's name the command and flag
+        assert "'earthengine authenticate --force'" in cli_text(err.value) and "(--ee-key)" in cli_text(err.value)
         assert api.requests == []                                  # refused before any request
         # Credentials that do not list their scopes: Google's 403 says it, in the same words.
         api.faults.append(("/drive/v3/files", 403, "insufficientPermissions",
@@ -337,6 +339,14 @@ class TestCommand(apitestcase.ApiTestCase):
                 assert (code, out, err.strip()) == (2, "", message)
             assert api.requests == []          # nothing was asked of Drive
         assert list((self.tmp / "out").iterdir()) == []
+        # The same error in the window (Earth Engine tasks dialog): what to do there, no command.
+        from desktop_app.core.scale.ee_tasks import ensure_done
+
+        with pytest.raises(SatSegError) as err:
+            ensure_done("STOP1", {"state": "CANCELLED"})
+        assert str(err.value) == ("Earth Engine export STOP1 was cancelled; start it again: Run classification with "
+                                  "'on Earth Engine' ticked (Model panel), then tick 'Export the result on Earth "
+                                  "Engine' in its dialog")
 
 
     def test_list_reads_each_task_s_operation_and_cancel_cancels_it(self):

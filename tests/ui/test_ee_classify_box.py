@@ -18,6 +18,15 @@ def test_choice_sits_on_the_run_row_and_needs_a_roi(qtbot, demo_window, tmp_path
     run.click()
     assert win.messages[-1][0] == "warning" and "region of interest" in win.messages[-1][1]
     assert not started   # nothing ran locally either
+    # A method Earth Engine cannot run: the window names its own Method choice, not the command's --method.
+    win.set_roi({"type": "Polygon", "coordinates": [[[77.7, 29.4], [77.8, 29.4], [77.8, 29.5], [77.7, 29.4]]]})
+    panel = win.model_panel
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("svm"))
+    run.click()
+    level, text = win.messages[-1]
+    assert level == "warning" and text.startswith("SVM (RBF) cannot run on Earth Engine; choose Random forest")
+    assert "as the Method in the Model panel, or untick 'on Earth Engine'" in text and "--" not in text
+    assert not started
     choice.setChecked(False)
 
 

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..classes import NODATA, ClassInfo, class_raster_writer, normalize_color
-from ..errors import SatSegError
+from ..errors import Advice, SatSegError
 from ..jobs import Job, ensure_job
 from ..raster import BandRef, Raster
 
@@ -71,8 +71,9 @@ def fit_clusters(source, k: int, bands: Optional[Sequence[BandRef]] = None, samp
         X = X[np.sort(rng.choice(len(X), size=sample, replace=False))]
     distinct = len(np.unique(X, axis=0))
     if k > distinct:
-        raise SatSegError(f"--k {k} is more than the {distinct} distinct pixel values in the image "
-                          f"(sample of {len(X)} pixels): choose at most {distinct} clusters")
+        why = f"the {distinct} distinct pixel values in the image (sample of {len(X)} pixels)"
+        raise SatSegError(Advice(f"K = {k} clusters is more than {why}: set K to at most {distinct} (k-means clusters, "
+                                 "Tools panel)", f"--k {k} is more than {why}: choose at most {distinct} clusters"))
     model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096,
                             max_iter=200).fit(X.astype(np.float64))
     # Order clusters by brightness (mean reflectance) so ids are stable and meaningful across runs.

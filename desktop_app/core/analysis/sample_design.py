@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import SatSegError
+from ..errors import Advice, SatSegError
 from ..jobs import Job, ensure_job
 
 DESIGN_KEY = "satseg_sample_design"
@@ -35,12 +35,16 @@ def allocate(pixels: np.ndarray, areas: np.ndarray, total: int, min_per_class: i
     if min_per_class < 0:
         raise SatSegError("--min-per-class must not be negative")
     if total > pixels.sum():
-        raise SatSegError(f"--total {total} is more than the {int(pixels.sum())} classified pixels of the map")
+        more = f"{total} is more than the {int(pixels.sum())} classified pixels of the map"
+        raise SatSegError(Advice(f"a sample of {more}: lower 'total' (Stratified sample of points, Tools panel)",
+                                 f"--total {more}"))
     base = np.minimum(min_per_class, pixels)
     if base.sum() > total:
-        raise SatSegError(f"--total {total} is less than {int(base.sum())}, the minimum of {min_per_class} points "
-                          f"for each of the {int((pixels > 0).sum())} mapped classes: raise --total or lower "
-                          "--min-per-class")
+        less = (f"{total} is less than {int(base.sum())}, the minimum of {min_per_class} points for each of the "
+                f"{int((pixels > 0).sum())} mapped classes")
+        raise SatSegError(Advice(f"a sample of {less}: raise 'total' or lower 'at least … per class' (Stratified "
+                                 "sample of points, Tools panel)",
+                                 f"--total {less}: raise --total or lower --min-per-class"))
     n = base.copy()
     rest = total - int(n.sum())
     while rest > 0:   # a few rounds at most: strata that hit their pixel count hand on their share

@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from shapely.geometry import mapping
 
-from ..errors import SatSegError
+from ..errors import SatSegError, advised
 from ..jobs import Cancelled, Job, ensure_job
 from . import netcall
 from .connectivity import check_connectivity
@@ -42,8 +42,9 @@ DEFAULT_EE_URL = "https://earthengine.googleapis.com"
 EE_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
 MAX_SCENES = 5000
 
-NO_PROJECT = ("no Google Cloud project set for Earth Engine: enter the project id (registered for Earth Engine) "
-              "in Settings or pass --ee-project")
+NO_PROJECT = advised("no Google Cloud project set for Earth Engine (a project registered for Earth Engine is needed)",
+                     cli="give its id with --ee-project",
+                     app="enter its id as EE project in the Fetch imagery for ROI… dialog (Imagery panel)")
 
 
 # --- authentication -------------------------------------------------------

@@ -10,17 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import SatSegError
+from ..errors import Advice, SatSegError, advised
 from ..jobs import Cancelled, Job
 from . import netcall
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 DEFAULT_TIMEOUT_S = 120.0  # a median over many scenes can take a minute before the first byte
-NOT_SIGNED_IN = ("not signed in to Earth Engine: sign in from the Imagery panel, run 'earthengine authenticate', "
-                 "or give a service-account key file")
+# Where the window keeps the Earth Engine sign-in, key file and project.
+EE_ACCOUNT_APP = "Account… in the Fetch imagery for ROI… dialog (Imagery panel)"
+NOT_SIGNED_IN = advised("not signed in to Earth Engine",
+                        cli="run 'earthengine authenticate', or give a service-account key file with --ee-key",
+                        app=f"sign in, or choose a service-account key file, with {EE_ACCOUNT_APP}")
 KEY_REFUSED = ("Google refused the service-account key {key} ({msg}): it was probably revoked or deleted; create a "
-               "new key for {account} in the Cloud console and choose it in the Earth Engine account settings "
-               "(or pass --ee-key)")
+               "new key for {account} in the Cloud console")
+KEY_CHOSEN_CLI = "and give it with --ee-key"
+KEY_CHOSEN_APP = f"and choose it with {EE_ACCOUNT_APP}"
 RESUME = "; finished tiles are cached, fetch again to resume"
 # The credentials of the current session (set by earthengine.ee_initialize), named in messages.
 SESSION: dict = {}
@@ -70,18 +74,23 @@ def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project
     after = f" after {attempts} attempts" if attempts > 1 else ""
     resume = RESUME if resume else "; try again"
     low = msg.lower()
-    smaller = (f"; try a smaller tile size (--tile-size, now {tile_size} px)" if tile_size
-               else "; try a smaller tile size (--tile-size)")
+    now = f"now {tile_size} px" if tile_size else ""
+    smaller = Advice(f"; try a smaller Tile size{f' ({now})' if now else ''} in the Fetch imagery or Classify on "
+                     "Earth Engine dialog", f"; try a smaller tile size (--tile-size{f', {now}' if now else ''})")
     if status is None and netcall.timed_out(exc):
         wait = f" within {timeout:g} s" if timeout else ""
-        return SatSegError(f"Earth Engine did not answer{wait}{after} while {what}{smaller if tile_size else ''}"
-                           f"{resume}{' (or raise --timeout)' if resume == RESUME else ''}")
+        said = f"Earth Engine did not answer{wait}{after} while {what}"
+        app = f"{said}{smaller if tile_size else ''}{resume}"
+        return SatSegError(Advice(app, f"{said}{smaller.cli if tile_size else ''}{resume}"
+                                       f"{' (or raise --timeout)' if resume == RESUME else ''}"))
     if key_file and ("invalid_grant" in low or "invalid jwt" in low or "refresherror" in type(exc).__name__.lower()):
-        return SatSegError(KEY_REFUSED.format(key=Path(key_file).name, msg=msg, account=account))
+        refused = KEY_REFUSED.format(key=Path(key_file).name, msg=msg, account=account)
+        return SatSegError(Advice(f"{refused} {KEY_CHOSEN_APP}", f"{refused} {KEY_CHOSEN_CLI}"))
     if status == 429 or "quota exceeded" in low or "too many concurrent" in low:
         return SatSegError(f"Earth Engine quota exceeded{after} while {what} ({msg}){resume} later")
     if status == 401 or "authorize access" in low or "invalid_grant" in low or "refresherror" in type(exc).__name__.lower():
-        return SatSegError(f"{NOT_SIGNED_IN} (credentials missing or expired: {msg})")
+        why = f" (credentials missing or expired: {msg})"
+        return SatSegError(Advice(f"{NOT_SIGNED_IN}{why}", f"{NOT_SIGNED_IN.cli}{why}"))
     if status == 403 or "not registered" in low or "permission" in low:
         return SatSegError(f"Earth Engine refused access for project {project or '(unset)'} while {what}: {msg}; "
                            "check the project is registered for Earth Engine and the API is enabled")
@@ -90,7 +99,8 @@ def translate_error(exc: BaseException, what: str, *, attempts: int = 1, project
     if status is None and _is_connection_error(exc):
         return SatSegError(f"lost the connection to Earth Engine{after} while {what} ({msg}){resume} when online")
     if status == 400 and ("memory" in low or "timed out" in low or "too many pixels" in low):
-        return SatSegError(f"Earth Engine ran out of memory or time while {what} ({msg}){smaller}{resume}")
+        said = f"Earth Engine ran out of memory or time while {what} ({msg})"
+        return SatSegError(Advice(f"{said}{smaller}{resume}", f"{said}{smaller.cli}{resume}"))
     if status is not None:
         return SatSegError(f"Earth Engine rejected the request ({status}) while {what}: {msg}")
     return SatSegError(f"Earth Engine error while {what}: {msg}")

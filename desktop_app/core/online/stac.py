@@ -22,7 +22,7 @@ from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from shapely.geometry import box
 
-from ..errors import SatSegError
+from ..errors import SatSegError, advised
 from ..geo import bounds_to_wgs84
 from ..jobs import Cancelled, Job, ensure_job
 from ..raster import S2_RESOLUTION_M
@@ -195,8 +195,8 @@ def search_scenes(roi: Roi, start: dt.date, end: dt.date, bands: list[str], comp
         raise
     except (APIError, requests.RequestException, OSError) as exc:
         if netcall.timed_out(exc):
-            raise SatSegError(f"the STAC catalogue at {url} did not answer within {timeout:g} s; try again later "
-                              "(or raise --timeout)") from exc
+            raise SatSegError(advised(f"the STAC catalogue at {url} did not answer within {timeout:g} s",
+                                      cli="try again later (or raise --timeout)", app="try again later")) from exc
         status = getattr(exc, "status_code", None)
         raise SatSegError(f"STAC search at {url} failed{f' (HTTP {status})' if status else ''}: "
                           f"{_first_line(exc)}") from exc
@@ -238,8 +238,10 @@ def _read(href: str, band: str, grid: Grid, tile: Tile, resampling: Resampling, 
                 return vrt.read(1)
     except RasterioError as exc:
         if netcall.timed_out(exc):
-            raise SatSegError(f"the file server did not answer within {timeout:g} s while reading {band} from {href}; "
-                              "finished tiles are cached, fetch again to resume (or raise --timeout)") from exc
+            raise SatSegError(advised(f"the file server did not answer within {timeout:g} s while reading {band} "
+                                      f"from {href}; finished tiles are cached",
+                                      cli="fetch again to resume (or raise --timeout)",
+                                      app="fetch again to resume")) from exc
         raise SatSegError(f"cannot read {band} from {href}: {exc}; finished tiles are cached, "
                           "fetch again to resume") from exc
 

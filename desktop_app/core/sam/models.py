@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..atomic import copy_file_atomic, write_text_atomic
-from ..errors import SatSegError
+from ..errors import Advice, SatSegError, advised
 from ..jobs import Job, ensure_job
 from .runtime import build_model
 
@@ -35,8 +35,9 @@ INFO_NAME = "model.json"
 # (trunk embedding width, number of Hiera blocks) -> size; the configs of Meta's four sizes.
 _SHAPES = {(96, 12): "tiny", (96, 16): "small", (112, 24): "base_plus", (144, 48): "large"}
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
-HOW_TO_GET = ("SAM-2 needs a checkpoint file: download e.g. sam2.1_hiera_tiny.pt from Meta's SAM-2 release "
-              "page on a connected machine, then import it (SAM-2 panel > Import, or `satseg sam import FILE`).")
+HOW_TO_GET = advised("SAM-2 needs a checkpoint file: download e.g. sam2.1_hiera_tiny.pt from Meta's SAM-2 release "
+                     "page on a connected machine", cli="then import it with `satseg sam import FILE`",
+                     app="then import it with Import… in the SAM-2 panel")
 
 
 @dataclass
@@ -129,7 +130,8 @@ def get_model(name: Optional[str] = None) -> ModelInfo:
     """The model called ``name``; without a name the only (or first) installed one."""
     models = list_models()
     if not models:
-        raise SatSegError("no SAM-2 model is installed. " + HOW_TO_GET)
+        none = "no SAM-2 model is installed. "
+        raise SatSegError(Advice(none + HOW_TO_GET, none + HOW_TO_GET.cli))
     if name is None:
         return models[0]
     for m in models:

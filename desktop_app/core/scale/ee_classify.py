@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import SatSegError
+from ..errors import Advice, SatSegError
 
 SERVER_METHODS = ("random_forest", "mahalanobis", "max_likelihood", "parallelepiped")
 STATS_METHODS = ("mahalanobis", "max_likelihood", "parallelepiped")
@@ -34,12 +34,21 @@ MAX_PIXELS = 1e13
 
 def check_method(method: str, thresholds) -> None:
     """One line for a method or threshold Earth Engine cannot run the way the local engine does."""
+    from ..classifiers import METHODS
+
     if method not in SERVER_METHODS:
-        raise SatSegError(f"--method {method} cannot run on Earth Engine; choose one of {', '.join(SERVER_METHODS)} "
-                          "(or classify locally with satseg classify)")
+        labels = [METHODS[m].label for m in SERVER_METHODS]
+        labels = f"{', '.join(labels[:-1])} or {labels[-1]}"
+        raise SatSegError(Advice(
+            f"{METHODS[method].label if method in METHODS else method} cannot run on Earth Engine; choose {labels} "
+            "as the Method in the Model panel, or untick 'on Earth Engine' to classify on this computer",
+            f"--method {method} cannot run on Earth Engine; choose one of {', '.join(SERVER_METHODS)} "
+            "(or classify locally with satseg classify)"))
     if method == "random_forest" and isinstance(thresholds, dict):
-        raise SatSegError("random_forest on Earth Engine takes one --threshold VALUE for every class: its "
-                          "probability output cannot be cut per class")
+        why = "its probability output cannot be cut per class"
+        raise SatSegError(Advice(f"Random forest on Earth Engine takes one threshold for every class ({why}); tick "
+                                 "'One value for all classes' under Thresholds in the Model panel",
+                                 f"random_forest on Earth Engine takes one --threshold VALUE for every class: {why}"))
 
 
 def check_samples_in_roi(samples, roi) -> None:

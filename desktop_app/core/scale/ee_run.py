@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from ..classes import NODATA, class_raster_writer
-from ..errors import SatSegError
+from ..errors import SatSegError, advised
 from ..jobs import Job, ensure_job
 from . import ee_classify as S
 
@@ -79,9 +79,12 @@ def classify_on_ee(request, samples, method: str, out_path, *, thresholds=None, 
 
         parse_destination(export)
     elif grid.width * grid.height > small_max_pixels:
-        raise SatSegError(f"the ROI is {grid.width} x {grid.height} px at {c.scale:g} m, more than "
-                          f"{small_max_pixels / 1e6:g} MP to pull tile by tile; export it with "
-                          "--export gs://BUCKET/PREFIX (or drive:FOLDER/PREFIX), or use a coarser --scale")
+        raise SatSegError(advised(
+            f"the ROI is {grid.width} x {grid.height} px at {c.scale:g} m, more than "
+            f"{small_max_pixels / 1e6:g} MP to pull tile by tile",
+            cli="export it with --export gs://BUCKET/PREFIX (or drive:FOLDER/PREFIX), or use a coarser --scale",
+            app="tick 'Export the result on Earth Engine' in the Classify on Earth Engine dialog, or choose a "
+                "larger Pixel size there"))
     tiles = _tiles_in_roi(c, grid) if export is None else []
     if initialize:
         job.step(0.0, "signing in to Earth Engine")

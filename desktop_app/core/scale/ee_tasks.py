@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ..errors import SatSegError
+from ..errors import Advice, SatSegError, advised
 
 TASKS_FILE = "ee-tasks.json"
 DONE, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
@@ -51,6 +51,7 @@ def _write_records(records: list[dict]) -> None:
 
 def parse_destination(dest: str) -> tuple[str, str, str]:
     """'gs://BUCKET/PREFIX' or 'drive:FOLDER/PREFIX' -> (kind, bucket or folder, file prefix)."""
+    kind, problem = "", ""
     if dest.startswith("gs://"):
         bucket, _, prefix = dest[5:].partition("/")
         kind = "gcs"
@@ -58,10 +59,11 @@ def parse_destination(dest: str) -> tuple[str, str, str]:
         bucket, _, prefix = dest[6:].rpartition("/")
         kind = "drive"
     else:
-        raise SatSegError(f"--export '{dest}': give gs://BUCKET/PREFIX (Cloud Storage) or drive:FOLDER/PREFIX")
-    if not bucket or not prefix:
-        raise SatSegError(f"--export '{dest}': both a {'bucket' if kind == 'gcs' else 'folder'} and a file prefix "
-                          "are needed")
+        problem = "give gs://BUCKET/PREFIX (Cloud Storage) or drive:FOLDER/PREFIX"
+    if kind and not (bucket and prefix):
+        problem = f"both a {'bucket' if kind == 'gcs' else 'folder'} and a file prefix are needed"
+    if problem:
+        raise SatSegError(Advice(f"the export destination '{dest}': {problem}", f"--export '{dest}': {problem}"))
     return kind, bucket, prefix
 
 
@@ -98,7 +100,9 @@ def find(task_id: str) -> dict:
     for r in read_records():
         if r["id"] == task_id:
             return r
-    raise SatSegError(f"no Earth Engine task {task_id} was started by SatSeg (see satseg ee-tasks list)")
+    unknown = f"no Earth Engine task {task_id} was started by SatSeg"
+    raise SatSegError(Advice(f"{unknown} (see Classify ▸ Earth Engine tasks…)",
+                             f"{unknown} (see satseg ee-tasks list)"))
 
 
 def describe(status: dict) -> str:
@@ -179,7 +183,10 @@ def ensure_done(task_id: str, status: dict) -> None:
     if state == FAILED:
         raise SatSegError(f"Earth Engine export {task_id} failed: {status.get('error_message') or 'no reason given'}")
     if state in (CANCELLED, "CANCEL_REQUESTED"):
-        raise SatSegError(f"Earth Engine export {task_id} was cancelled; start it again with satseg classify-ee --export")
+        raise SatSegError(advised(f"Earth Engine export {task_id} was cancelled",
+                                  cli="start it again with satseg classify-ee --export",
+                                  app="start it again: Run classification with 'on Earth Engine' ticked (Model "
+                                      "panel), then tick 'Export the result on Earth Engine' in its dialog"))
     if state != DONE:
         raise SatSegError(f"Earth Engine export {task_id} is not finished yet ({str(state).lower()}); try again later")
 

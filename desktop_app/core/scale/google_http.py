@@ -16,15 +16,22 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ..atomic import _os_message
-from ..errors import SatSegError
+from ..errors import SatSegError, advised
 from ..jobs import Cancelled, Job, ensure_job
 from ..online import netcall
 
 DRIVE_SCOPES = {"https://www.googleapis.com/auth/drive", "https://www.googleapis.com/auth/drive.readonly"}
-NO_DRIVE_ACCESS = ("the Earth Engine sign-in does not allow reading Google Drive ({why}); sign in again with Drive "
-                   "access: 'earthengine authenticate --force' (its default scopes include Drive) or Sign in from "
-                   "the Earth Engine account settings, or use a service-account key (--ee-key), whose Drive is "
-                   "where its exports go")
+def no_drive_access(why: str):
+    """The sign-in cannot read Google Drive: how to sign in again with Drive access, where the user is."""
+    from ..online.ee_errors import EE_ACCOUNT_APP
+
+    return advised(f"the Earth Engine sign-in does not allow reading Google Drive ({why})",
+                   cli="sign in again with Drive access: 'earthengine authenticate --force' (its default scopes "
+                       "include Drive), or use a service-account key (--ee-key), whose Drive is where its exports go",
+                   app=f"sign in again (Sign in with Google… under {EE_ACCOUNT_APP}; it asks for Drive access), or "
+                       "choose a service-account key there, whose Drive is where its exports go")
+
+
 RETRY_STATUS = {429, 500, 502, 503, 504}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}   # Drive's 403s that are really 429s
 CHUNK = 1 << 18          # 256 KiB: a read waits for a whole chunk, and each read has the deadline
@@ -45,7 +52,7 @@ def check_drive_scope(creds) -> None:
     """Refuse before any request when the credentials say they were granted no Drive scope."""
     scopes = set(getattr(creds, "scopes", None) or getattr(creds, "granted_scopes", None) or ())
     if scopes and not scopes & DRIVE_SCOPES:   # unknown scopes (e.g. metadata-server credentials): let Google say
-        raise SatSegError(NO_DRIVE_ACCESS.format(why="its scopes are " + ", ".join(sorted(scopes))))
+        raise SatSegError(no_drive_access("its scopes are " + ", ".join(sorted(scopes))))
 
 
 class HttpStatusError(Exception):
@@ -101,7 +108,7 @@ class GoogleHttp:
         after = f" after {attempts} attempts" if attempts > 1 else ""
         if isinstance(exc, HttpStatusError):
             if exc.status == 403 and exc.reasons & {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}:
-                return SatSegError(NO_DRIVE_ACCESS.format(why=exc.message) if self.service == "Google Drive" else
+                return SatSegError(no_drive_access(exc.message) if self.service == "Google Drive" else
                                    f"the Earth Engine credentials may not read {self.service} ({exc.message})")
             if exc.status == 401:
                 return SatSegError(f"{self.service} refused the Earth Engine credentials while {what} ({exc.message}); "

@@ -18,7 +18,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 
-from ..errors import SatSegError
+from ..errors import SatSegError, advised
 from ..raster import S2_BANDS, S2_RESOLUTION_M, normalize_band_name
 from .base import ImageSource
 from .geotiff_source import DN_SCALE, open_dataset
@@ -95,12 +95,14 @@ def _safe_boa_offsets(folder: Path) -> dict[str, float]:
 OFFSET_BASELINE = 4.0
 BASELINE_OFFSET_DN = -1000.0
 _BASELINE_IN_NAME = re.compile(r"_N(\d{2})(\d{2})(?:_|\.|$)")
-BASELINE_ADVICE = "state the baseline to be sure"
 BASELINE_UNKNOWN = (
     "{folder} has no metadata giving its processing baseline (no MTD_MSIL2A.xml, no STAC item, no N#### in "
-    "the name): if it is 04.00 or later (products from 25 January 2022 on), every reflectance reads 0.1 too "
-    "high; " + BASELINE_ADVICE
+    "the name): if it is 04.00 or later (products from 25 January 2022 on), every reflectance reads 0.1 too high"
 )
+# What answers it, where the warning is read (core/errors.py).
+BASELINE_CLI = "state it with --baseline 04.00 (or e.g. --baseline 02.14)"
+BASELINE_APP = ("if you know it, open the folder again (Open Sentinel-2 folder… in the Imagery panel) and choose "
+                "its baseline when asked")
 
 
 def parse_baseline(value) -> float:
@@ -168,7 +170,8 @@ class Sentinel2Source(ImageSource):
         elif self.baseline_from == "product name":
             self.metadata["processing_baseline"] = f"{_baseline_from_name(folder):05.2f}"
         if self.baseline_from is None:
-            self.warnings.append(BASELINE_UNKNOWN.format(folder=folder.name))
+            self.warnings.append(advised(BASELINE_UNKNOWN.format(folder=folder.name), cli=BASELINE_CLI,
+                                         app=BASELINE_APP))
 
     def baseline_record(self) -> dict:
         """The processing baseline (None when unknown or only in MTD_MSIL2A.xml), where it came from

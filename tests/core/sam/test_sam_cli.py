@@ -35,7 +35,7 @@ def test_refine_cli_json_as_a_whole_process(small_scene, sam_home, tmp_path):
 def test_list_without_models_says_how_to_get_one(capsys):
     assert main(["sam", "list", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["models"] == [] and r["device"] == "cpu" and "import" in r["hint"]
+    assert r["models"] == [] and r["device"] == "cpu" and "import it with `satseg sam import FILE`" in r["hint"]
 
 
 @pytest.mark.parametrize("argv,message", [
