@@ -362,10 +362,18 @@ class Classifier(ABC):
 
     def rank_limits(self, limits: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """(rows,) float32 L with "row k rejected" exactly when rank_k > L_k (+inf: never), for
-        methods whose threshold is a plain bound on the rank; None when the rule needs more
-        than the rank (spectral angle, parallelepiped). A kept classification then re-decides
-        most pixels from their winning row alone (scale/score_cache.py)."""
-        return None
+        methods whose threshold is a plain bound on the rank (``_rank_bound``); None when the
+        rule needs more than the rank (spectral angle, parallelepiped). A kept classification
+        then re-decides most pixels from their winning row alone (scale/score_cache.py)."""
+        if type(self)._rank_bound is Classifier._rank_bound:
+            return None
+        if limits is None:
+            return np.full(self.n_rows, np.inf, np.float32)
+        return self._rank_bound(limits)
+
+    def _rank_bound(self, limits: np.ndarray) -> np.ndarray:
+        """The bound on the rank for thresholds ``limits`` (NaN = none: +inf); methods with such a rule."""
+        raise NotImplementedError
 
     def winner_rejected(self, win: np.ndarray, wrank: np.ndarray, extra: dict,
                         limits: Optional[np.ndarray]) -> Optional[np.ndarray]:
@@ -379,9 +387,11 @@ class Classifier(ABC):
         table[:len(lim)] = lim
         return wrank > table.take(win)
 
-    @abstractmethod
     def _rejected(self, ev: Evaluation, limits: np.ndarray) -> np.ndarray:
-        """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'."""
+        """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'.
+
+        Methods with a plain bound on the rank get it here; the others override it."""
+        return ev.rank > self.rank_limits(limits)[:, None]
 
     def _labels(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
         """Class ids from the rank: the best class not rejected, 0 when all are."""
@@ -411,6 +421,11 @@ def _finite_columns(Xt: np.ndarray) -> np.ndarray:
     for j in range(1, Xt.shape[0]):
         finite &= np.isfinite(Xt[j])
     return finite
+
+
+def squared_bound(limits: np.ndarray) -> np.ndarray:
+    """Rank bound of a distance threshold T when the rank is the squared distance: D > T <=> D² > T² (T >= 0)."""
+    return np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)
 
 
 def argmin_rows(a: np.ndarray, return_min: bool = False):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation
+from .base import Classifier, Evaluation, squared_bound
 from .gaussian import gaussian_stats, squared_mahalanobis
 
 
@@ -33,14 +33,8 @@ class MahalanobisClassifier(Classifier):
     def _scores(self, ev):
         return np.sqrt(np.maximum(ev.rank, 0))
 
-    def rank_limits(self, limits):
-        # D > T  <=>  D² > T² for T >= 0; rows without a threshold are never rejected.
-        if limits is None:
-            return np.full(self.n_rows, np.inf, np.float32)
-        return np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)
-
-    def _rejected(self, ev, limits):
-        return ev.rank > self.rank_limits(limits)[:, None]
+    def _rank_bound(self, limits):
+        return squared_bound(limits)     # the rank is D²; rows without a threshold never rejected
 
     def default_threshold(self, class_id):
         # Distance within which 99.9 % of a Gaussian class's own pixels fall.

@@ -59,17 +59,12 @@ class MaxLikelihoodClassifier(Classifier):
     def _scores(self, ev):
         return (-0.5 * ev.rank - np.float32(self.log_2pi_term)).astype(np.float32)
 
-    def rank_limits(self, limits):
+    def _rank_bound(self, limits):
         # D_k² > χ²_b(p_k)  <=>  rank_k > χ²_b(p_k) + offset_k.
-        if limits is None:
-            return np.full(self.n_rows, np.inf, np.float32)
         from scipy.stats import chi2   # here, not at the top: scipy.stats costs `satseg` a second to import
 
         q = np.where(np.isnan(limits), np.inf, chi2.ppf(np.nan_to_num(limits, nan=0.5), self.n_bands))
         return (q + self.offset[:, 0]).astype(np.float32)
-
-    def _rejected(self, ev, limits):
-        return ev.rank > self.rank_limits(limits)[:, None]
 
     def default_threshold(self, class_id):
         return 0.99

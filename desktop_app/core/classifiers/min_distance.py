@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation
+from .base import Classifier, Evaluation, squared_bound
 
 
 class MinDistanceClassifier(Classifier):
@@ -46,13 +46,8 @@ class MinDistanceClassifier(Classifier):
     def _scores(self, ev):
         return np.sqrt(ev.rank)
 
-    def rank_limits(self, limits):
-        if limits is None:
-            return np.full(self.n_rows, np.inf, np.float32)
-        return np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)
-
-    def _rejected(self, ev, limits):
-        return ev.rank > self.rank_limits(limits)[:, None]
+    def _rank_bound(self, limits):
+        return squared_bound(limits)     # the rank is the squared distance
 
     def default_threshold(self, class_id):
         rows = self.row_ids == class_id

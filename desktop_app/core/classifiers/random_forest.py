@@ -87,14 +87,9 @@ class ProbabilityClassifier(Classifier):
     def _scores(self, ev):
         return -ev.rank
 
-    def rank_limits(self, limits):
+    def _rank_bound(self, limits):
         # p_k < t_k rejects  <=>  −p_k > −t_k; p equal to t is accepted.
-        if limits is None:
-            return np.full(self.n_rows, np.inf, np.float32)
         return np.where(np.isnan(limits), np.inf, -limits).astype(np.float32)
-
-    def _rejected(self, ev, limits):
-        return ev.rank > self.rank_limits(limits)[:, None]
 
     def default_threshold(self, class_id):
         return 0.5
