@@ -2,7 +2,7 @@
 no checkpoint is shipped).
 
     SATSEG_SAM_RANDOM_INIT=1 QTWEBENGINE_DISABLE_SANDBOX=1 xvfb-run -a -s "-screen 0 1366x768x24" \\
-        .venv/bin/python docs/sam_screenshots.py docs/screenshots [--scene demo|FOLDER] [--steps N]
+        .venv/bin/python docs/sam_screenshots.py docs/screenshots [--scene demo|FOLDER] [--steps N] [--size WxH]
 
 ``--scene demo`` (default): the 600 px demo scene with its sample and validation polygons.
 ``--scene FOLDER``: a Sentinel-2 band folder (e.g. ../shared/data/s2-l2a-29RKH); three classes
@@ -27,6 +27,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("out")
 ap.add_argument("--scene", default="demo", help="demo, or a Sentinel-2 band folder")
 ap.add_argument("--steps", type=int, default=10, help="fine-tuning steps per variant")
+ap.add_argument("--size", default="1366x768", help="window size WxH (the README's shots: 1366x768)")
 args = ap.parse_args()
 
 app = make_app()
@@ -37,7 +38,7 @@ PREFIX = "sam-" if DEMO else "sam-real-"
 work = tempfile.mkdtemp()
 os.environ.setdefault("SATSEG_HOME", os.path.join(work, "home"))
 win = MainWindow(settings=QSettings(os.path.join(work, "s.ini"), QSettings.Format.IniFormat), quiet=True)
-win.resize(1366, 768)
+win.resize(*map(int, args.size.split("x")))
 win.show()
 p = win.sam_tools.panel
 stage = {"name": "open", "t": time.monotonic()}
