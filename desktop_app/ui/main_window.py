@@ -417,7 +417,11 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         elif answer == "04.00":
             self.open_path(doc.path, baseline=answer)   # read again without the offset
         else:
-            doc.baseline, doc.baseline_unknown = answer, False   # what is open is already right
+            try:
+                pipeline.state_baseline(doc, answer)   # what is open is already right
+            except SatSegError as exc:
+                self.notify(str(exc), "error")
+                return
             self._mark_dirty()   # the answer is saved with the project
 
     def render_image(self) -> None:

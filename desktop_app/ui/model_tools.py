@@ -224,7 +224,8 @@ class ModelTools:
                 path += SUFFIX
         try:
             training = res.training.report() if res.training is not None else None
-            save_model(res.classifier, path, training)
+            # How the image's pixels were read (the user's baseline or its metadata), as `satseg train` saves it.
+            save_model(res.classifier, path, training, baseline=res.request.doc.baseline_record)
         except SatSegError as exc:
             w.notify(str(exc), "error")
             return None

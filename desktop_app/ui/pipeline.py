@@ -43,6 +43,9 @@ class ImageDoc:
     is_demo: bool = False
     baseline: Optional[str] = None       # Sentinel-2 processing baseline the user stated
     baseline_unknown: bool = False       # a band folder that does not say it (docs/sentinel2.md)
+    # How a band folder's numbers became reflectance, from the source the pixels were read with
+    # (ImageSource.baseline_record): what a model trained on this image records, as `satseg train` does.
+    baseline_record: Optional[dict] = None
     warnings: list = field(default_factory=list)
     indices: list = field(default_factory=list)   # core SpectralIndex bands appended (ui/doc_indices.py)
 
@@ -107,7 +110,8 @@ def open_image_doc(path: str, job: Optional[Job] = None, baseline: Optional[str]
     src = open_image(path, baseline=baseline)
     doc = ImageDoc(Path(path).name, str(path), list(src.band_names), src.transform, src.crs,
                    src.width, src.height, source=src, baseline=baseline, warnings=list(src.warnings),
-                   baseline_unknown=getattr(src, "baseline_from", "") is None)
+                   baseline_unknown=getattr(src, "baseline_from", "") is None,
+                   baseline_record=src.baseline_record())
     if src.width * src.height * src.count * 4 <= IN_MEMORY_BYTES:
         job.step(0.2, "reading pixels")
         doc.raster = src.read()
@@ -116,6 +120,17 @@ def open_image_doc(path: str, job: Optional[Job] = None, baseline: Optional[str]
     warm_imports()
     job.step(1.0, "opened")
     return doc
+
+
+def state_baseline(doc: ImageDoc, answer: str) -> None:
+    """The user's answer for a band folder whose pixels need no re-reading (a baseline before 04.00:
+    no offset, as it was read). Later reads (``worker_image``) apply it; the record is that of the folder
+    opened with it, the same a re-read or `satseg train --baseline` gives. SatSegError if it cannot be opened."""
+    from ..core.sources import open_image
+
+    with open_image(doc.path, check_valid=False, baseline=answer) as src:
+        record = src.baseline_record()
+    doc.baseline, doc.baseline_unknown, doc.baseline_record = answer, False, record
 
 
 def warm_imports() -> None:
