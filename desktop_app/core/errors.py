@@ -12,7 +12,7 @@ class SatSegError(Exception):
 
 
 class Advice(str):
-    """A user message whose advice depends on where it is read.
+    """A user message whose advice depends on where it is read (docs/messages.md).
 
     As a str it is the window's wording (naming the dialog or panel that holds the
     setting), because the app shows ``str(...)`` of errors and warnings in many places;

@@ -64,8 +64,8 @@ def run_on_earth_engine(win) -> None:
     from .ee_classify_dialog import ClassifyOnEarthEngineDialog
 
     if not win.roi:
-        win.notify("Draw a region of interest first (Imagery ▸ Region of interest): Earth Engine classifies that area.",
-                   "warning")
+        win.notify("Draw a region of interest first (Image panel ▸ Region of interest): Earth Engine classifies "
+                   "that area.", "warning")
         return
     samples = win.model.to_sample_set()
     method = win.model_panel.method()

@@ -477,7 +477,7 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
 
     def fetch_for_roi(self) -> None:
         if not self.roi:
-            self.notify("Draw a region of interest first (Imagery ▸ Region of interest).", "warning")
+            self.notify("Draw a region of interest first (Image panel ▸ Region of interest).", "warning")
             return
         from .fetch_dialog import run_fetch_dialog  # present only with the online-imagery module
 

@@ -141,7 +141,7 @@ def test_key_without_project_and_no_project_given(tmp_path):
     with pytest.raises(SatSegError, match="no Google Cloud project set") as err:
         E.ee_initialize(None, key_file=_key(tmp_path, project=None), check_network=False)
     assert str(err.value).endswith("; enter its id as EE project in the Fetch imagery for ROI… dialog "
-                                   "(Imagery panel)")
+                                   "(Image panel)")
     assert cli_text(err.value).endswith("; give its id with --ee-project")
 
 
@@ -196,7 +196,7 @@ def test_revoked_key_has_its_own_message(tmp_path, monkeypatch):
         E.ee_initialize(None, key_file=_key(tmp_path), check_network=False)
     assert "earthengine authenticate" not in str(err.value)
     assert str(err.value).endswith("Cloud console and choose it with Account… in the Fetch imagery for ROI… dialog "
-                                   "(Imagery panel)")
+                                   "(Image panel)")
     assert cli_text(err.value).endswith("Cloud console and give it with --ee-key")
 
 

@@ -34,7 +34,7 @@ def test_without_an_answer_the_user_is_warned(qtbot, window, bare_folder):
     warned = [text for level, text in window.messages if level == "warning" and "0.1 too high" in text]
     assert window.doc.pixel_values(5, 5) == pytest.approx([0.15, 0.25])
     # The window says what to do in the window; the same warning on the command line names the flag.
-    assert warned and "Open Sentinel-2 folder… in the Imagery panel" in warned[0] and "--" not in warned[0]
+    assert warned and "Open Sentinel-2 folder… in the Image panel" in warned[0] and "--" not in warned[0]
     assert window.imagery_panel.open_folder.text() == "Open Sentinel-2 folder…"
 
 
@@ -43,7 +43,7 @@ def test_the_command_line_names_the_baseline_flag(bare_folder, capsys):
 
     assert main(["info", str(bare_folder)]) == 0
     err = capsys.readouterr().err
-    assert "0.1 too high; state it with --baseline 04.00" in err and "Imagery panel" not in err
+    assert "0.1 too high; state it with --baseline 04.00" in err and "Image panel" not in err
 
 
 def test_the_stated_baseline_is_saved_with_the_project_and_reused(qtbot, make_window, bare_folder, tmp_path):

@@ -44,7 +44,7 @@ MAX_SCENES = 5000
 
 NO_PROJECT = advised("no Google Cloud project set for Earth Engine (a project registered for Earth Engine is needed)",
                      cli="give its id with --ee-project",
-                     app="enter its id as EE project in the Fetch imagery for ROI… dialog (Imagery panel)")
+                     app="enter its id as EE project in the Fetch imagery for ROI… dialog (Image panel)")
 
 
 # --- authentication -------------------------------------------------------

@@ -17,7 +17,7 @@ from . import netcall
 RETRY_STATUS = {429, 500, 502, 503, 504}
 DEFAULT_TIMEOUT_S = 120.0  # a median over many scenes can take a minute before the first byte
 # Where the window keeps the Earth Engine sign-in, key file and project.
-EE_ACCOUNT_APP = "Account… in the Fetch imagery for ROI… dialog (Imagery panel)"
+EE_ACCOUNT_APP = "Account… in the Fetch imagery for ROI… dialog (Image panel)"
 NOT_SIGNED_IN = advised("not signed in to Earth Engine",
                         cli="run 'earthengine authenticate', or give a service-account key file with --ee-key",
                         app=f"sign in, or choose a service-account key file, with {EE_ACCOUNT_APP}")

@@ -169,7 +169,9 @@ def import_checkpoint(path: str | os.PathLike, name: Optional[str] = None, job: 
     if existing is not None:
         if existing.sha256 == digest:
             return existing
-        raise SatSegError(f"a different model is already installed as '{name}'; choose another --name or remove it")
+        raise SatSegError(advised(f"a different model is already installed as '{name}'",
+                                  cli="choose another --name or remove it (satseg sam remove)",
+                                  app="remove it first (choose it in the SAM-2 panel, then Remove)"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -101,7 +101,7 @@ BASELINE_UNKNOWN = (
 )
 # What answers it, where the warning is read (core/errors.py).
 BASELINE_CLI = "state it with --baseline 04.00 (or e.g. --baseline 02.14)"
-BASELINE_APP = ("if you know it, open the folder again (Open Sentinel-2 folder… in the Imagery panel) and choose "
+BASELINE_APP = ("if you know it, open the folder again (Open Sentinel-2 folder… in the Image panel) and choose "
                 "its baseline when asked")
 
 

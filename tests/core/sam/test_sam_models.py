@@ -4,7 +4,7 @@ import hashlib
 import pytest
 import torch
 
-from desktop_app.core.errors import SatSegError
+from desktop_app.core.errors import SatSegError, cli_text
 from desktop_app.core.sam import models
 from desktop_app.core.sam.runtime import SHRINK_OVERRIDES, build_model
 
@@ -28,6 +28,15 @@ def test_import_list_load_remove(tiny_checkpoint, sam_home):
     assert [m.name for m in models.list_models()] == ["sam2.1-tiny"]
     # importing the same file again is harmless; another file under the same name is refused
     assert models.import_checkpoint(tiny_checkpoint).sha256 == info.sha256
+    other = tiny_checkpoint.with_name("other.pt")
+    sd = torch.load(tiny_checkpoint, weights_only=True)["model"]
+    sd["sam_mask_decoder.iou_token.weight"] += 1
+    torch.save({"model": sd}, other)
+    with pytest.raises(SatSegError, match="a different model is already installed as 'sam2.1-tiny'") as err:
+        models.import_checkpoint(other)
+    assert "Remove" in str(err.value) and "--" not in str(err.value)          # the window's words
+    assert cli_text(err.value).endswith("choose another --name or remove it (satseg sam remove)")
+    other.unlink()
     model = models.load_model(models.get_model(), device="cpu")
     ref = torch.load(tiny_checkpoint, weights_only=True)["model"]
     key = "sam_mask_decoder.iou_token.weight"
