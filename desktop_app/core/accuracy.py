@@ -162,8 +162,41 @@ def _load_classes(classified, transform=None, crs=None, classes=None):
     return np.asarray(classified), transform, crs, list(classes)
 
 
+class PolygonReference:
+    """Reference polygons rasterized on one grid, kept until the grid or the polygons change.
+
+    A threshold change alters only the prediction: with this cache it re-counts the reference
+    pixels and rasterizes nothing (docs/performance.md). Polygons are compared by class, role and
+    geometry, so a new but equal SampleSet (the window builds one per run) still hits. One entry;
+    safe to share between worker threads.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._key = None
+        self._pixels = (np.zeros(0, np.intp), np.zeros(0, np.uint8))
+
+    def pixels(self, samples, shape, transform, crs, role: Optional[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(flat indices of the reference pixels, their class ids) on the grid."""
+        from .samples import rasterize_samples
+
+        polys = samples.with_role(role)
+        key = (tuple(shape), tuple(transform), crs.to_wkt(), role,
+               tuple((c.id, c.name) for c in samples.classes),
+               tuple((p.class_name, p.geometry.wkb) for p in polys))
+        with self._lock:
+            if key != self._key:
+                truth = rasterize_samples(samples, tuple(shape), transform, crs, role=role).ravel()
+                idx = np.flatnonzero((truth != UNCLASSIFIED) & (truth != NODATA))
+                self._key, self._pixels = key, (idx, truth[idx])
+            return self._pixels
+
+
 def accuracy_against_polygons(classified, *grid_and_samples, samples=None, transform=None, crs=None, classes=None,
-                              role: Optional[str] = "auto") -> AccuracyReport:
+                              role: Optional[str] = "auto",
+                              reference: Optional[PolygonReference] = None) -> AccuracyReport:
     """Accuracy against polygons (a SampleSet).
 
     ``classified`` is a class-raster path or a uint8 array; an array also needs
@@ -171,7 +204,8 @@ def accuracy_against_polygons(classified, *grid_and_samples, samples=None, trans
     keyword or positionally in any order (they are told apart by type), e.g.
     ``accuracy_against_polygons(array, transform, crs, samples, classes)``.
     ``role="auto"`` uses the validation polygons if the set has any, else all
-    polygons. Classes are matched by name.
+    polygons. Classes are matched by name. ``reference`` keeps the rasterized polygons between
+    calls on the same grid (a threshold change re-counts only).
     """
     from affine import Affine
     from rasterio.crs import CRS
@@ -191,21 +225,19 @@ def accuracy_against_polygons(classified, *grid_and_samples, samples=None, trans
             raise TypeError(f"unexpected argument {arg!r}")
     if samples is None:
         raise SatSegError("no reference polygons given")
-    from .samples import rasterize_samples
-
     pred, transform, crs, pred_classes = _load_classes(classified, transform, crs, classes)
     if role == "auto":
         role = "validation" if samples.with_role("validation") else None
     if not samples.with_role(role):
         raise SatSegError(f"the reference contains no {role} polygons")
-    truth = rasterize_samples(samples, pred.shape, transform, crs, role=role)
-    if not truth.any():
+    idx, truth = (reference or PolygonReference()).pixels(samples, pred.shape, transform, crs, role)
+    if not len(idx):
         raise SatSegError("none of the reference polygons covers a pixel of the classification "
                           "(outside the image, or smaller than a pixel)")
     names = {c.name for c in pred_classes}
     missing = [c.name for c in samples.classes if c.name not in names and samples.with_role(role)
                and any(p.class_name == c.name for p in samples.with_role(role))]
-    report = accuracy_from_arrays(pred, truth, pred_classes, samples.classes)
+    report = accuracy_from_arrays(np.take(pred, idx), truth, pred_classes, samples.classes)   # reference pixels only
     if missing:
         report.warnings.append(f"reference class(es) {', '.join(missing)} are not in the classification; "
                                "their pixels count as errors")

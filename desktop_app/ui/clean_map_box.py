@@ -30,7 +30,8 @@ def clean_result(res, majority: int, sieve_ha: float, small: str, job=None):
     areas = class_areas(array, doc.transform, doc.crs, res.classes)
     accuracy = None
     if res.accuracy is not None:
-        accuracy = accuracy_against_polygons(array, doc.transform, doc.crs, res.request.samples, res.classes)
+        accuracy = accuracy_against_polygons(array, doc.transform, doc.crs, res.request.samples, res.classes,
+                                            reference=doc.reference)
     job.step(1.0, "cleaned")
     out = replace(res, class_array=array, overlays=overlays, areas=areas, accuracy=accuracy, refit=False,
                   warnings=[])

@@ -26,6 +26,12 @@ IN_MEMORY_BYTES = 500_000_000
 DISPLAY_MAX = 2048
 
 
+def _polygon_reference():
+    from ..core.accuracy import PolygonReference   # lazily: the pipeline module loads with the window
+
+    return PolygonReference()
+
+
 @dataclass
 class ImageDoc:
     """The open image: its grid, bands and where its pixels come from."""
@@ -48,6 +54,9 @@ class ImageDoc:
     baseline_record: Optional[dict] = None
     warnings: list = field(default_factory=list)
     indices: list = field(default_factory=list)   # core SpectralIndex bands appended (ui/doc_indices.py)
+    # The validation polygons rasterized on this image's grid (core PolygonReference): a threshold
+    # change re-counts the accuracy without rasterizing again.
+    reference: object = field(default_factory=_polygon_reference)
 
     @property
     def image(self):
@@ -353,7 +362,8 @@ def validation_accuracy(req: RunRequest, class_array: np.ndarray, classes: Seque
         return None
     from ..core.accuracy import accuracy_against_polygons
 
-    return accuracy_against_polygons(class_array, req.doc.transform, req.doc.crs, req.samples, classes)
+    return accuracy_against_polygons(class_array, req.doc.transform, req.doc.crs, req.samples, classes,
+                                     reference=req.doc.reference)
 
 
 def recolor_overlays(result: RunResult, classes: Sequence[ClassInfo]) -> dict[int, Overlay]:

@@ -109,3 +109,55 @@ def test_reference_names_that_match_nothing_are_an_error_unless_generic():
         accuracy_from_arrays(truth, truth, C, [ClassInfo(1, "lake", "#000000"), ClassInfo(2, "wood", "#000000")])
     generic = [ClassInfo(1, "class 1", "#000000"), ClassInfo(2, "class 2", "#000000")]
     assert accuracy_from_arrays(truth, truth, C, generic).overall_accuracy == 1.0
+
+
+def test_a_threshold_change_recounts_without_rasterizing_again(monkeypatch):
+    """The polygons are rasterized once per grid and polygon set (PolygonReference); each new
+    prediction's figures equal scikit-learn's on the pixels under the polygons."""
+    import desktop_app.core.samples as samples_module
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix
+
+    from desktop_app.core.accuracy import PolygonReference
+
+    calls = []
+    real = samples_module.rasterize_samples
+    monkeypatch.setattr(samples_module, "rasterize_samples", lambda *a, **k: (calls.append(a[2]), real(*a, **k))[1])
+    boxes = [("water", 2, 3, 9, 8), ("forest", 10, 11, 18, 19), ("water", 12, 0, 16, 5)]   # class, r0, c0, r1, c1
+
+    def polygons(moved=0):
+        feats = [{"type": "Feature", "properties": {"class": n, "role": "validation"},
+                  "geometry": _poly(r0 + moved, c0, r1 + moved, c1)} for n, r0, c0, r1, c1 in boxes]
+        feats.append({"type": "Feature", "properties": {"class": "forest"}, "geometry": _poly(0, 10, 6, 16)})
+        truth = np.zeros((20, 20), np.uint8)          # by hand: the pixel centres inside each box
+        for n, r0, c0, r1, c1 in boxes:
+            truth[r0 + moved:r1 + moved, c0:c1] = 1 if n == "water" else 2
+        return {"type": "FeatureCollection", "features": feats}, truth
+
+    def check(report, pred, truth):
+        ref = truth > 0
+        m = confusion_matrix(truth[ref], pred[ref], labels=[1, 2, 0])   # 0: left unclassified
+        assert report.matrix.tolist() == m[:2, :2].tolist()
+        assert report.unclassified.tolist() == m[:2, 2].tolist()
+        assert report.overall_accuracy == pytest.approx(accuracy_score(truth[ref], pred[ref]))
+        assert report.kappa == pytest.approx(cohen_kappa_score(truth[ref], pred[ref], labels=[1, 2, 0]))
+
+    rng = np.random.default_rng(7)
+    reference = PolygonReference()
+    fc, truth = polygons()
+    pred = rng.integers(1, 3, (20, 20)).astype(np.uint8)
+    for _ in range(4):   # threshold changes: more pixels rejected each time, the polygons as they were
+        pred = pred.copy()
+        pred[rng.random(pred.shape) < 0.15] = 0
+        # A new but equal SampleSet each time, as the window builds one per run.
+        check(accuracy_against_polygons(pred, T, UTM, samples_from_geojson(fc), C, reference=reference), pred, truth)
+    assert len(calls) == 1
+    # The polygons change: rasterized again, and the counts follow them.
+    fc2, truth2 = polygons(moved=1)
+    check(accuracy_against_polygons(pred, T, UTM, samples_from_geojson(fc2), C, reference=reference), pred, truth2)
+    assert len(calls) == 2
+    check(accuracy_against_polygons(pred, T, UTM, samples_from_geojson(fc2), C, reference=reference), pred, truth2)
+    assert len(calls) == 2
+    # Another grid (one pixel to the east): rasterized again.
+    shifted = T @ Affine.translation(1, 0)
+    accuracy_against_polygons(pred, shifted, UTM, samples_from_geojson(fc2), C, reference=reference)
+    assert len(calls) == 3 and calls[-1] == shifted

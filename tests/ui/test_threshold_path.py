@@ -45,3 +45,38 @@ def test_threshold_change_sends_changed_masks_first_and_tables_follow(qtbot, dem
     for lid, row in rows_before.items():
         if lid in win.layers_panel.rows and lid != "mask-0":
             assert win.layers_panel.rows[lid] is row
+
+
+def test_threshold_change_recounts_accuracy_without_rasterizing_the_polygons(qtbot, demo_window, monkeypatch):
+    """The validation polygons are rasterized once for the image's grid: a threshold change only
+    re-counts (the figures equal scikit-learn's on the same pixels); a polygon change rasterizes again."""
+    import numpy as np
+    from sklearn.metrics import confusion_matrix
+
+    import desktop_app.core.samples as samples_module
+
+    win = demo_window
+    calls = []
+    real = samples_module.rasterize_samples
+    monkeypatch.setattr(samples_module, "rasterize_samples", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    assert run_and_wait(qtbot, win) == "done"
+    assert len(calls) == 1 and win.result.accuracy is not None
+    for value in (0.9, 0.5):
+        with qtbot.waitSignal(win.classification_finished, timeout=60000):
+            win.model_panel.set_thresholds({c.name: value for c in win.result.classes})
+        res = win.result
+        assert res.refit is False and len(calls) == 1
+        truth = real(res.request.samples, res.class_array.shape, win.doc.transform, win.doc.crs, role="validation")
+        ref = truth > 0
+        ids = [c.id for c in res.classes]
+        m = confusion_matrix(truth[ref], res.class_array[ref], labels=ids + [0])
+        assert res.accuracy.matrix.tolist() == m[:-1, :-1].tolist()
+        assert res.accuracy.unclassified.tolist() == m[:-1, -1].tolist()
+    assert res.accuracy.unclassified.sum() > 0          # the thresholds did change the counts
+    # One validation polygon fewer: the next run rasterizes the new set once, and counts it.
+    win.model.delete_polygon(win.model.polygon_ids(role="validation")[0])
+    assert run_and_wait(qtbot, win) == "done"
+    assert len(calls) == 2
+    truth = real(win.result.request.samples, truth.shape, win.doc.transform, win.doc.crs, role="validation")
+    assert win.result.accuracy.total == int(((truth > 0) & (win.result.class_array != 255)).sum())
+    assert np.count_nonzero(truth) < np.count_nonzero(ref)
