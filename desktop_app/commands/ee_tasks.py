@@ -1,15 +1,18 @@
-"""satseg ee-tasks list|cancel ID|download ID: the Earth Engine exports started by satseg classify-ee --export."""
+"""satseg ee-tasks list|cancel ID|download ID|forget ID: the Earth Engine exports started by satseg classify-ee --export."""
 from __future__ import annotations
 
 import json
 
 NAME = "ee-tasks"
-HELP = "Earth Engine exports started by classify-ee --export: list, cancel, download (Drive or Cloud Storage)"
+HELP = ("Earth Engine exports started by classify-ee --export: list, cancel, download (Drive or Cloud Storage), "
+        "forget (remove a finished, failed or cancelled task from the list)")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("action", choices=["list", "cancel", "download"])
-    p.add_argument("task", nargs="?", metavar="ID", help="task id (cancel, download)")
+    p.add_argument("action", choices=["list", "cancel", "download", "forget"],
+                   help="forget removes a finished, failed or cancelled task from SatSeg's list; nothing on Earth "
+                        "Engine, Drive, Cloud Storage or disk is deleted")
+    p.add_argument("task", nargs="?", metavar="ID", help="task id (cancel, download, forget)")
     p.add_argument("--out", metavar="CLASSES.tif", help="download: write here instead of the path given at export")
     p.add_argument("--ee-project", metavar="ID", help="Google Cloud project registered for Earth Engine")
     p.add_argument("--ee-key", metavar="FILE", help="service-account JSON key instead of the stored sign-in")
@@ -27,7 +30,15 @@ def run(args) -> int:
     if args.action == "list" and not records:
         print("no Earth Engine exports started by SatSeg")
         return 0
+    if args.action == "forget":
+        record = T.find(args.task)                 # an unknown id is one line, before any request
     ensure_session(args.ee_project, args.ee_key)
+    if args.action == "forget":
+        [status] = T.statuses([record])            # only a task that can no longer change may go
+        T.forget(args.task, status)
+        print(f"{args.task}: removed from the list ({T.describe(status)}); nothing on Earth Engine or on disk "
+              "was deleted")
+        return 0
     if args.action == "cancel":
         T.cancel(args.task)
         print(f"{args.task}: cancel requested")

@@ -1,4 +1,5 @@
-"""Classify ▸ Earth Engine tasks…: the exports SatSeg started, their state, Cancel, Download (docs/scale.md).
+"""Classify ▸ Earth Engine tasks…: the exports SatSeg started, their state, Cancel, Download, Remove from list
+(docs/scale.md).
 
 A small non-modal table of the recorded tasks (``core/scale/ee_tasks.py``,
 the same list ``satseg ee-tasks`` shows). Reading states and cancelling are
@@ -7,7 +8,9 @@ worker lane, so a long download or classification never holds them up and
 the window never waits. While the dialog is open the states are read again
 every ``POLL_S`` seconds (a tick-box turns that off). Download runs on the
 window's long-job runner (progress and Cancel in the status bar) and shows
-the class raster with ``ee_classify_box.show_class_raster``.
+the class raster with ``ee_classify_box.show_class_raster``. Remove from list
+forgets a finished, failed or cancelled task (``ee_tasks.forget``): SatSeg's list
+only, never Earth Engine or a file.
 """
 from __future__ import annotations
 
@@ -93,6 +96,11 @@ class EeTasksDialog(QDialog):
         self.refresh_button = QPushButton("Refresh")
         self.cancel_button = QPushButton("Cancel task")
         self.download_button = QPushButton("Download and show")
+        self.remove_button = QPushButton("Remove from list")
+        self.remove_button.setToolTip("Remove this finished, failed or cancelled task from SatSeg's list. Nothing is "
+                                      "deleted: the task on Earth Engine, its files in Google Drive or Cloud Storage "
+                                      "and any downloaded class raster stay as they are.")
+        self._downloading: Optional[str] = None      # the task whose download runs now
         self.poll = QCheckBox(f"Refresh every {POLL_S} s")
         self.poll.setChecked(True)
         close = QPushButton("Close")
@@ -100,7 +108,7 @@ class EeTasksDialog(QDialog):
         for w in (self.refresh_button, self.poll):
             row.addWidget(w)
         row.addStretch(1)
-        for w in (self.cancel_button, self.download_button, close):
+        for w in (self.cancel_button, self.download_button, self.remove_button, close):
             row.addWidget(w)
         lay = QVBoxLayout(self)
         lay.addWidget(self.table, 1)
@@ -113,6 +121,7 @@ class EeTasksDialog(QDialog):
         self.refresh_button.clicked.connect(lambda: self.refresh())
         self.cancel_button.clicked.connect(self.ask_cancel)
         self.download_button.clicked.connect(self.download)
+        self.remove_button.clicked.connect(self.ask_remove)
         self.poll.toggled.connect(self._poll_toggled)
         close.clicked.connect(self.close)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -166,13 +175,15 @@ class EeTasksDialog(QDialog):
         self.detail.setText(f"Task {r['id']}: {state}. Saved as {r['out']}." if r else "")
 
     def _update_buttons(self) -> None:
-        from ..core.scale.ee_tasks import DONE
+        from ..core.scale.ee_tasks import DONE, FORGETTABLE
 
         r = self.selected()
         state = (self.states.get(r["id"]) or {}).get("state") if r else None
         self.cancel_button.setEnabled(r is not None and (state is None or state in ACTIVE))
         self.download_button.setEnabled(r is not None and state == DONE
                                         and not self.win.runner.busy("ee-download"))
+        # Only a state read from Earth Engine that can never change again; not while it downloads.
+        self.remove_button.setEnabled(r is not None and state in FORGETTABLE and r["id"] != self._downloading)
 
     # ---------------------------------------------------------------- states
     def refresh(self, manual: bool = True) -> None:
@@ -250,6 +261,42 @@ class EeTasksDialog(QDialog):
                         on_error=lambda msg: (self.note.setText(f"Could not cancel the task: {msg}"),
                                               self._update_buttons()))
 
+    # ---------------------------------------------------------------- remove from list
+    def ask_remove(self) -> None:
+        """Remove at once, except a finished export not downloaded yet: SatSeg could not download it later."""
+        from ..core.scale.ee_tasks import DONE
+
+        r = self.selected()
+        if r is None:
+            return
+        if (self.states.get(r["id"]) or {}).get("state") == DONE and not Path(r["out"]).exists():
+            box = QMessageBox(QMessageBox.Icon.Question, "Remove Earth Engine task from the list",
+                              f"The export to {destination_text(r['dest'])} is finished but not downloaded. Once "
+                              "it is off the list SatSeg cannot download it; the file stays where Earth Engine "
+                              "wrote it. Remove it from the list?",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.accepted.connect(lambda rec=r: self.remove_task(rec))
+            self.confirm = box
+            box.open()        # window-modal, never blocks the event loop
+            return
+        self.remove_task(r)
+
+    def remove_task(self, record: dict) -> None:
+        from ..core.errors import SatSegError
+        from ..core.scale.ee_tasks import forget
+
+        try:
+            forget(record["id"], self.states.get(record["id"]) or {})
+        except SatSegError as exc:
+            self.note.setText(f"Not removed: {exc}")
+            return
+        self.states.pop(record["id"], None)
+        self.reload()
+        self.note.setText(f"Removed the export to {destination_text(record['dest'])} from the list; nothing was "
+                          "deleted.")
+
     # ---------------------------------------------------------------- download
     def download(self) -> None:
         """Download the finished export on the window's runner, then show it as the window's result."""
@@ -275,12 +322,15 @@ class EeTasksDialog(QDialog):
             win.notify(f"Downloading the Earth Engine export failed: {message}", "error")
 
         self.download_button.setEnabled(False)
+        self._downloading = record["id"]
+        self._update_buttons()
         self.note.setText(f"Downloading {Path(record['out']).name} (progress and Cancel in the status bar)…")
         win.runner.start("ee-download", run, label="Downloading the Earth Engine export", on_done=done,
                          on_error=failed)
 
     def _runner_finished(self, task, _outcome: str) -> None:
         if task.kind == "ee-download":        # done, failed or cancelled (Esc): Download is possible again
+            self._downloading = None
             self.reload()
 
     # ---------------------------------------------------------------- lifetime

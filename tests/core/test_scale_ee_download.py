@@ -306,7 +306,8 @@ class TestCommand(apitestcase.ApiTestCase):
             "DONE1": _operation("DONE1", "SUCCEEDED",
                                 metadata={"destinationUris": [f"https://drive.google.com/#folders/{folder_id}"]}),
             "FAIL1": _operation("FAIL1", "FAILED", error={"code": 3, "message": "Export too large: 2e13 pixels."}),
-            "STOP1": _operation("STOP1", "CANCELLED")})
+            "STOP1": _operation("STOP1", "CANCELLED"), "RUN1": _operation("RUN1", "RUNNING"),
+            "HALT1": _operation("HALT1", "CANCELLING")})
         with pytest.MonkeyPatch.context() as mp, apitestcase.UsingCloudApi(mock_http=ops):
             mp.setattr(export_files, "DRIVE_API", api.drive_api)     # Google's address -> the loopback server
             try:
@@ -369,6 +370,42 @@ class TestCommand(apitestcase.ApiTestCase):
             code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "cancel", "DONE1")
             assert (code, out.strip()) == (0, "DONE1: cancel requested") and ops.cancelled == ["DONE1"]
             assert ops.asked[-1].split("?")[0].endswith("/operations/DONE1:cancel")
+
+    def test_forget_removes_a_finished_failed_or_cancelled_task_from_the_list_only(self):
+        import desktop_app.core.atomic as atomic
+        from desktop_app.core.scale import ee_tasks as T
+
+        records = T.read_records()
+        T._write_records(records + [{**records[0], "id": i} for i in ("RUN1", "HALT1", "GONE1")])
+        downloaded = self.tmp / "out" / "classes.tif"
+        downloaded.write_bytes(b"the downloaded class raster")
+        writes, real = [], atomic.write_text_atomic
+        with GoogleApis() as api, pytest.MonkeyPatch.context() as mp:
+            mp.setattr(atomic, "write_text_atomic", lambda *a, **k: (writes.append(a[0]), real(*a, **k))[1])
+            for task, state in (("DONE1", "completed"), ("FAIL1", "failed"), ("STOP1", "cancelled")):
+                code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", task)
+                assert code == 0, err
+                assert out.startswith(f"{task}: removed from the list ({state}") and "nothing on Earth Engine" in out
+                assert task not in [r["id"] for r in T.read_records()]
+                assert ops.cancelled == [] and all(f"operations/{task}" in u for u in ops.asked)
+            assert writes == [T.tasks_file()] * 3                # rewritten through the atomic writer
+            # A task that can still change stays, one line, exit 2; so does one Earth Engine no longer knows.
+            for task, now in (("RUN1", "running"), ("HALT1", "being cancelled"),
+                              ("GONE1", "unknown to Earth Engine (deleted, expired, or started under another "
+                                        "Cloud project)")):
+                code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", task)
+                assert (code, out, ops.cancelled) == (2, "", [])
+                assert err.strip() == (f"satseg: error: Earth Engine task {task} is {now}: only a finished, failed "
+                                       f"or cancelled task can be removed from the list; wait for it, or cancel it "
+                                       f"first (satseg ee-tasks cancel {task})")
+            # An id SatSeg never started: one line, exit 2, before any request.
+            code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", "NOPE1")
+            assert (code, out, ops.asked) == (2, "", [])
+            assert err.strip() == ("satseg: error: no Earth Engine task NOPE1 was started by SatSeg "
+                                   "(see satseg ee-tasks list)")
+            assert api.requests == []                            # Drive was never asked
+        assert [r["id"] for r in T.read_records()] == ["RUN1", "HALT1", "GONE1"] and len(writes) == 3
+        assert downloaded.read_bytes() == b"the downloaded class raster"
 
 
 _CHILD = r'''

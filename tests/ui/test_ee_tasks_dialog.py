@@ -274,3 +274,60 @@ def test_open_dialog_follows_running_tasks_and_stops_asking_when_they_finish(qtb
         qtbot.waitUntil(lambda: len(fake.reads) == asked + 2, timeout=10000)
         dlg.close()
         assert not dlg.timer.isActive()
+
+
+def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change(qtbot, window, signed_in, tmp_path):
+    from ee import apitestcase
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop_app.core.scale.ee_tasks import _write_records, read_records
+    from desktop_app.ui.ee_tasks_dialog import show_tasks
+
+    kept = tmp_path / "kept.tif"
+    kept.write_bytes(b"a downloaded class raster")
+    base = {"started": "2026-03-01 10:00", "classes": [], "tags": {}, "dest": "drive:satseg/a"}
+    _write_records([{**base, "id": "GOT1", "out": str(kept)},                 # finished and downloaded
+                    {**base, "id": "NEW1", "out": str(tmp_path / "new.tif")},  # finished, not downloaded
+                    {**base, "id": "FAIL1", "out": str(tmp_path / "f.tif")},
+                    {**base, "id": "STOP1", "out": str(tmp_path / "s.tif")},
+                    {**base, "id": "RUN1", "out": str(tmp_path / "r.tif")}])
+    fake = _earth_engine({"GOT1": _operation("GOT1", "SUCCEEDED"), "NEW1": _operation("NEW1", "SUCCEEDED"),
+                          "FAIL1": _operation("FAIL1", "FAILED"), "STOP1": _operation("STOP1", "CANCELLED"),
+                          "RUN1": _operation("RUN1", "RUNNING")})
+    with apitestcase.UsingCloudApi(mock_http=fake):
+        dlg = show_tasks(window)
+        tip = dlg.remove_button.toolTip()
+        assert "Nothing is deleted" in tip and "Earth Engine" in tip and "downloaded" in tip
+        assert not dlg.remove_button.isEnabled()                     # nothing read yet
+        qtbot.waitUntil(lambda: _cell(dlg, "RUN1", "State") == "running", timeout=15000)
+        enabled = {}
+        for r in list(dlg.records):
+            dlg.table.selectRow(_row(dlg, r["id"]))
+            enabled[r["id"]] = dlg.remove_button.isEnabled()
+        assert enabled == {"GOT1": True, "NEW1": True, "FAIL1": True, "STOP1": True, "RUN1": False}
+        # Failed, cancelled, finished and downloaded: off the list at once; the downloaded file stays.
+        for task in ("FAIL1", "STOP1", "GOT1"):
+            dlg.table.selectRow(_row(dlg, task))
+            dlg.remove_button.click()
+            assert task not in [r["id"] for r in dlg.records] and task not in [r["id"] for r in read_records()]
+            assert "nothing was deleted" in dlg.note.text()
+        assert kept.read_bytes() == b"a downloaded class raster"
+        # Finished but not downloaded: asked first; No keeps it, Yes removes it.
+        dlg.table.selectRow(_row(dlg, "NEW1"))
+        dlg.remove_button.click()
+        assert "not downloaded" in dlg.confirm.text()
+        dlg.confirm.button(QMessageBox.StandardButton.No).click()
+        assert "NEW1" in [r["id"] for r in read_records()]
+        dlg.table.selectRow(_row(dlg, "NEW1"))
+        dlg.remove_button.click()
+        dlg.confirm.button(QMessageBox.StandardButton.Yes).click()
+        assert [r["id"] for r in read_records()] == ["RUN1"] and [r["id"] for r in dlg.records] == ["RUN1"]
+        # A running task stays even if asked through the code path: the core refuses it.
+        dlg.table.selectRow(_row(dlg, "RUN1"))
+        assert not dlg.remove_button.isEnabled()
+        dlg.remove_task(dlg.records[0])
+        assert dlg.note.text().startswith("Not removed: Earth Engine task RUN1 is running")
+        assert "--" not in dlg.note.text() and "Cancel task" in dlg.note.text()
+        assert [r["id"] for r in read_records()] == ["RUN1"]
+        assert fake.cancelled == []                                  # Earth Engine was only asked for states
+        dlg.close()

@@ -6,9 +6,10 @@ Cloud-Optimized GeoTIFF to Cloud Storage or Drive, with an explicit
 (``ee-tasks.json``) with what is needed to finish the job locally: the class
 list and tags. ``satseg ee-tasks`` and the app's Earth Engine tasks dialog
 list their state (earthengine-api's operations API: ``getOperation``,
-``cancelOperation``), cancel one, and download a finished Drive or Cloud
+``cancelOperation``), cancel one, download a finished Drive or Cloud
 Storage export into a class GeoTIFF (colour table and SATSEG_CLASSES added,
-as the local engine writes them).
+as the local engine writes them), and forget a finished, failed or cancelled
+one (the list only; nothing on Earth Engine or on disk is deleted).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..errors import Advice, SatSegError, advised
 TASKS_FILE = "ee-tasks.json"
 DONE, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
 UNKNOWN = "UNKNOWN"
+FORGETTABLE = (DONE, FAILED, CANCELLED)   # states that never change again: the record may go
 DOWNLOAD_TIMEOUT_S = 120
 STATE_TIMEOUT_S = 30     # one task-state request (list, Refresh, cancel): a short answer or a clear line
 
@@ -103,6 +105,23 @@ def find(task_id: str) -> dict:
     unknown = f"no Earth Engine task {task_id} was started by SatSeg"
     raise SatSegError(Advice(f"{unknown} (see Classify ▸ Earth Engine tasks…)",
                              f"{unknown} (see satseg ee-tasks list)"))
+
+
+def forget(task_id: str, status: dict) -> dict:
+    """Remove a finished, failed or cancelled task from ``ee-tasks.json`` (rewritten atomically) and
+    return its record. Earth Engine and the exported or downloaded files are not touched; only
+    SatSeg's memory of the task goes. ``status``: the task's state as read from Earth Engine."""
+    record = find(task_id)
+    state = status.get("state")
+    if state not in FORGETTABLE:
+        now = ("being cancelled" if state == "CANCEL_REQUESTED" else "waiting to start" if state == "READY"
+               else "running" if state == "RUNNING" else describe(status))
+        raise SatSegError(advised(f"Earth Engine task {task_id} is {now}: only a finished, failed or cancelled "
+                                  "task can be removed from the list",
+                                  cli=f"wait for it, or cancel it first (satseg ee-tasks cancel {task_id})",
+                                  app="wait for it, or cancel it first (Cancel task)"))
+    _write_records([r for r in read_records() if r["id"] != task_id])   # read again: another may have started
+    return record
 
 
 def describe(status: dict) -> str:
