@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..core.document import SAM
@@ -249,9 +248,7 @@ class SamTools:
             self.panel.finetune_info.setText(f"Kept {kept} (OA {oa} on {sc['basis']}); saved in {summary['path']}")
             self._update_state(finetuned=summary["path"], losses=summary["losses"])
             self.panel.set_model_dir(summary["path"])
-            # The fine-tuned result of this image, for the map and the scores. Started once the runner has
-            # reported this task: a "sam" task started inside on_done would report it as superseded.
-            QTimer.singleShot(0, self.segment)
+            self.segment()   # the fine-tuned result of this image, for the map and the scores
 
         w.runner.start("sam", work, label="Fine-tuning SAM-2", on_done=done,
                        on_error=lambda m: w.notify(f"Fine-tuning failed: {m}", "error"))

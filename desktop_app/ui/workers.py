@@ -9,6 +9,8 @@ PROJ context did not survive that (segfault in proj_create). Tasks have a
 *kind* ("classify", "predict", "open", ...): starting a task cancels the
 running one of the same kind and its late result is dropped, so dragging a
 threshold slider never queues up work (Orange3's cancel-on-restart pattern).
+A task whose result has arrived no longer runs: its ``on_done`` may start the
+next task of its kind (Fine-tune, then Segment), and it is reported "done".
 
 Two queues, so neither kind of work waits for the other: long jobs (open, fetch,
 classify, SAM, export, ...) run on the "long" workers; short display jobs (image
@@ -188,7 +190,7 @@ class TaskRunner(QObject):
         if task is None:
             return None
         task.finished = True
-        if self._is_stale(task) and outcome != "failed":
+        if self._is_stale(task) and outcome == "cancelled":
             outcome = "superseded"
         if self._current.get(task.kind) == tid:
             del self._current[task.kind]
@@ -201,8 +203,14 @@ class TaskRunner(QObject):
         task = self._tasks.get(tid)
         if task is None:
             return
-        # A stale result is dropped: a newer run of the same kind owns the screen now.
-        if not self._is_stale(task) and task.on_done:
+        if self._is_stale(task):
+            # A stale result is dropped: a newer run of the same kind owns the screen now.
+            self._finish(tid, "superseded")
+            return
+        # The task has completed: it gives up its kind's slot before its result is shown, so a
+        # task of the same kind that on_done starts follows it instead of superseding it.
+        del self._current[task.kind]
+        if task.on_done:
             try:
                 task.on_done(result)
             except Exception:

@@ -119,6 +119,41 @@ def test_runner_new_run_of_a_kind_cancels_the_old_one(qtbot):
     runner.shutdown()
 
 
+def test_runner_a_task_started_by_on_done_follows_it(qtbot):
+    """on_done starting a task of its own kind (Fine-tune, then Segment) does not supersede the task
+    that finished; a new start while that follower still runs does."""
+    from desktop_app.ui.workers import TaskRunner
+
+    runner = TaskRunner()
+    gate = threading.Event()
+    outcomes, results, busy, chained = [], [], [], []
+    runner.task_finished.connect(lambda t, o: outcomes.append((t.label, o)))
+    runner.busy_changed.connect(busy.append)
+
+    def held(job):
+        gate.wait(5)
+        return "second"
+
+    def first_done(value):
+        results.append(value)
+        chained.append(runner.start("sam", held, label="second", on_done=results.append))
+
+    first = runner.start("sam", lambda job: "first", label="first", on_done=first_done)
+    qtbot.waitUntil(lambda: len(outcomes) == 1, timeout=5000)
+    assert outcomes == [("first", "done")] and results == ["first"]
+    assert not first.job.cancelled                  # the follower did not cancel a finished task
+    assert runner.busy("sam") and runner.current() is chained[0]
+    # the follower is a normal task: a new start while it runs supersedes it, its result is dropped
+    runner.start("sam", lambda job: "third", label="third", on_done=results.append)
+    assert chained[0].job.cancelled
+    gate.set()
+    qtbot.waitUntil(lambda: len(outcomes) == 3, timeout=5000)
+    assert dict(outcomes) == {"first": "done", "second": "superseded", "third": "done"}
+    assert results == ["first", "third"]
+    assert busy == [True, False]                    # busy throughout the chain, idle at its end
+    runner.shutdown()
+
+
 def test_runner_turns_errors_into_messages(qtbot):
     from desktop_app.ui.workers import TaskRunner
 
