@@ -224,8 +224,11 @@ class ModelTools:
                 path += SUFFIX
         try:
             training = res.training.report() if res.training is not None else None
-            # How the image's pixels were read (the user's baseline or its metadata), as `satseg train` saves it.
-            save_model(res.classifier, path, training, baseline=res.request.doc.baseline_record)
+            # As `satseg train` saves it: the index bands the model uses (computed again where it is applied)
+            # and how the image's pixels were read (the user's baseline or its metadata).
+            doc, clf = res.request.doc, res.classifier
+            indices = [i.to_dict() for i in doc.indices if i.name in clf.band_names]
+            save_model(clf, path, training, indices, baseline=doc.baseline_record)
         except SatSegError as exc:
             w.notify(str(exc), "error")
             return None

@@ -99,3 +99,36 @@ def test_merge_signature_catalogues_from_the_classify_menu(qtbot, demo_window, t
     # Never over one of its inputs.
     assert tools.merge_catalogues([a, str(tmp_path / "b.json")], a) is None
     assert json.loads(open(a).read()) == d
+
+
+def test_a_model_saved_with_an_index_band_applies_on_the_command_line(qtbot, window, tmp_path, capsys):
+    """The app saves the index bands the model uses, as `satseg train --indices` does, so
+    `satseg classify --model` computes them again and gives the window's map, pixel for pixel."""
+    import json
+    import zipfile
+
+    import rasterio
+
+    from desktop_app.cli import main
+    from desktop_app.core.analysis.indices import parse_index_list
+    from desktop_app.core.samples import read_samples
+
+    assert main(["demo-scene", str(tmp_path / "demo"), "--size", "200"]) == 0
+    capsys.readouterr()
+    scene = tmp_path / "demo" / "scene.tif"
+    win = window
+    with qtbot.waitSignal(win.image_loaded, timeout=60000):
+        win.open_path(str(scene))                        # the same file the command line reads
+    win.model.load_sample_set(read_samples(str(tmp_path / "demo" / "samples.geojson")))
+    win.analysis_tools.indices.checks["NDVI"].setChecked(True)
+    win.model_panel.set_method("min_distance")
+    assert run_and_wait(qtbot, win) == "done"
+    assert win.result.classifier.band_names[-1] == "NDVI"
+    path = win.model_tools.save_model(str(tmp_path / "ndvi.satseg-model"))
+    with zipfile.ZipFile(path) as z:
+        model = json.loads(z.read("model.json"))
+    assert model["indices"] == [i.to_dict() for i in parse_index_list("NDVI")]   # the CLI's own parser
+    assert main(["classify", str(scene), "--model", path, "--out", str(tmp_path / "c.tif"), "--json"]) == 0
+    capsys.readouterr()
+    with rasterio.open(tmp_path / "c.tif") as ds:
+        assert np.array_equal(ds.read(1), win.result.class_array)
