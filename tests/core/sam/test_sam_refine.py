@@ -21,7 +21,7 @@ def _refine(scene, out, **kw):
     return refine_file(scene / "scene.tif", scene / "classes.tif", out, random_init=True, **kw)
 
 
-def test_refine_keeps_classifier_pixels_where_sam_is_rejected(small_scene, tmp_path):
+def test_refined_raster_has_the_classifier_grid_classes_and_tags(small_scene, tmp_path):
     out = tmp_path / "refined.tif"
     r = _refine(small_scene, out, cache_dir=tmp_path / "cache")
     assert r["random_init"] and r["device"] == "cpu" and r["windows"] == 1 and r["prompts"] > 0
@@ -36,14 +36,71 @@ def test_refine_keeps_classifier_pixels_where_sam_is_rejected(small_scene, tmp_p
     info = json.loads(tags["SATSEG_SAM"])
     assert info["kind"] == "refine" and info["mapping"]["bands"] == ["B4", "B3", "B2"]
     assert info["model"]["random_init"] is True
-    # random weights: SAM's masks are (almost) never accepted, so the classifier's pixels stay
-    if r["accepted"] == 0:
-        np.testing.assert_array_equal(refined, classified)
     samples = read_samples(small_scene / "validation.geojson")
     before = accuracy_against_polygons(classified, transform, crs, classes, samples)
     after = accuracy_against_polygons(refined, transform, crs, classes, samples)
     assert after.overall_accuracy >= before.overall_accuracy
     assert set(r["changed_share"]) == {c.name for c in classes}
+
+
+def test_pixels_change_only_inside_accepted_masks_and_nodata_stays(small_scene, tmp_path):
+    """Some masks accepted, some rejected: every pixel outside the accepted masks keeps the classifier's
+    class, nodata stays nodata, and inside them the higher predicted IoU wins (docs/sam.md)."""
+    from sklearn.metrics import jaccard_score
+
+    from desktop_app.core.classes import write_class_raster
+    from desktop_app.core.sam.decoded import unpack
+    from desktop_app.core.sam.prompts import component_prompts
+
+    classified, transform, crs, classes = read_class_raster(small_scene / "classes.tif")
+    labels = classified.copy()
+    labels[100:116, :] = NODATA                       # a nodata band across the scene's components
+    labels[:, 150:160] = NODATA
+    write_class_raster(tmp_path / "classes.tif", labels, transform, crs, classes)
+    # with the shrunk random-weight model these thresholds accept some of the masks (SAM's predicted
+    # IoUs are 0.53-0.57; the agreement with the classifier's component decides)
+    iou_min, agreement_min = 0.5, 0.3
+    cache, out = tmp_path / "cache", tmp_path / "refined.tif"
+    r = refine_file(small_scene / "scene.tif", tmp_path / "classes.tif", out, random_init=True, window=256,
+                    overlap=32, cache_dir=cache, iou_min=iou_min, agreement_min=agreement_min)
+    refined = read_class_raster(out)[0]
+    assert r["windows"] == 1                          # one window at (0, 0): its grid is the scene's
+    # which masks pass, decided here from the cached masks: predicted IoU, and the agreement with
+    # the prompt's component as scikit-learn's Jaccard index
+    [entry] = (cache / "decoded").glob("*/*.npz")
+    with np.load(entry) as z:
+        decoded = unpack({k: z[k] for k in z.files})
+    prompts = component_prompts(labels, [c.id for c in classes])
+    assert len(prompts) == len(decoded) == r["prompts"]
+    accepted, masks = [], []
+    for p, (score, region, sam) in zip(prompts, decoded):
+        placed = np.zeros(labels.shape, bool)
+        placed[region] = sam
+        component = np.zeros(labels.shape, bool)
+        component[p.rows, p.cols] = p.component
+        masks.append(placed)
+        if score >= iou_min and jaccard_score(component.ravel(), placed.ravel()) >= agreement_min:
+            accepted.append((score, p.class_id, placed))
+    assert r["accepted"] == len(accepted) and 0 < len(accepted) < len(prompts)
+    inside = np.logical_or.reduce([m for _, _, m in accepted])
+    # pixel by pixel: outside the accepted masks the classifier's class, nodata everywhere it was
+    nodata = labels == NODATA
+    np.testing.assert_array_equal(refined[~inside], labels[~inside])
+    assert (refined[nodata] == NODATA).all() and (inside & nodata).any()   # accepted masks do cross nodata
+    # inside them: the class of the covering mask with the highest predicted IoU
+    expected = labels.copy()
+    for _, cid, placed in sorted(accepted, key=lambda a: a[0]):
+        expected[placed & ~nodata] = cid
+    np.testing.assert_array_equal(refined, expected)
+    assert (refined != labels).any()
+    # the rejected masks would have changed pixels outside the accepted ones: those kept the classifier's
+    everything = refine_file(small_scene / "scene.tif", tmp_path / "classes.tif", tmp_path / "all.tif",
+                             random_init=True, window=256, overlap=32, cache_dir=cache, iou_min=0.0,
+                             agreement_min=0.0)
+    assert everything["accepted"] == len(prompts) and everything["decode_hits"] == 1
+    by_rejected = (read_class_raster(tmp_path / "all.tif")[0] != labels) & ~inside
+    assert by_rejected.sum() > 100
+    assert (refined[by_rejected] == labels[by_rejected]).all()
 
 
 def test_accepted_masks_change_pixels_and_nodata_stays(small_scene, tmp_path):
