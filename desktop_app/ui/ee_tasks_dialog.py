@@ -9,8 +9,8 @@ the window never waits. While the dialog is open the states are read again
 every ``POLL_S`` seconds (a tick-box turns that off). Download runs on the
 window's long-job runner (progress and Cancel in the status bar) and shows
 the class raster with ``ee_classify_box.show_class_raster``. Remove from list
-forgets a finished, failed or cancelled task (``ee_tasks.forget``): SatSeg's list
-only, never Earth Engine or a file.
+forgets a finished, failed or cancelled task, or one Earth Engine no longer knows
+(``ee_tasks.forget``): SatSeg's list only, never Earth Engine or a file.
 """
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ class EeTasksDialog(QDialog):
         self.cancel_button = QPushButton("Cancel task")
         self.download_button = QPushButton("Download and show")
         self.remove_button = QPushButton("Remove from list")
-        self.remove_button.setToolTip("Remove this finished, failed or cancelled task from SatSeg's list. Nothing is "
+        self.remove_button.setToolTip("Remove this finished, failed or cancelled task, or one Earth Engine no longer "
+                                      "knows, from SatSeg's list. Nothing is "
                                       "deleted: the task on Earth Engine, its files in Google Drive or Cloud Storage "
                                       "and any downloaded class raster stay as they are.")
         self._downloading: Optional[str] = None      # the task whose download runs now
@@ -263,17 +264,25 @@ class EeTasksDialog(QDialog):
 
     # ---------------------------------------------------------------- remove from list
     def ask_remove(self) -> None:
-        """Remove at once, except a finished export not downloaded yet: SatSeg could not download it later."""
-        from ..core.scale.ee_tasks import DONE
+        """Remove at once, except a finished export not downloaded yet (SatSeg could not download it later)
+        and a task Earth Engine no longer knows (the user may have expected it to be there): ask first."""
+        from ..core.scale.ee_tasks import DONE, UNKNOWN
 
         r = self.selected()
         if r is None:
             return
-        if (self.states.get(r["id"]) or {}).get("state") == DONE and not Path(r["out"]).exists():
-            box = QMessageBox(QMessageBox.Icon.Question, "Remove Earth Engine task from the list",
-                              f"The export to {destination_text(r['dest'])} is finished but not downloaded. Once "
-                              "it is off the list SatSeg cannot download it; the file stays where Earth Engine "
-                              "wrote it. Remove it from the list?",
+        state = (self.states.get(r["id"]) or {}).get("state")
+        question = None
+        if state == DONE and not Path(r["out"]).exists():
+            question = (f"The export to {destination_text(r['dest'])} is finished but not downloaded. Once it is off "
+                        "the list SatSeg cannot download it; the file stays where Earth Engine wrote it. Remove it "
+                        "from the list?")
+        elif state in (UNKNOWN, "UNSUBMITTED"):
+            question = (f"Task {r['id']} (export to {destination_text(r['dest'])}) is unknown to Earth Engine: it "
+                        "expired, was deleted, or was started under another Cloud project. Nothing is lost by "
+                        "removing it: files already written or downloaded stay. Remove it from the list?")
+        if question:
+            box = QMessageBox(QMessageBox.Icon.Question, "Remove Earth Engine task from the list", question,
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
             box.setTextFormat(Qt.TextFormat.PlainText)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -329,6 +329,18 @@ class TestCommand(apitestcase.ApiTestCase):
         assert out.strip() == f"{self.tmp / 'out' / 'classes.tif'}: written from Earth Engine export DONE1"
         with rasterio.open(self.tmp / "out" / "classes.tif") as ds:
             assert np.array_equal(ds.read(1), labels) and ds.colormap(1)[1][:3] == (0, 255, 0)
+        # --json: one JSON object naming the file written.
+        other = self.tmp / "out" / "again.tif"
+        with GoogleApis() as api:
+            satseg = api.folder("satseg")
+            for name, data in _split(self.tmp / "up", labels).items():
+                api.drive_file(name, satseg, data)
+            code, out, err, _ = self.run_cli(api, satseg, "ee-tasks", "download", "DONE1", "--out", str(other),
+                                             "--json")
+        assert code == 0, err
+        assert json.loads(out) == {"id": "DONE1", "path": str(other)}
+        with rasterio.open(other) as ds:
+            assert np.array_equal(ds.read(1), labels)
 
     def test_failed_and_cancelled_exports_are_one_line_exit_2(self):
         with GoogleApis() as api:
@@ -370,8 +382,21 @@ class TestCommand(apitestcase.ApiTestCase):
             code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "cancel", "DONE1")
             assert (code, out.strip()) == (0, "DONE1: cancel requested") and ops.cancelled == ["DONE1"]
             assert ops.asked[-1].split("?")[0].endswith("/operations/DONE1:cancel")
+            # --json: one JSON object each, the same facts.
+            code, out, err, _ = self.run_cli(api, "x", "ee-tasks", "list", "--json")
+            assert code == 0, err
+            tasks = json.loads(out)["tasks"]
+            assert [t["id"] for t in tasks] == ["DONE1", "FAIL1", "STOP1", "GONE1"]
+            assert tasks[1]["state"] == "failed: Export too large: 2e13 pixels." and tasks[0]["dest"] == "drive:satseg/up"
+            assert tasks[3]["state"].startswith("unknown to Earth Engine")
+            code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "cancel", "FAIL1", "--json")
+            assert code == 0, err
+            assert json.loads(out) == {"id": "FAIL1", "cancel_requested": True} and ops.cancelled == ["FAIL1"]
+            T._write_records([])                                         # an empty list is an object too
+            code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "list", "--json")
+            assert (code, json.loads(out), ops.asked) == (0, {"tasks": []}, [])
 
-    def test_forget_removes_a_finished_failed_or_cancelled_task_from_the_list_only(self):
+    def test_forget_removes_a_finished_failed_cancelled_or_expired_task_from_the_list_only(self):
         import desktop_app.core.atomic as atomic
         from desktop_app.core.scale import ee_tasks as T
 
@@ -389,22 +414,30 @@ class TestCommand(apitestcase.ApiTestCase):
                 assert task not in [r["id"] for r in T.read_records()]
                 assert ops.cancelled == [] and all(f"operations/{task}" in u for u in ops.asked)
             assert writes == [T.tasks_file()] * 3                # rewritten through the atomic writer
-            # A task that can still change stays, one line, exit 2; so does one Earth Engine no longer knows.
-            for task, now in (("RUN1", "running"), ("HALT1", "being cancelled"),
-                              ("GONE1", "unknown to Earth Engine (deleted, expired, or started under another "
-                                        "Cloud project)")):
-                code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", task)
+            # One Earth Engine no longer knows (its operation is a 404: expired or deleted) may go too;
+            # --json says so in one object.
+            code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", "GONE1", "--json")
+            assert code == 0, err
+            assert json.loads(out) == {"id": "GONE1", "removed": True,
+                                       "state": "unknown to Earth Engine (deleted, expired, or started under "
+                                                "another Cloud project)"}
+            assert "GONE1" not in [r["id"] for r in T.read_records()] and ops.cancelled == []
+            assert any("operations/GONE1" in u for u in ops.asked) and len(writes) == 4
+            # A task that can still change stays, one line, exit 2.
+            for task, now in (("RUN1", "running"), ("HALT1", "being cancelled")):
+                code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", task, "--json")
                 assert (code, out, ops.cancelled) == (2, "", [])
                 assert err.strip() == (f"satseg: error: Earth Engine task {task} is {now}: only a finished, failed "
-                                       f"or cancelled task can be removed from the list; wait for it, or cancel it "
-                                       f"first (satseg ee-tasks cancel {task})")
+                                       f"or cancelled task, or one Earth Engine no longer knows, can be removed "
+                                       f"from the list; wait for it, or cancel it first (satseg ee-tasks cancel "
+                                       f"{task})")
             # An id SatSeg never started: one line, exit 2, before any request.
             code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "forget", "NOPE1")
             assert (code, out, ops.asked) == (2, "", [])
             assert err.strip() == ("satseg: error: no Earth Engine task NOPE1 was started by SatSeg "
                                    "(see satseg ee-tasks list)")
             assert api.requests == []                            # Drive was never asked
-        assert [r["id"] for r in T.read_records()] == ["RUN1", "HALT1", "GONE1"] and len(writes) == 3
+        assert [r["id"] for r in T.read_records()] == ["RUN1", "HALT1"] and len(writes) == 4
         assert downloaded.read_bytes() == b"the downloaded class raster"
 
 

@@ -276,7 +276,7 @@ def test_open_dialog_follows_running_tasks_and_stops_asking_when_they_finish(qtb
         assert not dlg.timer.isActive()
 
 
-def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change(qtbot, window, signed_in, tmp_path):
+def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change_or_earth_engine_forgot(qtbot, window, signed_in, tmp_path):
     from ee import apitestcase
     from PySide6.QtWidgets import QMessageBox
 
@@ -290,7 +290,8 @@ def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change(qtbot, wi
                     {**base, "id": "NEW1", "out": str(tmp_path / "new.tif")},  # finished, not downloaded
                     {**base, "id": "FAIL1", "out": str(tmp_path / "f.tif")},
                     {**base, "id": "STOP1", "out": str(tmp_path / "s.tif")},
-                    {**base, "id": "RUN1", "out": str(tmp_path / "r.tif")}])
+                    {**base, "id": "RUN1", "out": str(tmp_path / "r.tif")},
+                    {**base, "id": "GONE1", "out": str(tmp_path / "g.tif")}])   # Earth Engine answers 404
     fake = _earth_engine({"GOT1": _operation("GOT1", "SUCCEEDED"), "NEW1": _operation("NEW1", "SUCCEEDED"),
                           "FAIL1": _operation("FAIL1", "FAILED"), "STOP1": _operation("STOP1", "CANCELLED"),
                           "RUN1": _operation("RUN1", "RUNNING")})
@@ -304,7 +305,7 @@ def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change(qtbot, wi
         for r in list(dlg.records):
             dlg.table.selectRow(_row(dlg, r["id"]))
             enabled[r["id"]] = dlg.remove_button.isEnabled()
-        assert enabled == {"GOT1": True, "NEW1": True, "FAIL1": True, "STOP1": True, "RUN1": False}
+        assert enabled == {"GOT1": True, "NEW1": True, "FAIL1": True, "STOP1": True, "RUN1": False, "GONE1": True}
         # Failed, cancelled, finished and downloaded: off the list at once; the downloaded file stays.
         for task in ("FAIL1", "STOP1", "GOT1"):
             dlg.table.selectRow(_row(dlg, task))
@@ -321,6 +322,18 @@ def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change(qtbot, wi
         dlg.table.selectRow(_row(dlg, "NEW1"))
         dlg.remove_button.click()
         dlg.confirm.button(QMessageBox.StandardButton.Yes).click()
+        assert "NEW1" not in [r["id"] for r in read_records()]
+        # Unknown to Earth Engine (expired or deleted): asked first, saying so; Yes takes it off the list.
+        dlg.table.selectRow(_row(dlg, "GONE1"))
+        assert _cell(dlg, "GONE1", "State") == "unknown"
+        dlg.remove_button.click()
+        assert "GONE1" in dlg.confirm.text() and "unknown to Earth Engine" in dlg.confirm.text()
+        dlg.confirm.button(QMessageBox.StandardButton.No).click()
+        assert "GONE1" in [r["id"] for r in read_records()]
+        dlg.table.selectRow(_row(dlg, "GONE1"))
+        dlg.remove_button.click()
+        dlg.confirm.button(QMessageBox.StandardButton.Yes).click()
+        assert "nothing was deleted" in dlg.note.text()
         assert [r["id"] for r in read_records()] == ["RUN1"] and [r["id"] for r in dlg.records] == ["RUN1"]
         # A running task stays even if asked through the code path: the core refuses it.
         dlg.table.selectRow(_row(dlg, "RUN1"))

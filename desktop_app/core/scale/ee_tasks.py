@@ -9,7 +9,8 @@ list their state (earthengine-api's operations API: ``getOperation``,
 ``cancelOperation``), cancel one, download a finished Drive or Cloud
 Storage export into a class GeoTIFF (colour table and SATSEG_CLASSES added,
 as the local engine writes them), and forget a finished, failed or cancelled
-one (the list only; nothing on Earth Engine or on disk is deleted).
+one, or one Earth Engine no longer knows (the list only; nothing on Earth
+Engine or on disk is deleted).
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from ..errors import Advice, SatSegError, advised
 TASKS_FILE = "ee-tasks.json"
 DONE, FAILED, CANCELLED = "COMPLETED", "FAILED", "CANCELLED"
 UNKNOWN = "UNKNOWN"
-FORGETTABLE = (DONE, FAILED, CANCELLED)   # states that never change again: the record may go
+# States that never change again, so the record may go. UNKNOWN too: Earth Engine has no record of the task
+# (expired, deleted, or another Cloud project's), so forgetting it loses nothing a later call could use.
+FORGETTABLE = (DONE, FAILED, CANCELLED, UNKNOWN, "UNSUBMITTED")
 DOWNLOAD_TIMEOUT_S = 120
 STATE_TIMEOUT_S = 30     # one task-state request (list, Refresh, cancel): a short answer or a clear line
 
@@ -108,16 +111,16 @@ def find(task_id: str) -> dict:
 
 
 def forget(task_id: str, status: dict) -> dict:
-    """Remove a finished, failed or cancelled task from ``ee-tasks.json`` (rewritten atomically) and
-    return its record. Earth Engine and the exported or downloaded files are not touched; only
-    SatSeg's memory of the task goes. ``status``: the task's state as read from Earth Engine."""
+    """Remove a finished, failed or cancelled task, or one Earth Engine no longer knows (state UNKNOWN),
+    from ``ee-tasks.json`` (rewritten atomically) and return its record. Earth Engine and the exported or
+    downloaded files are not touched; only SatSeg's memory of the task goes. ``status``: the task's state as read from Earth Engine."""
     record = find(task_id)
     state = status.get("state")
     if state not in FORGETTABLE:
         now = ("being cancelled" if state == "CANCEL_REQUESTED" else "waiting to start" if state == "READY"
-               else "running" if state == "RUNNING" else describe(status))
+               else "running" if state == "RUNNING" else "not checked yet" if state is None else describe(status))
         raise SatSegError(advised(f"Earth Engine task {task_id} is {now}: only a finished, failed or cancelled "
-                                  "task can be removed from the list",
+                                  "task, or one Earth Engine no longer knows, can be removed from the list",
                                   cli=f"wait for it, or cancel it first (satseg ee-tasks cancel {task_id})",
                                   app="wait for it, or cancel it first (Cancel task)"))
     _write_records([r for r in read_records() if r["id"] != task_id])   # read again: another may have started
