@@ -2,7 +2,8 @@
 
 A SIDE x SIDE x 12-band uint16 GeoTIFF (Sentinel-2 DN, 512 px tiles, uncompressed, no
 overviews: the worst case for the map), written once into a folder the caller keeps, and
-sample polygons over three kinds of its fields. Also the process's memory figures.
+sample polygons over three kinds of its fields. Also the memory figures: the app's own
+process and its whole process tree (QtWebEngine's processes are its children).
 """
 import os
 import resource
@@ -78,9 +79,46 @@ def sample_polygons(side: int, kinds=(2, 8, 14), per_class: int = 3) -> dict:
 
 
 def rss_mb() -> float:
+    """The app's own process (this one), MB resident now."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
 def peak_mb() -> float:
+    """The app's own process, highest resident MB so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def tree_mb() -> dict:
+    """MB resident in this process and all its descendants (QtWebEngine's renderer, GPU and
+    utility processes are children of the app: memory the user sees the app take), by name.
+
+    Sums RSS: pages shared between the processes (the Qt libraries) count once per
+    process, so this is an upper bound of what the tree adds to the machine."""
+    import psutil
+
+    me = psutil.Process()
+    out: dict = {}
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            mb = p.memory_info().rss / 2 ** 20
+            name = "app" if p.pid == me.pid else _role(p)
+        except psutil.Error:         # a child that just ended
+            continue
+        out[name] = out.get(name, 0.0) + mb
+    return out
+
+
+def _role(p) -> str:
+    """A child's role: QtWebEngine's --type=renderer/gpu-process/utility, else its name."""
+    for arg in p.cmdline():
+        if arg.startswith("--type="):
+            return arg[7:]
+    return p.name()
+
+
+def memory_line() -> str:
+    """'app X MB, tree Y MB (renderer ..., gpu-process ...)' for the benchmarks' figures."""
+    tree = tree_mb()
+    parts = ", ".join(f"{k} {v:.0f}" for k, v in sorted(tree.items(), key=lambda kv: -kv[1]) if k != "app")
+    return f"app {tree.get('app', rss_mb()):.0f} MB, tree {sum(tree.values()):.0f} MB ({parts})"

@@ -10,11 +10,11 @@
   a core and the GIL from the app being measured).
 - big SIDE (default 10980): a synthetic SIDE x SIDE x 4-band float32 GeoTIFF on disk, opened,
   classified, then the same measurement; its kept scores go to the user cache (memory-mapped).
-Also printed: the process's peak and current resident memory (the score cache is on disk).
+Also printed: the process's peak and current resident memory (the score cache is on disk), and
+the whole process tree's (QtWebEngine's processes are the app's children).
 """
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -29,16 +29,8 @@ import numpy as np  # noqa: E402
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401
 from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 
+from benchmarks.big_scene import memory_line, peak_mb, rss_mb  # noqa: E402
 from benchmarks.ui_responsiveness import settle, wait_for  # noqa: E402
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def snapshot(win) -> dict:
@@ -100,7 +92,7 @@ def measure(win, label: str, changes: int) -> None:
     ms = np.array(times) * 1000
     print(f"{label}: threshold change -> map shows it: median {np.median(ms):.0f} ms, "
           f"best {ms.min():.0f} ms, worst {ms.max():.0f} ms over {len(ms)} changes; "
-          f"RSS now {rss_mb():.0f} MB, peak {peak_mb():.0f} MB; score cache "
+          f"RSS now {rss_mb():.0f} MB, peak {peak_mb():.0f} MB; {memory_line()}; score cache "
           f"{res.score_cache.nbytes / 2 ** 20:.0f} MB {'on disk' if res.score_cache.on_disk else 'in memory'}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
 

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import PySide6.QtWebEngineWidgets  # noqa: E402,F401
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from benchmarks.big_scene import make_scene, peak_mb, rss_mb, scene_path  # noqa: E402
+from benchmarks.big_scene import make_scene, memory_line, peak_mb, rss_mb, scene_path  # noqa: E402
 from benchmarks.ui_responsiveness import Ticks, settle, until_loaded, wait_for  # noqa: E402
 
 
@@ -105,7 +105,7 @@ def main(argv=None):
     ticks.print_samples()
     print(f"UI thread CPU time: {ui_cpu:.2f} s over {wall:.1f} s")
     print(f"longest UI-thread stall: {g.max():.0f} ms (target < 200 ms); RSS {rss_mb():.0f} MB, "
-          f"peak {peak_mb():.0f} MB (target <= 2048 MB)")
+          f"peak {peak_mb():.0f} MB; {memory_line()} (target <= 2048 MB)")
     busy = win.runner.busy("overviews")
     print(f"reduced levels for zoomed-out views: {'still building' if busy else 'built'}")
     win.model.mark_saved()
