@@ -34,6 +34,9 @@ def swatch(color: str, size: int = 14) -> QIcon:
 class ClassesPanel(QWidget):
     #: "training" or "validation": the role the next drawn polygon gets.
     drawing_role_changed = Signal(str)
+    #: class id: the user picked (or added) the class new polygons go to; a class list loaded or
+    #: replaced by the app (a project, a SAM model's classes) does not emit it.
+    class_chosen = Signal(int)
 
     def __init__(self, model: SampleModel, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -267,6 +270,7 @@ class ClassesPanel(QWidget):
             cid = self.selected_class()
             if cid != -1:
                 self.model.set_current_class(cid)
+                self.class_chosen.emit(cid)
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if self._updating or item.column() != COL_NAME:
@@ -286,6 +290,7 @@ class ClassesPanel(QWidget):
         cid = self.model.add_class(name)   # refused (empty or taken): the model says why in the status
         if cid != -1:
             self.model.set_current_class(cid)
+            self.class_chosen.emit(cid)
         return cid
 
     def rename_selected(self) -> None:

@@ -309,7 +309,10 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
         self.bands_panel.display_bands_changed.connect(lambda _b: self.render_image())
         self.bands_panel.classifier_bands_changed.connect(self._on_classifier_bands)
         self.classes_panel.outside_image = self.polygons_outside_image
-        self.classes_panel.drawing_role_changed.connect(lambda _r: self._send_draw_style())
+        # the status bar names the class and role new polygons get when the user picks them, not when
+        # the app loads a class list (then nobody is drawing)
+        self.classes_panel.drawing_role_changed.connect(lambda _r: self._send_draw_style(announce=True))
+        self.classes_panel.class_chosen.connect(lambda _c: self._send_draw_style(announce=True))
 
         self.model_panel.run_requested.connect(self.run_classification)
         from .ee_classify_box import install as install_ee_choice

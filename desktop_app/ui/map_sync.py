@@ -25,13 +25,12 @@ class MapSyncMixin:
     def _on_map_ready(self) -> None:
         self._send_draw_style()
 
-    def _send_draw_style(self) -> None:
+    def _send_draw_style(self, announce: bool = False) -> None:
+        """The colour new sample polygons get on the map; ``announce``: also name class and role."""
         info = self.model.class_info(self.model.current_class())
-        role = self.classes_panel.drawing_role()
-        hint = f"Drawing {role} polygons for '{info.name}'" if info else ""
         self.map.bridge.send("set_draw_style", kind="sample", color=info.color if info else "#888888", hint="")
-        if info:
-            self.status.showMessage(hint, 5000)
+        if info and announce:
+            self.status.showMessage(f"Drawing {self.classes_panel.drawing_role()} polygons for '{info.name}'", 5000)
 
     def _send_polygon(self, pid: str) -> None:
         if self.model.polygon(pid) is None:

@@ -209,9 +209,11 @@ class SamTools:
                 f"{summary['accepted']} of {summary['prompts']} SAM masks accepted; "
                 + ", ".join(f"{k} {100 * v:.1f} %" for k, v in summary["changed_share"].items()) + " changed; "
                 + f"prompts from the {summary['mask_input']['from']}"
-                + (" — RANDOM WEIGHTS (demonstration)" if summary["random_init"] else ""))
+                + _demo(summary))
             self.panel.set_available("refined", True)
             self._show(shown, "refined")
+            w.status.showMessage(f"Refined with SAM-2 in {summary['seconds']:.1f} s: {summary['accepted']} of "
+                                 f"{summary['prompts']} masks accepted{_demo(summary)}", 15000)
             self.score()
 
         w.runner.start("sam", work, label="Refining with SAM-2", on_done=done,
@@ -302,6 +304,9 @@ class SamTools:
             self._update_state(segmented=summary["path"], shown="segmented")
             self.panel.set_available("segmented", True)
             self._show(shown, "segmented")
+            # what the map now shows (a class list the model brought is no drawing in progress)
+            w.status.showMessage(f"Segmented {doc.title} with the fine-tuned model {Path(model_dir).name} in "
+                                 f"{summary['seconds']:.1f} s{_demo(summary)}", 15000)
             self.score()
 
         w.runner.start("sam", work, label="Segmenting with the fine-tuned model", on_done=done,
@@ -362,6 +367,10 @@ class SamTools:
 
         self.window.runner.start("sam-scores", lambda job: compare(arrays, samples), label="Scoring",
                                  on_done=done, on_error=lambda m: self.window.notify(f"Scoring: {m}", "error"))
+
+
+def _demo(summary: dict) -> str:
+    return " — RANDOM WEIGHTS (demonstration)" if summary.get("random_init") else ""
 
 
 def _device() -> str:

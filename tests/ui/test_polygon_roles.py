@@ -172,3 +172,18 @@ def test_no_popup_while_a_drawing_tool_is_active(qtbot, window):
     window.map.bridge.send("stop_draw")
     qtbot.waitUntil(lambda: _js(qtbot, window, f"window.satseg.showRolePopup({json.dumps(pid)})") is True,
                     timeout=5000)
+
+
+def test_status_names_the_drawing_class_when_the_user_picks_it_not_when_classes_load(qtbot, window):
+    from desktop_app.core.classes import ClassInfo
+
+    status, panel = window.status, window.classes_panel
+    status.clearMessage()
+    # a class list the app loads (a project, a SAM model's classes) is no drawing in progress
+    window.model.from_geojson({"type": "FeatureCollection", "features": []},
+                              classes=[ClassInfo(1, "water", "#1f78b4"), ClassInfo(2, "urban", "#e31a1c")])
+    assert window.model.current_class() == 1 and status.currentMessage() == ""
+    panel.table.selectRow(panel.row_of(2))           # the user picks a class, then a role
+    assert status.currentMessage() == "Drawing training polygons for 'urban'"
+    panel.validation_radio.setChecked(True)
+    assert status.currentMessage() == "Drawing validation polygons for 'urban'"

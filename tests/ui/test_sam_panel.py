@@ -106,6 +106,8 @@ def test_refine_finetune_segment_and_scores(qtbot, sam_env, make_window, monkeyp
     with qtbot.waitSignal(win.runner.task_finished, timeout=300000,
                           check_params_cb=lambda t, o: t.label.startswith("Segmenting")):
         p.segment_btn.click()
+    # the status bar says what happened, not "Drawing training polygons" for the classes the model brought
+    assert win.status.currentMessage().startswith("Segmented ") and "RANDOM WEIGHTS" in win.status.currentMessage()
     assert [(c.id, c.name, c.color) for c in win.model.classes()] == \
         [(c.id, c.name, c.color) for c in classifier.classes]
     assert [i["name"] for i in win.legend_items()][:len(classifier.classes)] == [c.name for c in classifier.classes]
