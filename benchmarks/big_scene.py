@@ -121,4 +121,18 @@ def memory_line() -> str:
     """'app X MB, tree Y MB (renderer ..., gpu-process ...)' for the benchmarks' figures."""
     tree = tree_mb()
     parts = ", ".join(f"{k} {v:.0f}" for k, v in sorted(tree.items(), key=lambda kv: -kv[1]) if k != "app")
-    return f"app {tree.get('app', rss_mb()):.0f} MB, tree {sum(tree.values()):.0f} MB ({parts})"
+    split = _rss_split()
+    return (f"app {tree.get('app', rss_mb()):.0f} MB (anonymous {split.get('RssAnon', 0):.0f}, file-backed "
+            f"{split.get('RssFile', 0):.0f}), tree {sum(tree.values()):.0f} MB ({parts})")
+
+
+def _rss_split() -> dict:
+    """This process's RssAnon / RssFile / RssShmem in MB: file-backed pages (libraries, memory-mapped
+    score cache and levels) are the kernel's to drop under pressure; anonymous ones are not."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Rss"):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0]) / 1024
+    return out

@@ -14,6 +14,10 @@ from typing import Optional, Sequence
 
 SMOKE_TIMEOUT_S = 300
 SCREENSHOT_SIZE = (1366, 768)   # the most common field-laptop screen; screenshots are comparable between runs
+# How long a Python thread may keep the GIL while another waits for it (Python's default: 5 ms).
+# The UI thread needs the GIL many times a frame; each time a worker is running Python it
+# waits up to this long, so 1 ms keeps the window fed (docs/performance.md, "Who waits for whom").
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -61,6 +65,7 @@ def make_app():
     from PySide6.QtWidgets import QApplication
 
     _prepare_environment()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     from .web_scheme import register_scheme
 
     register_scheme()   # QtWebEngine wants custom schemes before the application exists

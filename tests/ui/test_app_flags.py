@@ -103,3 +103,16 @@ def test_a_newer_project_fails_the_automation_run_with_a_message(tmp_path):
     r = _run(["--project", str(folder), "--screenshot", str(tmp_path / "x.png")], tmp_path, timeout=60)
     assert r.returncode == 1
     assert "newer SatSeg" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_app_shortens_the_gil_switch_interval_for_the_ui_thread(tmp_path):
+    # Python's default (5 ms) let worker threads keep the UI thread waiting for the GIL
+    # 200-300 ms at a time on a busy 2-core machine (docs/performance.md, "Who waits for whom").
+    code = ("import sys; from desktop_app.ui.app import make_app; before = sys.getswitchinterval(); "
+            "make_app(); print(before, sys.getswitchinterval())")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1",
+               SATSEG_HOME=str(tmp_path / "home"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    before, after = map(float, r.stdout.split())
+    assert before == 0.005 and after == 0.001
