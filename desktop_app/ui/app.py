@@ -18,6 +18,11 @@ SCREENSHOT_SIZE = (1366, 768)   # the most common field-laptop screen; screensho
 # The UI thread needs the GIL many times a frame; each time a worker is running Python it
 # waits up to this long, so 1 ms keeps the window fed (docs/performance.md, "Who waits for whom").
 GIL_SWITCH_INTERVAL_S = 0.001
+# glibc gives each thread that meets a locked heap an arena of its own (up to 8 per core) and
+# keeps what is freed in each; with the app's worker, tile and chunk threads that held ~400 MB
+# of freed memory on the big scene. Two arenas cost no measurable speed (docs/performance.md).
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8   # mallopt parameter number, glibc's malloc.h
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -61,11 +66,27 @@ def _prepare_environment() -> None:
         os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 
+def limit_malloc_arenas(n: int = MALLOC_ARENAS) -> bool:
+    """At most ``n`` glibc malloc arenas for the threads started from now on (True when set).
+
+    Called before Qt and the workers start their threads; a user's MALLOC_ARENA_MAX wins.
+    Other C libraries (macOS, Windows, musl) have no such knob: nothing to do there."""
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    import ctypes
+
+    try:
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, n))
+    except (OSError, AttributeError):      # not glibc
+        return False
+
+
 def make_app():
     from PySide6.QtWidgets import QApplication
 
     _prepare_environment()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    limit_malloc_arenas()
     from .web_scheme import register_scheme
 
     register_scheme()   # QtWebEngine wants custom schemes before the application exists

@@ -116,3 +116,39 @@ def test_the_app_shortens_the_gil_switch_interval_for_the_ui_thread(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     before, after = map(float, r.stdout.split())
     assert before == 0.005 and after == 0.001
+
+
+
+_ARENAS = """
+import ctypes, sys, threading
+from desktop_app.ui.app import limit_malloc_arenas
+if sys.argv[1] == "limit":
+    assert limit_malloc_arenas(2)
+keep, together = [], threading.Barrier(8)
+def work():
+    keep.append([bytearray(1000) for _ in range(2000)])     # malloc, not Python's small-object pool
+    together.wait()                    # all eight alive at once: none hands its arena on
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+ctypes.CDLL(None).malloc_stats()       # glibc prints one "Arena N:" block per arena on stderr
+"""
+
+
+def _arenas(how: str, tmp_path) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    r = subprocess.run([sys.executable, "-c", _ARENAS, how], capture_output=True, text=True, timeout=60,
+                       env=dict(env, SATSEG_HOME=str(tmp_path / "home")))
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stderr.count("Arena ")
+
+
+def test_the_app_limits_glibc_malloc_arenas(tmp_path):
+    # Without the limit glibc gives each new thread an arena of its own (freed memory stays in
+    # each: ~400 MB on the big scene, docs/performance.md); with it the threads share two.
+    if not sys.platform.startswith("linux"):
+        return
+    assert _arenas("default", tmp_path) > 4
+    assert _arenas("limit", tmp_path) <= 2
