@@ -249,6 +249,7 @@ class ModelTools:
                 return
         try:
             clf = load_model(path)
+            added = self._add_model_indices(clf)
             missing = [b for b in clf.band_names if b not in w.doc.band_names]
             if missing:
                 raise SatSegError(f"the model was trained on bands {', '.join(clf.band_names)}; this image lacks "
@@ -256,17 +257,56 @@ class ModelTools:
         except SatSegError as exc:
             w.notify(str(exc), "error")
             return
-        self._apply(clf, "Applying saved model")
+        note = ""
+        if added:
+            note = f"Added index band{'s' if len(added) > 1 else ''} {', '.join(added)} to the image for the model"
+            w.notify(note, "info")
+        self._apply(clf, "Applying saved model", note)
 
-    def _apply(self, clf, label: str) -> None:
+    def _add_model_indices(self, clf) -> list[str]:
+        """Add the index bands a saved model uses that the image lacks, as the Bands panel's index box adds
+        them; their names. `satseg classify --model` computes the same indices (docs/classifiers.md)."""
+        from ..core.analysis.indices import check_indices, parse_index_list
+        from ..core.errors import SatSegError
+        from .doc_indices import base_band_names
+
+        w, doc = self.window, self.window.doc
+        saved = [i for i in getattr(clf, "model_indices", None) or [] if i["name"] in clf.band_names]
+        wanted = parse_index_list(",".join(f"{i['name']}={i['formula']}" for i in saved))   # as the CLI reads them
+        own = {i.name: i for i in doc.indices}
+        for i in wanted:
+            if i.name in own and own[i.name].formula != i.formula:
+                raise SatSegError(f"the model's {i.name} is {i.formula}, this image's is {own[i.name].formula}; "
+                                  f"untick {i.name} in the Bands panel's indices and apply the model again")
+        new = [i for i in wanted if i.name not in doc.band_names]
+        # Bands the model reads directly come first: their one-line message names every missing band.
+        direct = [b for b in clf.band_names if b not in doc.band_names and b not in {i.name for i in new}]
+        if not new or direct:
+            return []
+        try:
+            check_indices(base_band_names(doc), new)
+        except SatSegError as exc:       # the spectral bands an index needs are missing
+            raise SatSegError(f"this model's {exc}") from None
+        tools = w.analysis_tools
+        tools.indices.set_indices(list(doc.indices) + new)
+        tools.apply_indices(tools.indices.indices())
+        return [i.name for i in new if i.name in doc.band_names]
+
+    def _apply(self, clf, label: str, note: str = "") -> None:
         from . import pipeline
 
         w = self.window
         req = replace(w._request(), bands=list(clf.band_names), method=clf.name, options=dict(clf.options),
                       thresholds=None)
+
+        def done(res) -> None:
+            w._show_result(res)
+            if note and w.result is res:     # the result's own line, and what was added to the image
+                w.status.showMessage(f"{w.status.currentMessage()}. {note}", 15000)
+
         w.model_panel.set_running(True)
         w.runner.start("classify", lambda job: pipeline.run(req, job, fitted=(None, clf)),
-                       label=label, on_done=w._show_result, on_error=w._run_failed)
+                       label=label, on_done=done, on_error=w._run_failed)
 
     # -- signature catalogues -----------------------------------------------------------------
     def save_catalogue(self, path: Optional[str] = None) -> Optional[str]:

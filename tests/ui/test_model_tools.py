@@ -132,3 +132,59 @@ def test_a_model_saved_with_an_index_band_applies_on_the_command_line(qtbot, win
     capsys.readouterr()
     with rasterio.open(tmp_path / "c.tif") as ds:
         assert np.array_equal(ds.read(1), win.result.class_array)
+
+
+def test_applying_a_model_with_an_index_band_adds_it_as_satseg_classify_does(qtbot, window, tmp_path, capsys):
+    """A model trained with NDVI (`satseg train --indices NDVI`) applied in the window to an image
+    without NDVI: the window adds NDVI to the image, says so, and gives `satseg classify --model`'s
+    map pixel for pixel. A model whose index needs a band the image lacks is one line."""
+    import json
+    import zipfile
+
+    import rasterio
+
+    from desktop_app.cli import main
+
+    assert main(["demo-scene", str(tmp_path / "demo"), "--size", "200"]) == 0
+    scene, samples = tmp_path / "demo" / "scene.tif", tmp_path / "demo" / "samples.geojson"
+    model = str(tmp_path / "ndvi.satseg-model")
+    assert main(["train", str(scene), str(samples), "--method", "mahalanobis", "--bands", "B2,B3,B4,B8,B11",
+                 "--indices", "NDVI", "--out", model]) == 0
+    assert main(["classify", str(scene), "--model", model, "--out", str(tmp_path / "c.tif"), "--json"]) == 0
+    capsys.readouterr()
+    win = window
+    with qtbot.waitSignal(win.image_loaded, timeout=60000):
+        win.open_path(str(scene))                        # the same file the command line read
+    assert "NDVI" not in win.doc.band_names
+    with qtbot.waitSignal(win.classification_finished, timeout=120000):
+        win.model_tools.apply_model(model)
+    assert win.doc.band_names[-1] == "NDVI" and win.result.classifier.band_names[-1] == "NDVI"
+    assert win.analysis_tools.indices.checks["NDVI"].isChecked()       # the Bands panel shows it ticked
+    assert ("info", "Added index band NDVI to the image for the model") in win.messages
+    qtbot.waitUntil(lambda: "Added index band NDVI" in win.status.currentMessage(), timeout=5000)
+    with rasterio.open(tmp_path / "c.tif") as ds:
+        cli = ds.read(1)
+    assert len(np.unique(cli)) >= 3 and np.array_equal(win.result.class_array, cli)
+    # Applied again, NDVI is there already: nothing is added, the same map.
+    win.messages.clear()
+    with qtbot.waitSignal(win.classification_finished, timeout=120000):
+        win.model_tools.apply_model(model)
+    assert np.array_equal(win.result.class_array, cli)
+    assert not [m for m in win.messages if "Added index" in m[1]] and win.doc.band_names.count("NDVI") == 1
+    # The same model file with its NDVI read from a band this image lacks: one line, nothing added or run.
+    with qtbot.waitSignal(win.image_loaded, timeout=60000):
+        win.open_path(str(scene))
+    other = tmp_path / "b10.satseg-model"
+    with zipfile.ZipFile(model) as z, zipfile.ZipFile(other, "w") as out:
+        for name in z.namelist():
+            data = z.read(name)
+            if name == "model.json":
+                d = json.loads(data)
+                d["indices"] = [{"name": "NDVI", "formula": "(B10-B4)/(B10+B4)"}]
+                data = json.dumps(d)
+            out.writestr(name, data)
+    win.messages.clear()
+    win.model_tools.apply_model(str(other))
+    assert win.messages == [("error", "this model's index NDVI needs band B10, which this image does not have "
+                                      "(bands: B1, B2, B3, B4, B5, B6, B7, B8, B8A, B9, B11, B12)")]
+    assert "NDVI" not in win.doc.band_names and not win.runner.busy("classify")
