@@ -278,7 +278,7 @@ class EeTasksDialog(QDialog):
                         "the list SatSeg cannot download it; the file stays where Earth Engine wrote it. Remove it "
                         "from the list?")
         elif state in (UNKNOWN, "UNSUBMITTED"):
-            question = (f"Task {r['id']} (export to {destination_text(r['dest'])}) is unknown to Earth Engine: it "
+            question = (f"Task {r['id']}, the export to {destination_text(r['dest'])}, is unknown to Earth Engine: it "
                         "expired, was deleted, or was started under another Cloud project. Nothing is lost by "
                         "removing it: files already written or downloaded stay. Remove it from the list?")
         if question:

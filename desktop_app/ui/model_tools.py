@@ -302,7 +302,7 @@ class ModelTools:
         def done(res) -> None:
             w._show_result(res)
             if note and w.result is res:     # the result's own line, and what was added to the image
-                w.status.showMessage(f"{w.status.currentMessage()}. {note}", 15000)
+                w.status.showMessage(f"{w.status.currentMessage()}. {note}.", 15000)
 
         w.model_panel.set_running(True)
         w.runner.start("classify", lambda job: pipeline.run(req, job, fitted=(None, clf)),

@@ -387,7 +387,8 @@ class TestCommand(apitestcase.ApiTestCase):
             assert code == 0, err
             tasks = json.loads(out)["tasks"]
             assert [t["id"] for t in tasks] == ["DONE1", "FAIL1", "STOP1", "GONE1"]
-            assert tasks[1]["state"] == "failed: Export too large: 2e13 pixels." and tasks[0]["dest"] == "drive:satseg/up"
+            assert tasks[1]["state"] == "failed: Export too large: 2e13 pixels."
+            assert tasks[0]["dest"] == "drive:satseg/up" and tasks[0]["out"] == str(self.tmp / "out" / "classes.tif")
             assert tasks[3]["state"].startswith("unknown to Earth Engine")
             code, out, err, ops = self.run_cli(api, "x", "ee-tasks", "cancel", "FAIL1", "--json")
             assert code == 0, err

@@ -276,7 +276,7 @@ def test_open_dialog_follows_running_tasks_and_stops_asking_when_they_finish(qtb
         assert not dlg.timer.isActive()
 
 
-def test_remove_from_list_forgets_only_tasks_that_can_no_longer_change_or_earth_engine_forgot(qtbot, window, signed_in, tmp_path):
+def test_remove_from_list_forgets_final_and_expired_tasks_only(qtbot, window, signed_in, tmp_path):
     from ee import apitestcase
     from PySide6.QtWidgets import QMessageBox
 

@@ -113,7 +113,8 @@ def find(task_id: str) -> dict:
 def forget(task_id: str, status: dict) -> dict:
     """Remove a finished, failed or cancelled task, or one Earth Engine no longer knows (state UNKNOWN),
     from ``ee-tasks.json`` (rewritten atomically) and return its record. Earth Engine and the exported or
-    downloaded files are not touched; only SatSeg's memory of the task goes. ``status``: the task's state as read from Earth Engine."""
+    downloaded files are not touched; only SatSeg's memory of the task goes. ``status``: the task's state as
+    read from Earth Engine."""
     record = find(task_id)
     state = status.get("state")
     if state not in FORGETTABLE:
