@@ -677,8 +677,10 @@ class MainWindow(MapSyncMixin, ExportsMixin, QMainWindow):
             self.notify(w, "info")
         unclassified = res.areas.unclassified.pixels
         if res.classifier is not None:
+            # A saved model applied is not refitted either, but for the user it is a classification.
+            rethresholded = not res.refit and before is not None and before.classifier is res.classifier
             self.status.showMessage(
-                f"{'Classified' if res.refit else 'Thresholds applied'} in {res.seconds:.1f} s "
+                f"{'Thresholds applied' if rethresholded else 'Classified'} in {res.seconds:.1f} s "
                 f"({res.classifier.label}); unclassified pixels: {unclassified:,}", 15000)
 
     def legend_items(self) -> list[dict]:

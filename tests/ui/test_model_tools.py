@@ -162,6 +162,7 @@ def test_applying_a_model_with_an_index_band_adds_it_as_satseg_classify_does(qtb
     assert win.analysis_tools.indices.checks["NDVI"].isChecked()       # the Bands panel shows it ticked
     assert ("info", "Added index band NDVI to the image for the model") in win.messages
     qtbot.waitUntil(lambda: "Added index band NDVI" in win.status.currentMessage(), timeout=5000)
+    assert win.status.currentMessage().startswith("Classified in ")   # a model applied, not a threshold move
     with rasterio.open(tmp_path / "c.tif") as ds:
         cli = ds.read(1)
     assert len(np.unique(cli)) >= 3 and np.array_equal(win.result.class_array, cli)
