@@ -1,7 +1,7 @@
 """'on Earth Engine' next to Run classification: train and classify on Earth Engine's servers (docs/scale.md).
 
 The choice sits beside the Run button; when it is ticked, Run asks for the
-imagery (the same choices as Imagery ▸ Fetch: dates, bands, composite, Earth
+imagery (the same choices as Fetch imagery for ROI… in the Image panel: dates, bands, composite, Earth
 Engine account) and where a large result goes (``ee_classify_dialog.py``), and
 runs ``core/scale/ee_run.classify_on_ee`` for the region of interest with the
 window's samples, method, options and thresholds. The class raster lands in the
