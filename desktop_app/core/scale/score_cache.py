@@ -166,7 +166,9 @@ class ScoreCache:
         if b.n == 0:      # nothing valid in the block: nothing to map
             return {name: np.empty((rows, 0) if rows else 0, dt) for name, dt, rows in b.layout}
         size = sum(np.dtype(dt).itemsize * max(rows, 1) * b.n for _, dt, rows in b.layout)
-        mm = np.memmap(self._file, np.uint8, "r", offset=b.offset, shape=(size,))
+        # A plain ndarray view (it keeps the mapping alive): np.memmap's Python-level
+        # __array_finalize__/__array_wrap__ would run, holding the GIL, on every slice and ufunc.
+        mm = np.memmap(self._file, np.uint8, "r", offset=b.offset, shape=(size,)).view(np.ndarray)
         arrays, pos = {}, 0
         for name, dt, rows in b.layout:
             nbytes = np.dtype(dt).itemsize * max(rows, 1) * b.n
