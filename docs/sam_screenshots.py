@@ -2,12 +2,15 @@
 no checkpoint is shipped).
 
     SATSEG_SAM_RANDOM_INIT=1 QTWEBENGINE_DISABLE_SANDBOX=1 xvfb-run -a -s "-screen 0 1366x768x24" \\
-        .venv/bin/python docs/sam_screenshots.py docs/screenshots [--scene demo|FOLDER] [--steps N] [--size WxH]
+        .venv/bin/python docs/sam_screenshots.py docs/screenshots [--scene demo|FOLDER] [--steps N] [--size WxH] [--zoom-in N]
 
 ``--scene demo`` (default): the 600 px demo scene with its sample and validation polygons.
 ``--scene FOLDER``: a Sentinel-2 band folder (e.g. ../shared/data/s2-l2a-29RKH); three classes
 get a training and a validation square each, on the most uniform dark, mid and bright B04
-ground (picked from the 100 m red band, far apart).
+ground (picked from the 100 m red band, far apart), and the app's palette colours (the imagery's
+own greens and tans would hide them). Before each screenshot the map zooms ``--zoom-in`` levels
+in from the whole scene, onto the part where the shown classes are most evenly mixed, and the
+masks are drawn at 80 % opacity: a whole 110 km scene is a few hundred pixels on the map.
 
 Classify -> Refine -> Fine-tune (live loss, then the scene segmented with the new model and the
 score table) -> all samples removed and a scene reopened with no samples (demo: another seed;
@@ -28,6 +31,7 @@ ap.add_argument("out")
 ap.add_argument("--scene", default="demo", help="demo, or a Sentinel-2 band folder")
 ap.add_argument("--steps", type=int, default=10, help="fine-tuning steps per variant")
 ap.add_argument("--size", default="1366x768", help="window size WxH (the README's shots: 1366x768)")
+ap.add_argument("--zoom-in", type=int, default=2, help="band folder: map zoom levels in from the whole scene")
 args = ap.parse_args()
 
 app = make_app()
@@ -115,6 +119,55 @@ def sample_squares(folder, half=3, apart=60):
     return out
 
 
+def where_classes_meet(class_array, ids, rows, cols):
+    """(row, col) centre of the rows x cols view whose smallest class share is the largest
+    (of the classes ``ids`` the array has: a segmentation may lack one)."""
+    import numpy as np
+    from scipy.ndimage import uniform_filter
+
+    h, w = class_array.shape
+    rows, cols = min(rows, h), min(cols, w)
+    ids = [i for i in ids if (class_array == i).any()]
+    share = np.stack([uniform_filter((class_array == i).astype("float32"), (rows, cols), mode="constant")
+                      for i in ids]).min(axis=0)
+    inside = np.zeros_like(share, bool)      # views that lie wholly on the scene
+    inside[rows // 2:h - (rows - 1) // 2, cols // 2:w - (cols - 1) // 2] = True
+    return np.unravel_index(np.argmax(np.where(inside, share, -1)), share.shape)
+
+
+def focus_map(then):
+    """Band folder: zoom onto the part of the scene where the shown classes meet, masks at 80 %
+    opacity; then ``then()`` once the map has drawn. The demo scene keeps the whole-scene view."""
+    if DEMO or win.result is None:
+        then()
+        return
+    import math
+
+    from pyproj import Transformer
+
+    from desktop_app.ui.layers_panel import mask_layer_id
+
+    res = win.result
+    doc = res.request.doc
+    px = abs(doc.transform.a)                                     # metres per image pixel (UTM)
+    x, y = doc.transform * (doc.width / 2, doc.height / 2)
+    lon, lat = Transformer.from_crs(doc.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    w, h = win.map.width(), win.map.height()
+    per_px0 = 156543.03392 * math.cos(math.radians(lat))         # Web Mercator metres per screen px at zoom 0
+    whole = math.floor(math.log2(per_px0 * min(w / (doc.width * px), h / (doc.height * px))))  # Leaflet's fit
+    zoom = whole + args.zoom_in
+    scale = per_px0 / 2 ** zoom / px                             # image pixels per screen pixel
+    r, c = where_classes_meet(res.class_array, [k.id for k in res.classes], int(h * scale), int(w * scale))
+    lon, lat = Transformer.from_crs(doc.crs, "EPSG:4326", always_xy=True).transform(
+        *(doc.transform * (c + 0.5, r + 0.5)))
+    for k in res.classes:
+        if mask_layer_id(k.id) in win.layers_panel.rows:
+            win.layers_panel.set_opacity(mask_layer_id(k.id), 0.8)
+    win.map.bridge.send("set_view", lat=lat, lon=lon, zoom=zoom)
+    log(f"  map: zoom {zoom} (whole scene {whole}) at lat {lat:.4f} lon {lon:.4f}")
+    later(3000, then)
+
+
 # ------------------------------------------------------------------ the sequence
 def on_started(task):
     started[task.id] = time.monotonic()
@@ -140,7 +193,8 @@ def on_finished(task, outcome):
         when_idle(after_finetune)
     elif task.label == "Segmenting with the fine-tuned model" and stage["name"].startswith("segment (no samples"):
         end_stage()
-        when_idle(lambda: (scroll(True), shot("3-segment-new-scene.png" if DEMO else "3-segment.png"), finish()), 3000)
+        when_idle(lambda: focus_map(lambda: (scroll(True), shot("3-segment-new-scene.png" if DEMO else "3-segment.png"),
+                                             finish())), 3000)
 
 
 def begin(name):
@@ -156,9 +210,8 @@ def on_displayed():
         end_stage()
         if not DEMO:
             names = ("dark ground", "mid ground", "bright ground")
-            colours = ("#1b7837", "#bf812d", "#f6e8c3")
-            for name, colour, (train, valid) in zip(names, colours, sample_squares(args.scene)):
-                cid = win.model.add_class(name, colour)
+            for name, (train, valid) in zip(names, sample_squares(args.scene)):
+                cid = win.model.add_class(name)     # the app's palette: blue, red, light green
                 win.model.add_polygon(train, cid)
                 win.model.add_polygon(valid, cid, role="validation")
         begin("classify")
@@ -180,6 +233,10 @@ def after_classify(outcome):
 
 
 def after_refine():
+    focus_map(refine_shot)
+
+
+def refine_shot():
     scroll(False)
     shot("1-refine.png")
     begin("finetune")

@@ -305,8 +305,8 @@ class SamTools:
             self.panel.set_available("segmented", True)
             self._show(shown, "segmented")
             # what the map now shows (a class list the model brought is no drawing in progress)
-            w.status.showMessage(f"Segmented {doc.title} with the fine-tuned model {Path(model_dir).name} in "
-                                 f"{summary['seconds']:.1f} s{_demo(summary)}", 15000)
+            w.status.showMessage(f"Segmented {doc.title} with the fine-tuned model in {summary['seconds']:.1f} s"
+                                 + _demo(summary), 15000)
             self.score()
 
         w.runner.start("sam", work, label="Segmenting with the fine-tuned model", on_done=done,
