@@ -139,9 +139,6 @@ def pixel_areas(transform: Affine, crs, row_off: int, col_off: int, height: int,
     return a
 
 
-_local = threading.local()
-
-
 def _scratch(n: int) -> np.ndarray:
     """A float64 work buffer of this thread, kept between calls."""
     buf = getattr(_local, "buf", None)
