@@ -161,7 +161,7 @@ class ModelPanel(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setColumnStretch(0, 1)
         rule_row = QHBoxLayout()
-        rule_row.addWidget(QLabel("Off: every class may take any pixel.", self.thresholds_box), 1)
+        rule_row.addWidget(QLabel("Unticked: that class has no threshold.", self.thresholds_box), 1)
         rule_row.addWidget(self.rule_button)
         all_row = QHBoxLayout()
         all_row.addWidget(self.all_check)
