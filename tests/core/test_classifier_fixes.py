@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_info
 from desktop_app.cli import main
 from desktop_app.core.classes import NODATA, ClassInfo
 from desktop_app.core.classifiers import METHODS, make_classifier
-from desktop_app.core.classifiers.base import CHUNK
+from desktop_app.core.classifiers.chunks import CHUNK
 from desktop_app.core.classifiers.min_distance import MinDistanceClassifier
 from desktop_app.core.classifiers.options import options_for, resolve_options, stored_options
 from desktop_app.core.classify import classify_raster
@@ -88,10 +88,10 @@ def _blas_threads():
 def test_overlapping_predictions_leave_blas_threads_as_they_were(monkeypatch):
     import threadpoolctl
 
-    import desktop_app.core.classifiers.base as base
+    import desktop_app.core.classifiers.chunks as chunks
     from desktop_app.core.classifiers.pool import own_blas_threads
 
-    monkeypatch.setattr(base, "_workers", lambda: 2)
+    monkeypatch.setattr(chunks, "_workers", lambda: 2)
     rng = np.random.default_rng(0)
     X = rng.random((3 * CHUNK, 4), dtype=np.float32)
     training = _training(X[:400], np.repeat([1, 2], 200))

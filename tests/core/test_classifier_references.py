@@ -16,7 +16,7 @@ from scipy.stats import chi2, multivariate_normal
 from desktop_app.core.accuracy import accuracy_from_arrays
 from desktop_app.core.classes import ClassInfo
 from desktop_app.core.classifiers import make_classifier
-from desktop_app.core.classifiers.base import CHUNK
+from desktop_app.core.classifiers.chunks import CHUNK
 from desktop_app.core.samples import TrainingData
 
 # Overlapping classes, so the decision boundaries (where the methods differ) hold many pixels.

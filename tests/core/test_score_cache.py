@@ -135,7 +135,7 @@ def test_redecide_counts_areas_in_the_same_pass(tmp_path):
 def test_ties_and_infinite_ranks_decide_as_a_fresh_prediction():
     """Rows that tie, a winner at +inf and rows without a threshold: the winner shortcut keeps
     the decide rule's answers (best row not rejected, ties to the lower row)."""
-    from desktop_app.core.classifiers.base import Evaluation
+    from desktop_app.core.classifiers.evaluation import Evaluation
     from desktop_app.core.scale.score_cache import ScoreCache
     from rasterio.windows import Window
 
@@ -156,7 +156,7 @@ def test_ties_and_infinite_ranks_decide_as_a_fresh_prediction():
 def test_winner_test_is_the_rejection_rule_of_the_winning_row(method):
     """``winner_rejected`` says exactly what ``_rejected`` says for each pixel's winning row
     (the shortcut every method but parallelepiped takes)."""
-    from desktop_app.core.classifiers.base import argmin_rows
+    from desktop_app.core.classifiers.rows import argmin_rows
 
     rng = np.random.default_rng(7)
     opts = {"trees": 10} if method == "random_forest" else {}

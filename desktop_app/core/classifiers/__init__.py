@@ -8,14 +8,17 @@ rules (docs/classifiers.md) live with each method and are described by its
 from __future__ import annotations
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation, Thresholds, argmin_rows
+from .base import Classifier
+from .evaluation import Evaluation
 from .mahalanobis import MahalanobisClassifier
 from .max_likelihood import MaxLikelihoodClassifier
 from .min_distance import MinDistanceClassifier
 from .parallelepiped import ParallelepipedClassifier
 from .random_forest import RandomForestClassifier
+from .rows import argmin_rows
 from .spectral_angle import SpectralAngleClassifier
 from .svm import SvmClassifier
+from .thresholds import Thresholds
 
 METHODS: dict[str, type] = {
     "mahalanobis": MahalanobisClassifier,

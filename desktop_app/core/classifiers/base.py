@@ -1,4 +1,4 @@
-"""What every pixel classifier offers, and the one place thresholds are applied.
+"""What every pixel classifier offers: fitting, evaluation and prediction.
 
 A classifier is fitted once on training pixels and then predicts blocks of
 pixels. Prediction is split in two so the desktop app can move a threshold
@@ -8,7 +8,8 @@ slider without recomputing anything expensive:
   and returns an :class:`Evaluation`;
 * ``decide(evaluation, thresholds)`` turns it into class ids: the best class
   among those *not rejected* by their own threshold, 0 (unclassified) when
-  every class is rejected.
+  every class is rejected (``thresholds.py``, the one place thresholds are
+  applied).
 
 Every method stores a *rank* per class (lower is better) and, where its
 threshold is not a plain bound on the rank, the statistic the threshold is
@@ -19,38 +20,23 @@ BLAS matrix products and whole-row numpy operations, never Python per pixel.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..classes import NODATA, ClassInfo
+from ..classes import ClassInfo
 from ..errors import SatSegError
-from .pool import _workers
-
-ThresholdValue = Union[int, float]
-Thresholds = Union[None, ThresholdValue, Mapping[Union[int, str], ThresholdValue]]
-
-# Pixels per inner step: (K x bands, CHUNK) float32 work arrays stay within the CPU cache.
-CHUNK = 16384
+from .chunks import CHUNK, evaluate_chunks, predict_chunks
+from .evaluation import Evaluation
+from .rows import argmin_rows, finite_columns
+from .thresholds import ThresholdRules, Thresholds
 
 
-@dataclass
-class Evaluation:
-    """Per-class arrays for n pixels, each (K, n); ``extra`` holds method-specific ones."""
+class Classifier(ThresholdRules, ABC):
+    """Base class; subclasses implement ``_fit``, ``_evaluate`` and the threshold rule.
 
-    rank: np.ndarray
-    extra: dict = field(default_factory=dict)
-    invalid: Optional[np.ndarray] = None  # (n,) bool: pixels the method cannot label at all (-> 0)
-    nodata: Optional[np.ndarray] = None   # (n,) bool: pixels with a non-finite band (-> NODATA)
-
-    @property
-    def n(self) -> int:
-        return self.rank.shape[1]
-
-
-class Classifier(ABC):
-    """Base class; subclasses implement ``_fit``, ``_evaluate`` and the threshold rule."""
+    Fitting and evaluation live here; thresholds and the decide rule come from
+    :class:`ThresholdRules` (thresholds.py), the chunk-by-chunk driving from chunks.py.
+    """
 
     name = "base"
     label = "classifier"
@@ -198,14 +184,7 @@ class Classifier(ABC):
     def evaluate(self, X: np.ndarray) -> Evaluation:
         """The expensive part of prediction for pixels X (n, bands)."""
         X = self._check_X(X)
-        return self._evaluate_cols(X.T)
-
-    def _evaluate_cols(self, Xt: np.ndarray) -> Evaluation:
-        """Xt is (bands, n) (any strides); evaluated chunk by chunk."""
-        n = Xt.shape[1]
-        if n <= self.chunk:
-            return self._evaluate_chunk(Xt)
-        return _concat([self._evaluate_chunk(Xt[:, i:i + self.chunk]) for i in range(0, n, self.chunk)])
+        return evaluate_chunks(self, X.T)
 
     def _evaluate_chunk(self, Xt: np.ndarray, full: bool = True) -> Evaluation:
         """``_evaluate`` with non-finite pixels treated as nodata (docs/classifiers.md, "Nodata").
@@ -221,11 +200,11 @@ class Classifier(ABC):
                 ev = self._evaluate(Xt, full)
             if np.isfinite(ev.rank[0]).all():
                 return ev
-            finite = _finite_columns(Xt)
+            finite = finite_columns(Xt)
             if not finite.all():
                 ev.nodata = ~finite
             return ev
-        finite = _finite_columns(Xt)
+        finite = finite_columns(Xt)
         if finite.all():
             return self._evaluate(Xt, full)
         ev = self._evaluate(np.where(finite, Xt, np.float32(0)), full)
@@ -247,30 +226,7 @@ class Classifier(ABC):
         ``with_scores``: also the (n,) float32 winning score (see ``winning_score``).
         """
         Xt = self._check_X(np.asarray(Xt).T).T
-        limits = self.threshold_array(thresholds)
-        n = Xt.shape[1]
-        out = np.empty(n, np.uint8)
-        scores = np.empty(n, np.float32) if with_scores else None
-
-        def work(i: int) -> None:
-            # ``full=False``: without thresholds only the ranking is needed, which some
-            # methods get cheaper (e.g. minimum distance skips the |x|² term).
-            ev = self._evaluate_chunk(Xt[:, i:i + self.chunk], full=limits is not None or with_scores)
-            out[i:i + self.chunk] = self._decide(ev, limits)
-            if with_scores:
-                scores[i:i + self.chunk] = self.winning_score(ev)
-
-        starts = range(0, n, self.chunk)
-        workers = _workers() if self.parallel_chunks and len(starts) > 1 else 1
-        if workers == 1:
-            for i in starts:
-                work(i)
-        else:
-            from .pool import chunk_pool
-
-            # The shared chunk pool owns the one BLAS thread limit (see pool.py).
-            list(chunk_pool().map(work, starts))
-        return (out, scores) if with_scores else out
+        return predict_chunks(self, Xt, self.threshold_array(thresholds), with_scores)
 
     def winning_score(self, ev: Evaluation) -> np.ndarray:
         """(n,) float32 score of the best signature before thresholds, in the method's unit
@@ -280,10 +236,6 @@ class Classifier(ABC):
         if ev.nodata is not None:
             s[ev.nodata] = np.nan
         return s
-
-    def decide(self, evaluation: Evaluation, thresholds: Thresholds = None) -> np.ndarray:
-        """Class ids from an earlier ``evaluate`` under (new) thresholds: cheap."""
-        return self._decide(evaluation, self.threshold_array(thresholds))
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         """(n, K) float32 per-class score in the method's own unit (see ``score_name``)."""
@@ -304,168 +256,7 @@ class Classifier(ABC):
         """(K, n) scores in the method's unit; subclasses convert their rank."""
         return ev.rank
 
-    # -- thresholds -------------------------------------------------------
-    def threshold_array(self, thresholds: Thresholds) -> Optional[np.ndarray]:
-        """Thresholds as a (rows,) float64 array, NaN = no threshold for that row; None if all off.
-
-        Accepts one number for every class or a mapping keyed by class id or
-        class name (every signature of the class) or signature name (that
-        signature only; it overrides its class's value). Unknown keys and
-        out-of-range values are errors, never silently ignored.
-        """
-        if thresholds is None:
-            return None
-        if isinstance(thresholds, Mapping):
-            if not thresholds:
-                return None
-            values = np.full(self.n_classes, np.nan)
-            rows = {}
-            for key, value in thresholds.items():
-                k = self._class_index(key, signatures=True)
-                if k >= 0:
-                    values[k] = self._check_threshold(float(value), self.classes[k].name)
-                else:
-                    rows[-k - 1] = self._check_threshold(float(value), self.row_names[-k - 1])
-            values = values[self.row_class]
-            for r, v in rows.items():
-                values[r] = v
-        else:
-            v = float(thresholds)
-            values = np.array([self._check_threshold(v, c.name) for c in self.classes], dtype=float)[self.row_class]
-        return None if np.isnan(values).all() else values
-
-    def _class_index(self, key, signatures: bool = False) -> int:
-        """Position of a class (by id or name); with ``signatures``, −1−row for a signature name."""
-        for k, c in enumerate(self.classes):
-            if (isinstance(key, (int, np.integer)) and int(key) == c.id) or \
-                    (isinstance(key, str) and (key == c.name or (key.strip().isdigit() and int(key) == c.id))):
-                return k
-        if signatures and self.several_per_class and key in self.row_names:
-            return -1 - self.row_names.index(key)
-        known = ", ".join(f"{c.id}={c.name}" for c in self.classes)
-        raise SatSegError(f"threshold given for unknown class '{key}'; classes are {known}")
-
-    def _check_threshold(self, value: float, class_name: str) -> float:
-        lo, hi = self.threshold_range
-        if not np.isfinite(value) or not lo <= value <= hi:
-            raise SatSegError(
-                f"threshold {value:g} for class '{class_name}' is out of range for {self.label}: "
-                f"expected {lo:g}..{hi:g} ({self.threshold_unit})"
-            )
-        return value
-
-    threshold_range: tuple[float, float] = (0.0, np.inf)
-
-    def default_threshold(self, class_id: int) -> Optional[float]:
-        """A sensible starting value for a class's threshold (a UI suggestion, never applied by default)."""
-        return None
-
-    def rank_limits(self, limits: Optional[np.ndarray]) -> Optional[np.ndarray]:
-        """(rows,) float32 L with "row k rejected" exactly when rank_k > L_k (+inf: never), for
-        methods whose threshold is a plain bound on the rank (``_rank_bound``); None when the
-        rule needs more than the rank (spectral angle, parallelepiped). A kept classification
-        then re-decides most pixels from their winning row alone (scale/score_cache.py)."""
-        if type(self)._rank_bound is Classifier._rank_bound:
-            return None
-        if limits is None:
-            return np.full(self.n_rows, np.inf, np.float32)
-        return self._rank_bound(limits)
-
-    def _rank_bound(self, limits: np.ndarray) -> np.ndarray:
-        """The bound on the rank for thresholds ``limits`` (NaN = none: +inf); methods with such a rule."""
-        raise NotImplementedError
-
-    def winner_rejected(self, win: np.ndarray, wrank: np.ndarray, extra: dict,
-                        limits: Optional[np.ndarray]) -> Optional[np.ndarray]:
-        """(n,) bool: each pixel's winning row (``win``: row index; codes >= n_rows are flagged
-        pixels, never rejected) rejected under ``limits``, computed exactly as ``_rejected``
-        computes that row; None when the winner alone cannot tell (the rule needs every row)."""
-        lim = self.rank_limits(limits)
-        if lim is None:
-            return None
-        table = np.full(256, np.inf, np.float32)
-        table[:len(lim)] = lim
-        return wrank > table.take(win)
-
-    def _rejected(self, ev: Evaluation, limits: np.ndarray) -> np.ndarray:
-        """(K, n) bool: class k rejected for the pixel. ``limits`` has NaN for 'no threshold'.
-
-        Methods with a plain bound on the rank get it here; the others override it."""
-        return ev.rank > self.rank_limits(limits)[:, None]
-
-    def _labels(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
-        """Class ids from the rank: the best class not rejected, 0 when all are."""
-        if limits is None:
-            return self.row_ids[argmin_rows(ev.rank)]
-        rejected = self._rejected(ev, limits)
-        labels = self.row_ids[argmin_rows(np.where(rejected, np.float32(np.inf), ev.rank))]
-        labels[rejected.all(axis=0)] = 0
-        return labels
-
-    def _decide(self, ev: Evaluation, limits: Optional[np.ndarray]) -> np.ndarray:
-        labels = self._labels(ev, limits)
-        if ev.invalid is not None:
-            labels[ev.invalid] = 0
-        if ev.nodata is not None:
-            labels[ev.nodata] = NODATA
-        return labels
-
     def describe(self) -> dict:
         return {"method": self.name, "options": dict(self.options), "warnings": list(self.warnings),
                 "signatures": self.row_names}
 
-
-def _finite_columns(Xt: np.ndarray) -> np.ndarray:
-    """(n,) True where every band of a (bands, n) block is finite (whole-row passes, no strided reduction)."""
-    finite = np.isfinite(Xt[0])
-    for j in range(1, Xt.shape[0]):
-        finite &= np.isfinite(Xt[j])
-    return finite
-
-
-def squared_bound(limits: np.ndarray) -> np.ndarray:
-    """Rank bound of a distance threshold T when the rank is the squared distance: D > T <=> D² > T² (T >= 0)."""
-    return np.where(np.isnan(limits), np.inf, limits ** 2).astype(np.float32)
-
-
-def argmin_rows(a: np.ndarray, return_min: bool = False):
-    """Index of the smallest row per column of a (K, n) array.
-
-    K is small (classes), n large: K contiguous-row passes are far faster than
-    ``a.argmin(axis=0)``, which walks each column with a stride. Ties go to
-    the lower class index, as with ``argmin``.
-    """
-    K = a.shape[0]
-    best = a[0].copy()
-    idx = np.zeros(a.shape[1], np.uint8)
-    for k in range(1, K):
-        better = a[k] < best
-        np.copyto(best, a[k], where=better)
-        idx[better] = k
-    return (idx, best) if return_min else idx
-
-
-def _concat(parts: Sequence[Evaluation]) -> Evaluation:
-    rank = np.concatenate([p.rank for p in parts], axis=1)
-    extra = {key: np.concatenate([p.extra[key] for p in parts], axis=-1) for key in parts[0].extra}
-
-    def flags(name):
-        got = [getattr(p, name) for p in parts]
-        if all(g is None for g in got):
-            return None
-        return np.concatenate([np.zeros(p.n, bool) if g is None else g for p, g in zip(parts, got)])
-
-    return Evaluation(rank, extra, flags("invalid"), flags("nodata"))
-
-
-def group_reduce(Y: np.ndarray, K: int, op=np.add) -> np.ndarray:
-    """(K, n) reduction of a (K*b, n) or (K, b, n) array over each class's b rows.
-
-    A loop over the b bands of whole (K, n) slices: far faster than
-    ``reshape(K, b, n).sum(axis=1)``, which numpy reduces with a stride.
-    """
-    Y3 = Y.reshape(K, -1, Y.shape[-1])
-    acc = Y3[:, 0].copy()
-    for j in range(1, Y3.shape[1]):
-        op(acc, Y3[:, j], out=acc)
-    return acc

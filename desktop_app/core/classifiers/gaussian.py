@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import group_reduce
+from .rows import group_reduce
 
 # Largest condition number accepted before shrinking a covariance towards a scaled identity.
 MAX_CONDITION = 1e6

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation, squared_bound
+from .base import Classifier
+from .evaluation import Evaluation
+from .thresholds import squared_bound
 from .gaussian import gaussian_stats, squared_mahalanobis
 
 

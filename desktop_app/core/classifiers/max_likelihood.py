@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation
+from .base import Classifier
+from .evaluation import Evaluation
 from .gaussian import gaussian_stats, squared_mahalanobis
 
 

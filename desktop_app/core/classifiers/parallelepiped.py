@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SatSegError
-from .base import Classifier, Evaluation, argmin_rows, group_reduce
+from .base import Classifier
+from .evaluation import Evaluation
+from .rows import argmin_rows, group_reduce
 
 
 class ParallelepipedClassifier(Classifier):

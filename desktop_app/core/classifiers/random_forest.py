@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation
+from .base import Classifier
+from .evaluation import Evaluation
 
 
 # Fully grown trees end in pure leaves, so the forest's probability is simply the share of

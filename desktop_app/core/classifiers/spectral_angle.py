@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Classifier, Evaluation
+from .base import Classifier
+from .evaluation import Evaluation
 
 
 class SpectralAngleClassifier(Classifier):

@@ -1,7 +1,8 @@
 """Per-pixel evaluations kept after a classification, so a threshold change only re-decides.
 
 A classifier's prediction is ``evaluate`` (the arithmetic: distances, likelihoods,
-probabilities) then ``decide`` (thresholds -> class ids); see classifiers/base.py.
+probabilities) then ``decide`` (thresholds -> class ids); see classifiers/base.py
+and classifiers/thresholds.py.
 :func:`classify_cached` runs both block by block, like ``classify_array``, and keeps
 every block's evaluation; :meth:`ScoreCache.decide` later applies new thresholds to the
 kept evaluations: nothing is re-read, nothing is refitted, and the labels are exactly
@@ -31,7 +32,8 @@ from rasterio.windows import Window
 
 from ..areas import KEPT_BLOCKS, block_tally
 from ..classes import NODATA
-from ..classifiers.base import Evaluation, argmin_rows
+from ..classifiers.evaluation import Evaluation
+from ..classifiers.rows import argmin_rows
 from ..jobs import Job, ensure_job
 from ..raster import Raster, iter_windows, resolve_bands
 
@@ -251,8 +253,8 @@ class ScoreCache:
 
 def _evaluate_block(clf, raster: Raster, idx) -> tuple[Optional[np.ndarray], Evaluation]:
     """(valid mask or None, evaluation of the valid pixels), chunked as ``predict_cols`` chunks."""
-    from ..classifiers.base import _concat
-    from ..classifiers.pool import _workers, chunk_pool
+    from ..classifiers.chunks import run_chunks
+    from ..classifiers.evaluation import concat_evaluations
 
     data = raster.data if idx is None else raster.data[idx]
     valid = ~raster.nodata_mask
@@ -261,13 +263,10 @@ def _evaluate_block(clf, raster: Raster, idx) -> tuple[Optional[np.ndarray], Eva
     else:
         Xt = data[:, valid]
     n = Xt.shape[1]
-    starts = range(0, max(n, 1), clf.chunk)
-    chunk = (lambda i: clf._evaluate_chunk(Xt[:, i:i + clf.chunk], full=True))
-    if clf.parallel_chunks and len(starts) > 1 and _workers() > 1:
-        parts = list(chunk_pool().map(chunk, starts))
-    else:
-        parts = [chunk(i) for i in starts]
-    return valid, parts[0] if len(parts) == 1 else _concat(parts)
+    # max(n, 1): a block with no valid pixel still gets an (empty) evaluation.
+    parts = run_chunks(clf, range(0, max(n, 1), clf.chunk),
+                       lambda i: clf._evaluate_chunk(Xt[:, i:i + clf.chunk], full=True))
+    return valid, parts[0] if len(parts) == 1 else concat_evaluations(parts)
 
 
 def classify_cached(image, clf, thresholds=None, block: int = 1024, job: Optional[Job] = None,
