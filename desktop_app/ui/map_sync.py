@@ -32,6 +32,15 @@ class MapSyncMixin:
         if info and announce:
             self.status.showMessage(f"Drawing {self.classes_panel.drawing_role()} polygons for '{info.name}'", 5000)
 
+    def _on_classes_changed(self) -> None:
+        classes = self.model.classes()
+        self.model_panel.set_classes(classes)
+        self._send_draw_style()
+        self._send_legend()
+        if self.result is not None:
+            self._recolor_masks()
+
+
     def _send_polygon(self, pid: str) -> None:
         if self.model.polygon(pid) is None:
             return

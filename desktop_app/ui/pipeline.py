@@ -343,7 +343,7 @@ def run(req: RunRequest, job: Optional[Job] = None, fitted: Optional[tuple] = No
     else:
         class_array, cache = classify_doc(req.doc, clf, req.thresholds, job.sub(start, 0.85), tally=tally)
     job.step(0.87, "drawing masks")
-    # Tiled (big) images get mask tiles drawn on demand (main_window._send_masks), no overlays.
+    # Tiled (big) images get mask tiles drawn on demand (result_layers._send_masks), no overlays.
     # A re-decide re-encodes only the masks that changed (``previous``: the last result's).
     overlays = {} if uses_tiles(req.doc) else mask_overlays(class_array, req.doc.transform, req.doc.crs, classes,
                                                             max_size=DISPLAY_MAX, previous=previous)

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from desktop_app.core.demo_scene import write_demo_scene
 from desktop_app.ui.export_dialog import ExportOptions, suggested_name, with_extension
-from desktop_app.ui.main_window import open_error_text
+from desktop_app.ui.image_loading import open_error_text
 from ui_helpers import open_demo, run_and_wait
 
 
