@@ -99,8 +99,8 @@ def make_inputs(folder: Path, side: int, n_classes: int = 5, seed: int = 0) -> t
         for _ in range(20000):
             r, c = rng.integers(0, side - 20, 2)
             if (truth[r:r + 20, c:c + 20] == k).all():
-                x0, y0 = transform * (c, r)
-                x1, y1 = transform * (c + 20, r + 20)
+                x0, y0 = transform @ (c, r)
+                x1, y1 = transform @ (c + 20, r + 20)
                 g = transform_geometry(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), CRS_UTM, WGS84)
                 features.append({"type": "Feature", "properties": {"class": f"class{k}"}, "geometry": mapping(g)})
                 found += 1

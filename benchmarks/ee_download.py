@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     with rasterio.open(out) as ds:
         for name, p in tiles.items():
             with rasterio.open(p) as t:
-                col, row = ~ds.transform * (t.transform.c, t.transform.f)
+                col, row = ~ds.transform @ (t.transform.c, t.transform.f)
                 for _, w in t.block_windows(1):
                     got = ds.read(1, window=w.__class__(w.col_off + round(col), w.row_off + round(row),
                                                         w.width, w.height))

@@ -150,7 +150,7 @@ def focus_map(then):
     res = win.result
     doc = res.request.doc
     px = abs(doc.transform.a)                                     # metres per image pixel (UTM)
-    x, y = doc.transform * (doc.width / 2, doc.height / 2)
+    x, y = doc.transform @ (doc.width / 2, doc.height / 2)
     lon, lat = Transformer.from_crs(doc.crs, "EPSG:4326", always_xy=True).transform(x, y)
     w, h = win.map.width(), win.map.height()
     per_px0 = 156543.03392 * math.cos(math.radians(lat))         # Web Mercator metres per screen px at zoom 0
@@ -159,7 +159,7 @@ def focus_map(then):
     scale = per_px0 / 2 ** zoom / px                             # image pixels per screen pixel
     r, c = where_classes_meet(res.class_array, [k.id for k in res.classes], int(h * scale), int(w * scale))
     lon, lat = Transformer.from_crs(doc.crs, "EPSG:4326", always_xy=True).transform(
-        *(doc.transform * (c + 0.5, r + 0.5)))
+        *(doc.transform @ (c + 0.5, r + 0.5)))
     for k in res.classes:
         if mask_layer_id(k.id) in win.layers_panel.rows:
             win.layers_panel.set_opacity(mask_layer_id(k.id), 0.8)

@@ -169,9 +169,9 @@ def _mercator_pick(transform: tuple, wkt: str, height: int, width: int,
         # Big grids: the source pixel under each map pixel's centre, from the map grid's
         # side (memory follows the map picture, never the image).
         cols, rows = np.meshgrid(np.arange(dst_w) + 0.5, np.arange(dst_h) + 0.5)
-        x, y = dst_t * (cols.ravel(), rows.ravel())
+        x, y = dst_t @ (cols.ravel(), rows.ravel())
         sx, sy = transform_points(x, y, WEB_MERCATOR, crs)
-        c, r = ~src_t * (np.asarray(sx), np.asarray(sy))
+        c, r = ~src_t @ (np.asarray(sx), np.asarray(sy))
         c, r = np.floor(c).astype(np.int64), np.floor(r).astype(np.int64)
         inside = (c >= 0) & (c < width) & (r >= 0) & (r < height)
         pick = np.where(inside, r * width + c, -1).reshape(dst_h, dst_w)

@@ -630,7 +630,7 @@ def test_three_offset_cases_give_the_same_harmonised_pixels(empty_catalog, tmp_p
     inside = ~r.nodata_mask
     assert inside.mean() > 0.9, case
     np.testing.assert_allclose(r.data[:, inside], exp[:, inside] / 10000, atol=1e-7, err_msg=case)
-    col, row = ~result.transform @ scene.image.transform * (100.5, 100.5)
+    col, row = ~result.transform @ scene.image.transform @ (100.5, 100.5)
     assert not r.nodata_mask[int(row), int(col)] and r.data[BANDS.index("B8"), int(row), int(col)] == \
         pytest.approx(1e-4)
 

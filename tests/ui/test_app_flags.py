@@ -25,7 +25,7 @@ def _screen_points(placement: dict, transform, crs, rows, cols):
     """Window pixel (x, y) of scene pixels (row, col): UTM -> lon/lat -> Web Mercator -> the overlay."""
     from pyproj import Transformer
 
-    xs, ys = transform * (cols + 0.5, rows + 0.5)
+    xs, ys = transform @ (cols + 0.5, rows + 0.5)
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     (south, west), (north, east) = placement["bounds"]
     merc = lambda v: np.log(np.tan(np.pi / 4 + np.radians(v) / 2))   # noqa: E731  Web Mercator northing
