@@ -15,9 +15,9 @@ import base64
 import hashlib
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from netfaults import LoopbackHttpServer
 
 FOLDER = "application/vnd.google-apps.folder"
 _TOKEN = re.compile(r"\s*(?:('(?:[^'\\]|\\.)*')|(!=|=|\(|\))|([A-Za-z]+))")
@@ -92,7 +92,7 @@ def _error(status: int, message: str, reason: str) -> bytes:
                                  "errors": [{"domain": "global", "reason": reason, "message": message}]}}).encode()
 
 
-class GoogleApis:
+class GoogleApis(LoopbackHttpServer):
     def __init__(self, token: str = "test-token", page_size: int = 2) -> None:
         self.token, self.page_size = token, page_size
         self.files: dict[str, dict] = {}                     # Drive id -> metadata + data
@@ -101,22 +101,9 @@ class GoogleApis:
         self.faults: list[tuple[str, int, str, str]] = []    # (path regex, status, reason, message), used once
         self.corrupt_once: set[str] = set()                  # media paths answered once with flipped bytes
         self.stall_after: int | None = None                 # media: send this many bytes, then hold
-        self.holding, self.release = threading.Event(), threading.Event()
         self._ids = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                outer._answer(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        super().__init__()
         self.drive_api, self.storage_api = f"{self.url}/drive/v3", f"{self.url}/storage/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     # --- content
     def _id(self) -> str:
@@ -213,12 +200,3 @@ class GoogleApis:
                 return self._send(h, 404, _error(404, "No such object: " + f"{bucket}/{name}", "notFound"))
             return self._media(h, path, o["data"])
         self._send(h, 404, _error(404, "Not Found", "notFound"))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()

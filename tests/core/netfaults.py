@@ -75,18 +75,16 @@ class ConnectProxy(_Listener):
         conn.sendall(f"HTTP/1.1 {self.status}\r\n\r\n".encode())
 
 
-class StallingHttpServer:
-    """An HTTP server that answers the paths in ``routes`` and holds every other request open.
+class LoopbackHttpServer:
+    """A threaded HTTP server on 127.0.0.1 whose subclass answers every GET/POST/HEAD in ``_answer(handler)``.
 
-    ``routes`` maps a path prefix to ``(status, content_type, body)``. A held
-    request waits until the server is closed, like a service that accepted
-    the work and went quiet.
+    ``holding`` and ``release`` let a subclass hold a request open until the
+    test acts or the server closes (closing sets ``release``).
     """
 
-    def __init__(self, routes: dict) -> None:
+    def __init__(self) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        self.routes, self.held = routes, []
         self.holding = threading.Event()   # set once a request is being held: a test can act mid-stall
         self.release = threading.Event()
         outer = self
@@ -96,17 +94,7 @@ class StallingHttpServer:
                 pass
 
             def _answer(self):
-                for prefix, (status, ctype, body) in outer.routes.items():
-                    if self.path.startswith(prefix):
-                        self.send_response(status)
-                        self.send_header("Content-Type", ctype)
-                        self.send_header("Content-Length", str(len(body)))
-                        self.end_headers()
-                        self.wfile.write(body)
-                        return
-                outer.held.append(self.path)
-                outer.holding.set()
-                outer.release.wait(30)
+                outer._answer(self)
 
             do_GET = do_POST = do_HEAD = _answer
 
@@ -114,6 +102,9 @@ class StallingHttpServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _answer(self, h) -> None:
+        raise NotImplementedError   # abstract: each server says how it answers
 
     def __enter__(self):
         self.thread.start()
@@ -123,3 +114,29 @@ class StallingHttpServer:
         self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class StallingHttpServer(LoopbackHttpServer):
+    """An HTTP server that answers the paths in ``routes`` and holds every other request open.
+
+    ``routes`` maps a path prefix to ``(status, content_type, body)``. A held
+    request waits until the server is closed, like a service that accepted
+    the work and went quiet.
+    """
+
+    def __init__(self, routes: dict) -> None:
+        super().__init__()
+        self.routes, self.held = routes, []
+
+    def _answer(self, h) -> None:
+        for prefix, (status, ctype, body) in self.routes.items():
+            if h.path.startswith(prefix):
+                h.send_response(status)
+                h.send_header("Content-Type", ctype)
+                h.send_header("Content-Length", str(len(body)))
+                h.end_headers()
+                h.wfile.write(body)
+                return
+        self.held.append(h.path)
+        self.holding.set()
+        self.release.wait(30)
